@@ -1,0 +1,9 @@
+"""``python -m proxy``: run the gateway headless (same as ``switchboard serve``)."""
+
+import sys
+
+from proxy.cli import main
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    sys.exit(main(args if args and args[0] == "serve" else ["serve", *args]))

@@ -1,0 +1,245 @@
+"""The ``switchboard`` command.
+
+``switchboard`` alone starts the tray app when a display and Qt are usable, otherwise the
+gateway headless (and says so). ``switchboard serve`` always runs headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from proxy.config import config_json_schema, load_config
+from proxy.errors import ConfigError, GatewayStartError
+from proxy.gateway import Gateway, GatewayOptions
+from proxy.models import RequestRecord
+from proxy.paths import Home, resolve_config_path
+from proxy.redact import install_log_redaction
+from proxy.runner import new_event_loop
+from proxy.storage.access_keys import ACCESS_KEY_ENV, load_or_create
+from proxy.storage.request_log import last_rowid, read_recent, read_since
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=default,
+        help="keep all state (config, database, keys) under DIR; also SWITCHBOARD_HOME",
+    )
+    parser.add_argument("--config", type=Path, default=default, help="config file to use instead of the default")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="more logging on stderr (-vv for debug)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="switchboard", description="Your own AI model gateway on localhost.")
+    _common(parser, suppress=False)
+    parser.add_argument("--host", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=None, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the gateway headless")
+    _common(serve, suppress=True)
+    serve.add_argument("--host", default=argparse.SUPPRESS, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=argparse.SUPPRESS, help="port (default 4141; 0 = any free port)")
+    serve.add_argument("--no-discover", action="store_true", help="do not probe for Ollama / LM Studio")
+
+    config = sub.add_parser("config", help="inspect and validate the config")
+    _common(config, suppress=True)
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    config_sub.add_parser("schema", help="print the config JSON Schema")
+    check = config_sub.add_parser("check", help="validate a config file")
+    check.add_argument("path", type=Path)
+    config_sub.add_parser("path", help="print where the config file is")
+
+    logs = sub.add_parser("logs", help="show recent requests")
+    _common(logs, suppress=True)
+    logs.add_argument("-n", "--limit", type=int, default=20, help="how many rows (default 20)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new requests as they come")
+    logs.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    key = sub.add_parser("access-key", help="the local access key clients send")
+    _common(key, suppress=True)
+    key.add_argument("action", choices=["show"], help="show: print the access key")
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    if args.command is None:
+        return _run_default(args)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "config":
+        return _config(args)
+    if args.command == "logs":
+        return _logs(args)
+    if args.command == "access-key":
+        return _access_key(args)
+    return 2
+
+
+def _options(args: argparse.Namespace) -> GatewayOptions:
+    return GatewayOptions(
+        home=args.home,
+        config_path=args.config,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        discover_local=not getattr(args, "no_discover", False),
+    )
+
+
+def display_usable() -> tuple[bool, str]:
+    """Whether the tray app can run here, and why not."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False, "no display (DISPLAY/WAYLAND_DISPLAY unset)"
+    try:
+        import PySide6.QtWidgets  # noqa: F401  (probe only)
+    except ImportError as exc:
+        return False, f"Qt is not usable ({exc})"
+    return True, ""
+
+
+def _run_default(args: argparse.Namespace) -> int:
+    usable, why = display_usable()
+    if usable:
+        from desktop.app import run_tray  # the only place proxy/ reaches desktop/, and only at run time
+
+        return run_tray(_options(args))
+    print(f"Switchboard: {why}; running the gateway headless (Ctrl+C to stop).", flush=True)
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    loop = new_event_loop()
+    try:
+        return loop.run_until_complete(_serve_async(_options(args)))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+async def _serve_async(options: GatewayOptions) -> int:
+    gateway = Gateway(options)
+    try:
+        url = await gateway.start()
+    except ConfigError as exc:
+        print(f"switchboard: invalid config\n{exc}", file=sys.stderr)
+        return 2
+    except GatewayStartError as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 1
+    print(f"Switchboard listening on {url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await gateway.stop()
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    if args.config_command == "schema":
+        print(json.dumps(config_json_schema(), indent=2))
+        return 0
+    if args.config_command == "path":
+        print(resolve_config_path(Home.resolve(args.home), args.config))
+        return 0
+    try:
+        config = load_config(args.path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{args.path}: OK ({len(config.providers)} providers, {len(config.routes)} routes)")
+    return 0
+
+
+def _access_key(args: argparse.Namespace) -> int:
+    home = Home.resolve(args.home)
+    if os.environ.get(ACCESS_KEY_ENV):
+        print(f"The access key for this run comes from {ACCESS_KEY_ENV}.", file=sys.stderr)
+        return 0
+    home.ensure()
+    for key in load_or_create(home.access_key_file):
+        print(f"{key.name}\t{key.value}")
+    return 0
+
+
+_COLUMNS = ("time", "status", "code", "model", "served by", "ttfb", "total", "tokens", "cost")
+
+
+def _row(r: RequestRecord) -> tuple[str, ...]:
+    served = f"{r.provider}/{r.upstream_model}" if r.provider else "-"
+    tokens = f"{r.tokens_in or 0}/{r.tokens_out or 0}" if r.tokens_in is not None or r.tokens_out is not None else "-"
+    return (
+        datetime.fromtimestamp(r.started_at).strftime("%H:%M:%S"),
+        r.status,
+        str(r.http_status),
+        (r.requested_model or "-")[:40],
+        served[:48],
+        f"{r.ttfb_ms:.0f}ms" if r.ttfb_ms is not None else "-",
+        f"{r.latency_ms:.0f}ms" if r.latency_ms is not None else "-",
+        tokens,
+        "-" if r.cost is None else f"${r.cost:.6f}",
+    )
+
+
+def _print_rows(rows: list[RequestRecord], as_json: bool, header: bool) -> None:
+    if as_json:
+        for r in rows:
+            data = r.as_dict()
+            data.pop("request_body")
+            data.pop("response_body")
+            print(json.dumps(data), flush=True)
+        return
+    widths = (8, 16, 4, 24, 32, 7, 8, 11, 10)
+    if header:
+        print("  ".join(c.ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)).rstrip())
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(_row(r), widths, strict=True)).rstrip(), flush=True)
+
+
+def _logs(args: argparse.Namespace) -> int:
+    db = Home.resolve(args.home).log_db
+    rows = read_recent(db, args.limit)
+    _print_rows(rows, args.json, header=True)
+    if not args.follow:
+        if not rows and not args.json:
+            print("(no requests logged yet)", file=sys.stderr)
+        return 0
+    cursor = last_rowid(db)
+    try:
+        while True:
+            time.sleep(0.5)
+            new, cursor = read_since(db, cursor)
+            _print_rows(new, args.json, header=False)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""The gateway's whole configuration, as pydantic models.
+
+Every option is declared once, with its type, default and description; the JSON Schema
+(``switchboard config schema``), ``config check`` and the settings window all read these
+models. Unknown fields are errors (``extra="forbid"``) so a typo never passes silently.
+Secrets are never stored here: a provider names where its key comes from (:class:`SecretRef`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from proxy.errors import ConfigError
+from proxy.presets import PRESETS, PresetId
+
+SCHEMA_VERSION = 1
+DEFAULT_PORT = 4141
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+_ID_RE = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+# Headers that carry credentials: keys belong in `key`, never in the config file.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretRef(_Model):
+    """Where a secret comes from. Exactly one source is set."""
+
+    env: str | None = Field(
+        default=None,
+        description="Read the secret from this environment variable (e.g. OPENAI_API_KEY).",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+    )
+    keychain: str | None = Field(
+        default=None,
+        description="Name of an entry in the OS keychain (service 'Switchboard').",
+        min_length=1,
+        max_length=128,
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretRef:
+        if (self.env is None) == (self.keychain is None):
+            raise ValueError('set exactly one of "env" or "keychain"')
+        return self
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}" if self.env else f"keychain entry {self.keychain!r}"
+
+
+class Timeouts(_Model):
+    """Upstream timeouts in seconds; each bounds one phase of a call."""
+
+    connect: float = Field(default=10.0, gt=0, le=600, description="Open the TCP/TLS connection.")
+    first_token: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="From sending the request to the first response byte (reasoning models can be slow).",
+    )
+    idle: float = Field(default=60.0, gt=0, le=3600, description="Longest gap between two stream chunks.")
+    total: float = Field(default=600.0, gt=0, le=86400, description="Whole non-streaming call.")
+    stream_total: float = Field(default=1800.0, gt=0, le=86400, description="Whole streaming call.")
+
+
+class DemoSettings(_Model):
+    """Behaviour of the built-in demo provider."""
+
+    pace_ms: float = Field(default=25.0, ge=0, le=5000, description="Delay between streamed chunks.")
+    chunk_words: int = Field(default=1, ge=1, le=100, description="Words per streamed chunk.")
+
+
+def _check_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL with a host, e.g. https://api.example.com/v1")
+    if parts.username or parts.password:
+        raise ValueError("must not contain a user name or password; keys go in `key`")
+    if parts.query or parts.fragment:
+        raise ValueError("must not contain a query string or fragment")
+    host = parts.hostname
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None and ip.is_link_local:
+        raise ValueError(f"link-local address {host} is not allowed (cloud metadata endpoints live there)")
+    is_loopback = host == "localhost" or (ip is not None and ip.is_loopback)
+    if parts.scheme == "http" and not is_loopback:
+        raise ValueError("plain http is only allowed for servers on this machine; use https")
+    return url.rstrip("/")
+
+
+class ProviderConfig(_Model):
+    """One upstream provider account."""
+
+    id: Annotated[str, Field(pattern=_ID_RE)] = Field(
+        description="Short unique name used in routes and in `provider/model` names (lowercase)."
+    )
+    preset: PresetId = Field(default="custom", description="Kind of provider; fills base URL and quirks.")
+    base_url: str | None = Field(
+        default=None, description="API base URL ending in /v1 (or equivalent); defaults to the preset's."
+    )
+    key: SecretRef | None = Field(default=None, description="Where the API key comes from; never the key itself.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers sent upstream (no credentials: use `key`)."
+    )
+    timeouts: Timeouts = Field(default_factory=Timeouts, description="Upstream timeouts.")
+    models: list[str] = Field(
+        default_factory=list,
+        description="Model ids offered in /v1/models as provider/model; empty asks the upstream.",
+    )
+    enabled: bool = Field(default=True, description="Disabled providers are never called.")
+    demo: DemoSettings | None = Field(default=None, description="Settings for the demo provider only.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _valid_url(cls, v: str | None) -> str | None:
+        return None if v is None else _check_base_url(v)
+
+    @field_validator("headers")
+    @classmethod
+    def _no_credentials(cls, v: dict[str, str]) -> dict[str, str]:
+        for name in v:
+            if name.lower() in _CREDENTIAL_HEADERS:
+                raise ValueError(f"header {name!r} carries credentials; configure the provider `key` instead")
+        return v
+
+    @model_validator(mode="after")
+    def _preset_rules(self) -> ProviderConfig:
+        preset = PRESETS[self.preset]
+        if preset.kind != "demo" and self.base_url is None and preset.base_url is None:
+            raise ValueError(f"preset {self.preset!r} has no default base_url; set `base_url`")
+        if preset.needs_key and self.key is None:
+            hint = f' such as {{"env": "{preset.key_env}"}}' if preset.key_env else ""
+            raise ValueError(f"preset {self.preset!r} needs an API key: set `key`{hint}")
+        if self.demo is not None and preset.kind != "demo":
+            raise ValueError("`demo` settings are only valid with preset 'demo'")
+        return self
+
+    @property
+    def effective_base_url(self) -> str:
+        return self.base_url or PRESETS[self.preset].base_url or ""
+
+
+class RouteTarget(_Model):
+    """One place a route can send a request."""
+
+    provider: str = Field(description="Provider id.")
+    model: str = Field(min_length=1, max_length=256, description="Model name as the upstream knows it.")
+
+
+class RouteConfig(_Model):
+    """A public model name that clients ask for, and where it goes."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^\S+$",
+        description="The model name clients send (e.g. 'fast' or 'gpt-4o').",
+    )
+    targets: list[RouteTarget] = Field(min_length=1, description="Where requests go, in order of preference.")
+    enabled: bool = Field(default=True, description="Disabled routes answer 404 and are not listed.")
+    description: str = Field(default="", max_length=500, description="A note shown in the tray and UI.")
+
+
+class ServerConfig(_Model):
+    """The local HTTP server."""
+
+    host: str = Field(default="127.0.0.1", description="Address to bind. Loopback only unless allowed below.")
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    allow_non_loopback: bool = Field(
+        default=False,
+        description="I understand: allow binding a non-loopback address (access keys stay required).",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Extra Host header names accepted besides 127.0.0.1, localhost and [::1] (DNS-rebinding guard).",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the gateway (exact, e.g. https://chat.example). Empty = none.",
+    )
+    require_auth: bool = Field(
+        default=True, description="Require a local access key (Bearer or x-api-key). Off = open localhost."
+    )
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024, description="Largest request body accepted."
+    )
+    drain_timeout: float = Field(
+        default=10.0, ge=0, le=3600, description="On shutdown, seconds to let in-flight requests finish."
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _exact_origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            parts = urlsplit(origin)
+            if "*" in origin or origin == "null":
+                raise ValueError(f"{origin!r}: wildcards and 'null' are not allowed; list exact origins")
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+                raise ValueError(f"{origin!r}: an origin looks like https://host[:port] with no path")
+        return [o.rstrip("/").lower() for o in v]
+
+    @model_validator(mode="after")
+    def _loopback_only(self) -> ServerConfig:
+        if self.host not in LOOPBACK_NAMES and not self.allow_non_loopback:
+            raise ValueError(f"host {self.host!r} is not a loopback address; set allow_non_loopback to bind it anyway")
+        return self
+
+
+class LoggingConfig(_Model):
+    """The request log and privacy."""
+
+    store_bodies: bool = Field(
+        default=False, description="Store request and response bodies (keys redacted). Off by default."
+    )
+    retention_days: int = Field(default=30, ge=1, le=3650, description="Delete log rows older than this.")
+
+
+class GatewayConfig(_Model):
+    """Everything the gateway needs to run (one JSON file)."""
+
+    schema_version: int = Field(default=SCHEMA_VERSION, description="Config format version.")
+    server: ServerConfig = Field(default_factory=ServerConfig, description="The local HTTP server.")
+    providers: list[ProviderConfig] = Field(default_factory=list, description="Upstream providers.")
+    routes: list[RouteConfig] = Field(default_factory=list, description="Public model names and their targets.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Request log and privacy.")
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        if v != SCHEMA_VERSION:
+            raise ValueError(f"unsupported schema_version {v}; this Switchboard reads version {SCHEMA_VERSION}")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> GatewayConfig:
+        seen: set[str] = set()
+        for i, p in enumerate(self.providers):
+            if p.id in seen:
+                raise ValueError(f"providers[{i}].id: duplicate provider id {p.id!r}")
+            seen.add(p.id)
+        names: set[str] = set()
+        for i, r in enumerate(self.routes):
+            if r.name in names:
+                raise ValueError(f"routes[{i}].name: duplicate route name {r.name!r}")
+            names.add(r.name)
+            for j, t in enumerate(r.targets):
+                if t.provider not in seen:
+                    raise ValueError(f"routes[{i}].targets[{j}].provider: unknown provider {t.provider!r}")
+        return self
+
+    def provider(self, provider_id: str) -> ProviderConfig | None:
+        return next((p for p in self.providers if p.id == provider_id), None)
+
+
+def default_config(discovered: tuple[str, ...] = ()) -> GatewayConfig:
+    """The zero-config setup: the demo provider, plus local servers that answered."""
+    providers: list[dict[str, Any]] = [{"id": "demo", "preset": "demo"}]
+    providers += [{"id": preset, "preset": preset} for preset in discovered]
+    routes = [
+        {"name": "demo", "targets": [{"provider": "demo", "model": "echo"}], "description": "Offline echo model"},
+        {"name": "demo-embed", "targets": [{"provider": "demo", "model": "embed"}]},
+    ]
+    return GatewayConfig.model_validate({"providers": providers, "routes": routes})
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    """``('providers', 2, 'timeouts', 'connect')`` -> ``providers[2].timeouts.connect``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not re.match(r"^[A-Za-z_][\w-]*$", part):
+            out += f"[{json.dumps(part)}]"  # dict keys such as header names
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
+    """One readable line per pydantic error: ``path: problem``."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = format_loc(tuple(p for p in err["loc"] if not str(p).startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        # Cross-field checks put the exact path at the start of their message already.
+        lines.append(f"{loc}: {msg}" if loc and not re.match(r"^[\w.\[\]\"]+: ", msg) else msg)
+    return lines
+
+
+def parse_config(text: str | bytes, source: str = "<config>") -> GatewayConfig:
+    """Parse and validate config JSON.
+
+    Raises:
+        ConfigError: with one line per problem, each naming ``source``, the field path and the issue.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(source, [f"line {exc.lineno} column {exc.colno}: invalid JSON: {exc.msg}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, [f"byte {exc.start}: the file is not valid UTF-8"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["the top level must be a JSON object"])
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, validation_problems(exc)) from None
+
+
+def load_config(path: Path) -> GatewayConfig:
+    """Read and validate a config file (see :func:`parse_config`)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    return parse_config(raw, str(path))
+
+
+def config_json_schema() -> dict[str, Any]:
+    """JSON Schema for editors and ``switchboard config schema``."""
+    schema = GatewayConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Switchboard gateway config"
+    return schema

@@ -1,0 +1,316 @@
+"""Gateway: owns the aiohttp app, the config snapshot, the upstream adapters and the request log.
+
+Lifecycle: :meth:`Gateway.start` loads the config (or the zero-config default), opens the
+request log, binds the server and returns the base URL; :meth:`Gateway.stop` stops accepting,
+lets in-flight requests finish for ``server.drain_timeout`` seconds, and closes everything.
+
+Every request captures :attr:`Gateway.snapshot` when it starts and keeps it to the end, so a
+config change (:meth:`Gateway.apply_config`) never affects requests in flight. The attempt loop
+(:meth:`Gateway.forward`) lives here and only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from proxy.config import GatewayConfig, ProviderConfig, default_config, load_config
+from proxy.errors import ApiError, GatewayStartError, UpstreamError, UpstreamHTTPError
+from proxy.events import GatewayEvent, GatewayEvents, RequestFinished, RequestStarted, ServerStarted, ServerStopped
+from proxy.paths import Home, resolve_config_path
+from proxy.presets import PRESETS
+from proxy.pricing import PriceRef
+from proxy.providers.base import ProviderAdapter, UpstreamCall, UpstreamReply
+from proxy.providers.demo import DemoAdapter
+from proxy.providers.openai_compat import OpenAICompatAdapter
+from proxy.routing.resolve import Attempt, Resolver
+from proxy.server.exchange import Exchange
+from proxy.server.handlers import add_routes
+from proxy.server.keys import GATEWAY
+from proxy.server.middlewares import MIDDLEWARES, add_cors_headers
+from proxy.storage.access_keys import AccessKeys
+from proxy.storage.request_log import RequestLog
+from proxy.storage.secrets import SecretResolver, SecretUnavailable
+
+log = logging.getLogger(__name__)
+
+# Statuses that say "this target cannot serve now", so the next target may: timeouts, conflicts,
+# rate limits, server errors. A client's own mistake (400, 404, 422 ...) is returned as it is.
+_NEXT_TARGET_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    """How to run: where state lives, which config, and overrides from the command line."""
+
+    home: Path | None = None
+    config_path: Path | None = None
+    host: str | None = None
+    port: int | None = None
+    discover_local: bool = True
+    """Without a config file, probe Ollama and LM Studio on localhost and add them if they answer."""
+
+
+@dataclass(frozen=True)
+class Gates:
+    """Precomputed values for the security middleware."""
+
+    allowed_hosts: frozenset[str]
+    allowed_origins: frozenset[str]
+    access_keys: AccessKeys | None
+    max_body_bytes: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of the config and what was built from it."""
+
+    config: GatewayConfig
+    adapters: Mapping[str, ProviderAdapter]
+    resolver: Resolver
+    price_refs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def price_ref(self, attempt: Attempt) -> PriceRef | None:
+        ref = self.price_refs.get(attempt.provider)
+        return PriceRef(ref[0], ref[1], attempt.model) if ref else None
+
+
+def build_adapter(config: ProviderConfig, secrets: SecretResolver) -> ProviderAdapter:
+    preset = PRESETS[config.preset]
+    if preset.kind == "demo":
+        return DemoAdapter(config)
+    key, problem = None, None
+    if config.key is not None:
+        try:
+            key = secrets.resolve(config.key)
+        except SecretUnavailable as exc:
+            problem = str(exc)
+    return OpenAICompatAdapter(config, key, problem)
+
+
+async def discover_local_servers(timeout: float = 0.5) -> tuple[str, ...]:
+    """Presets of local model servers (Ollama, LM Studio) answering on their default ports."""
+
+    async def probe(session: aiohttp.ClientSession, preset: str) -> str | None:
+        url = f"{PRESETS[preset].base_url}/models"
+        try:
+            async with session.get(url, allow_redirects=False) as resp:
+                return preset if resp.status == 200 else None
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return None
+
+    client_timeout = aiohttp.ClientTimeout(total=timeout)
+    async with aiohttp.ClientSession(timeout=client_timeout, trust_env=False) as session:
+        found = await asyncio.gather(probe(session, "ollama"), probe(session, "lmstudio"))
+    return tuple(p for p in found if p)
+
+
+class Gateway:
+    """The headless gateway. Not thread-safe: use it from its event loop (see ``GatewayThread``)."""
+
+    def __init__(
+        self,
+        options: GatewayOptions | None = None,
+        *,
+        config: GatewayConfig | None = None,
+        secrets: SecretResolver | None = None,
+        events: GatewayEvents | None = None,
+    ) -> None:
+        self.options = options or GatewayOptions()
+        self.home = Home.resolve(self.options.home)
+        self.config_path = resolve_config_path(self.home, self.options.config_path)
+        self.events = events or GatewayEvents()
+        self.secrets = secrets or SecretResolver()
+        self._initial_config = config
+        self.snapshot: Snapshot | None = None  # type: ignore[assignment]
+        self.gates: Gates | None = None  # type: ignore[assignment]
+        self.request_log = RequestLog(self.home.log_db, self.events)
+        self.access_keys: AccessKeys | None = None
+        self.base_url: str | None = None
+        self.port: int | None = None
+        self.in_flight = 0
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def load_config(self) -> GatewayConfig:
+        """The config file if there is one, else the zero-config default (with local discovery)."""
+        if self._initial_config is not None:
+            return self._initial_config
+        if self.config_path.exists():
+            return load_config(self.config_path)
+        discovered = await discover_local_servers() if self.options.discover_local else ()
+        if discovered:
+            log.info("found local model servers: %s", ", ".join(discovered))
+        return default_config(discovered)
+
+    async def start(self) -> str:
+        """Start serving; returns the base URL.
+
+        Raises:
+            ConfigError: the config file is invalid.
+            GatewayStartError: the address cannot be bound (port in use ...).
+        """
+        config = await self.load_config()
+        self.home.ensure()
+        self.access_keys = AccessKeys.load(self.home.access_key_file) if config.server.require_auth else None
+        self.request_log.start()
+        self.snapshot = self._build_snapshot(config)
+        app = web.Application(middlewares=MIDDLEWARES, client_max_size=1024**3, handler_args={"max_field_size": 16384})
+        app[GATEWAY] = self
+        app.on_response_prepare.append(add_cors_headers)
+        add_routes(app)
+        host = self.options.host or config.server.host
+        port = self.options.port if self.options.port is not None else config.server.port
+        runner = web.AppRunner(
+            app,
+            handler_cancellation=True,  # a client that disconnects cancels its upstream call at once
+            access_log=None,  # the request log is the access log
+            shutdown_timeout=config.server.drain_timeout,
+            lingering_time=1.0,  # after refusing an unread body, do not keep reading it for long
+        )
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            self.request_log.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise GatewayStartError(
+                    f"Port {port} on {host} is already in use. Stop the other program or choose another port "
+                    "with --port."
+                ) from None
+            raise GatewayStartError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        self._runner = runner
+        bound = runner.addresses[0]
+        self.port = int(bound[1])
+        shown = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{shown}:{self.port}"
+        self.gates = self._build_gates(config)
+        self.events.emit(ServerStarted(self.base_url))
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop accepting, drain in-flight requests (bounded), close upstream sessions and the log."""
+        if self._runner is not None:
+            await self._runner.cleanup()  # waits up to drain_timeout for in-flight handlers
+            self._runner = None
+        if self.snapshot is not None:
+            for adapter in self.snapshot.adapters.values():
+                await adapter.close()
+        self.request_log.close()
+        self.events.emit(ServerStopped())
+
+    async def apply_config(self, config: GatewayConfig) -> None:
+        """Swap in a new config. Requests in flight keep the snapshot they started with;
+        adapters of unchanged providers (and their connection pools) are kept."""
+        old = self.snapshot
+        self.snapshot = self._build_snapshot(config, previous=old)
+        self.gates = self._build_gates(config)
+        if old is not None:
+            retired = [a for pid, a in old.adapters.items() if self.snapshot.adapters.get(pid) is not a]
+            if retired:
+                asyncio.get_running_loop().call_later(
+                    config.server.drain_timeout + 1, lambda: [asyncio.ensure_future(a.close()) for a in retired]
+                )
+
+    def _build_snapshot(self, config: GatewayConfig, previous: Snapshot | None = None) -> Snapshot:
+        adapters: dict[str, ProviderAdapter] = {}
+        for provider in config.providers:
+            kept = previous.adapters.get(provider.id) if previous else None
+            same = previous is not None and previous.config.provider(provider.id) == provider
+            adapters[provider.id] = kept if kept is not None and same else build_adapter(provider, self.secrets)
+        refs = {p.id: (p.preset, p.effective_base_url) for p in config.providers}
+        return Snapshot(config, adapters, Resolver(config), refs)
+
+    def _build_gates(self, config: GatewayConfig) -> Gates:
+        port = self.port or config.server.port
+        names = {"127.0.0.1", "localhost", "[::1]", *(h.lower() for h in config.server.allowed_hosts)}
+        hosts = {f"{n}:{port}" for n in names} | {h.lower() for h in config.server.allowed_hosts if ":" in h}
+        keys = self.access_keys if config.server.require_auth else None
+        if config.server.require_auth and keys is None:
+            keys = self.access_keys = AccessKeys.load(self.home.access_key_file)
+        return Gates(frozenset(hosts), frozenset(config.server.allowed_origins), keys, config.server.max_body_bytes)
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def request_began(self, ex: Exchange) -> None:
+        self.in_flight += 1
+
+    def request_ended(self, ex: Exchange) -> None:
+        self.in_flight -= 1
+        if ex.finished:
+            return
+        ex.finished = True
+        record = ex.record()
+        self.request_log.submit(record, ex.price)
+        if self.events.has_subscribers:
+            self.events.emit(RequestFinished(record))
+
+    def emit_if_watched(self, event: GatewayEvent) -> None:
+        if self.events.has_subscribers:
+            self.events.emit(event)
+
+    async def forward(
+        self,
+        ex: Exchange,
+        snap: Snapshot,
+        model: str,
+        build: Callable[[Attempt, bool], UpstreamCall],
+    ) -> UpstreamReply:
+        """Resolve ``model`` and try its targets in order until one answers.
+
+        Moves to the next target only when the failure is about the target (unreachable,
+        timeout, 408/409/429/5xx, missing key); a client's own mistake is returned at once.
+
+        Raises:
+            ApiError: not found, or the last target's failure in OpenAI's error shape.
+        """
+        resolution = snap.resolver.resolve(model)
+        if resolution is None:
+            raise ApiError(
+                404,
+                f"The model '{model}' does not exist or is disabled. List available models with GET /v1/models.",
+                param="model",
+                code="model_not_found",
+            )
+        ex.route = resolution.route
+        if self.events.has_subscribers:
+            self.events.emit(RequestStarted(ex.id, ex.started_at, ex.surface, model, ex.client, ex.stream))
+        last: UpstreamError | None = None
+        for attempt in resolution.attempts:
+            adapter = snap.adapters[attempt.provider]
+            ex.attempts += 1
+            ex.provider, ex.upstream_model = attempt.provider, attempt.model
+            ex.price = snap.price_ref(attempt)
+            try:
+                return await adapter.call(build(attempt, adapter.supports_stream_usage))
+            except UpstreamError as exc:
+                last = exc
+                log.info("request %s: %s", ex.id, exc.message)
+                if not _try_next_target(exc):
+                    break
+        assert last is not None
+        raise last.to_api_error()
+
+
+def _try_next_target(exc: UpstreamError) -> bool:
+    if isinstance(exc, UpstreamHTTPError):
+        return exc.status in _NEXT_TARGET_STATUSES
+    return True  # unreachable, timed out, unusable answer, or no key: all about the target
+
+
+def free_port() -> int:
+    """A currently free TCP port on 127.0.0.1 (for tests and tools)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,83 @@
+"""Domain records shared across the gateway: one proxied request and its outcome."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+# Terminal statuses of a request, as stored in the log.
+OK = "ok"
+UPSTREAM_ERROR = "upstream_error"
+REJECTED = "rejected"
+CLIENT_CANCELLED = "client_cancelled"
+TIMEOUT = "timeout"
+TRUNCATED = "truncated"
+ERROR = "error"
+STATUSES = (OK, UPSTREAM_ERROR, REJECTED, CLIENT_CANCELLED, TIMEOUT, TRUNCATED, ERROR)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as reported by the upstream (None when it did not say)."""
+
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    tokens_cached: int | None = None
+
+    @classmethod
+    def from_openai(cls, usage: object) -> Usage | None:
+        if not isinstance(usage, dict):
+            return None
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        return cls(
+            _int_or_none(usage.get("prompt_tokens")),
+            _int_or_none(usage.get("completion_tokens")),
+            _int_or_none(cached),
+        )
+
+
+def _int_or_none(v: object) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One row of the request log: a request, whatever its outcome."""
+
+    id: str
+    started_at: float
+    """Unix time (seconds) when the request arrived."""
+    surface: str
+    """Which API the client spoke: ``chat``, ``embeddings``, ``models``..."""
+    status: str
+    """Terminal status, one of :data:`STATUSES`."""
+    http_status: int
+    client: str | None = None
+    """Name of the local access key used (``None`` when auth is off or it was missing)."""
+    user_agent: str | None = None
+    requested_model: str | None = None
+    route: str | None = None
+    provider: str | None = None
+    upstream_model: str | None = None
+    error: str | None = None
+    stream: bool = False
+    ttfb_ms: float | None = None
+    latency_ms: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    tokens_cached: int | None = None
+    cost: float | None = None
+    """US dollars from genai-prices; ``None`` when the model's price is unknown (never 0 by default)."""
+    attempts: int = 0
+    request_body: str | None = None
+    response_body: str | None = None
+
+    def replace(self, **changes: object) -> RequestRecord:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(RequestRecord))

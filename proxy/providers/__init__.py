@@ -1,0 +1,1 @@
+"""Upstream adapters: each one translates the OpenAI shape to and from one upstream."""

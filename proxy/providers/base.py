@@ -1,0 +1,50 @@
+"""The interface every upstream adapter implements."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from proxy.sse import SSEEvent
+
+
+@dataclass(slots=True)
+class UpstreamCall:
+    """One request to send upstream, already in the upstream's OpenAI-compatible shape."""
+
+    endpoint: str
+    """Path below the base URL: ``chat/completions`` or ``embeddings``."""
+    body: dict[str, Any]
+    stream: bool = False
+
+
+@dataclass(slots=True)
+class UpstreamReply:
+    """A successful (2xx) upstream answer: a JSON body, or a stream of SSE events."""
+
+    status: int
+    body: bytes | None = None
+    json: Any = None
+    """The parsed ``body`` (non-stream only)."""
+    events: AsyncIterator[SSEEvent] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class ProviderAdapter(Protocol):
+    """Calls one provider. Errors are raised as :class:`~proxy.errors.UpstreamError` subclasses.
+
+    For a stream, ``call`` returns once the upstream has answered with a success status; the
+    events iterator applies the first-token and idle timeouts and raises ``UpstreamError``
+    subclasses mid-stream. Closing the iterator (``aclose``) releases the upstream connection.
+    """
+
+    id: str
+    supports_stream_usage: bool
+    """Accepts ``stream_options.include_usage`` (else usage comes unasked, or not at all)."""
+
+    async def call(self, call: UpstreamCall) -> UpstreamReply: ...
+
+    async def list_models(self) -> list[str]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Turning a requested model name into an ordered list of upstream attempts."""

@@ -1,0 +1,1 @@
+"""The aiohttp layer: middlewares, handlers and stream relay."""

@@ -1,0 +1,99 @@
+"""Exchange: the mutable state of one request while it runs, turned into a log record at the end."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from proxy.models import OK, RequestRecord, Usage
+from proxy.pricing import PriceRef
+
+
+class Exchange:
+    """Everything the request log needs to know about one request, filled in as it runs."""
+
+    __slots__ = (
+        "id",
+        "started_at",
+        "started_mono",
+        "surface",
+        "client",
+        "user_agent",
+        "requested_model",
+        "route",
+        "provider",
+        "upstream_model",
+        "status",
+        "http_status",
+        "error",
+        "stream",
+        "ttfb_ms",
+        "attempts",
+        "usage",
+        "price",
+        "request_body",
+        "response_body",
+        "finished",
+    )
+
+    def __init__(self, surface: str, user_agent: str | None) -> None:
+        self.id = uuid.uuid4().hex
+        self.started_at = time.time()
+        self.started_mono = time.monotonic()
+        self.surface = surface
+        self.user_agent = user_agent
+        self.client: str | None = None
+        self.requested_model: str | None = None
+        self.route: str | None = None
+        self.provider: str | None = None
+        self.upstream_model: str | None = None
+        self.status = OK
+        self.http_status = 200
+        self.error: str | None = None
+        self.stream = False
+        self.ttfb_ms: float | None = None
+        self.attempts = 0
+        self.usage: Usage | None = None
+        self.price: PriceRef | None = None
+        self.request_body: str | None = None
+        self.response_body: str | None = None
+        self.finished = False
+
+    def elapsed_ms(self) -> float:
+        return (time.monotonic() - self.started_mono) * 1000
+
+    def mark_first_byte(self) -> float:
+        if self.ttfb_ms is None:
+            self.ttfb_ms = self.elapsed_ms()
+        return self.ttfb_ms
+
+    def fail(self, status: str, http_status: int, error: str) -> None:
+        self.status = status
+        self.http_status = http_status
+        self.error = error
+
+    def record(self) -> RequestRecord:
+        usage = self.usage or Usage()
+        return RequestRecord(
+            id=self.id,
+            started_at=self.started_at,
+            surface=self.surface,
+            status=self.status,
+            http_status=self.http_status,
+            client=self.client,
+            user_agent=self.user_agent,
+            requested_model=self.requested_model,
+            route=self.route,
+            provider=self.provider,
+            upstream_model=self.upstream_model,
+            error=self.error,
+            stream=self.stream,
+            ttfb_ms=self.ttfb_ms,
+            latency_ms=self.elapsed_ms(),
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            tokens_cached=usage.tokens_cached,
+            attempts=self.attempts,
+            request_body=self.request_body,
+            response_body=self.response_body,
+        )

@@ -1,0 +1,193 @@
+"""Middlewares: one request log row per request, and the security gates.
+
+Installed from one list, outermost first. This order matters:
+
+1. :func:`exchange_middleware` creates the request's :class:`Exchange` first, so every outcome
+   (rejected at a gate, upstream error, client cancelled, bug) ends in exactly one log row and
+   an error body in OpenAI's shape.
+2. :func:`guard_middleware` runs the gates before the body is read, a key is touched or
+   anything is forwarded, in this order: Host (DNS rebinding) -> Origin (cross-site) ->
+   local access key -> content type and encoding -> declared body size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from aiohttp.client_exceptions import ClientConnectionResetError
+
+from proxy.errors import ApiError
+from proxy.models import CLIENT_CANCELLED, ERROR, REJECTED
+from proxy.server.exchange import Exchange
+from proxy.server.keys import EXCHANGE, GATEWAY, ORIGIN
+
+if TYPE_CHECKING:
+    from proxy.gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+SURFACES = {
+    "/v1/chat/completions": "chat",
+    "/v1/embeddings": "embeddings",
+    "/v1/models": "models",
+}
+UNLOGGED_PATHS = frozenset({"/health"})
+UNAUTHENTICATED_PATHS = frozenset({"/health"})
+CORS_ALLOW_HEADERS = "authorization, content-type, x-api-key, anthropic-version, openai-organization"
+
+
+def error_response(err: ApiError) -> web.Response:
+    return web.Response(body=err.body_bytes(), status=err.status, content_type="application/json", headers=err.headers)
+
+
+def _http_exception_error(exc: web.HTTPException) -> ApiError:
+    if exc.status == 404:
+        return ApiError(404, "No such endpoint. See GET /v1/models and the Switchboard README.", code="not_found")
+    if exc.status == 405:
+        return ApiError(405, f"Method {exc.reason!s} is not allowed on this endpoint.", code="method_not_allowed")
+    if exc.status == 413:
+        return ApiError(413, "The request body is too large.", code="request_too_large")
+    return ApiError(exc.status, exc.reason or "HTTP error", code=str(exc.status))
+
+
+@web.middleware
+async def exchange_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    if request.path in UNLOGGED_PATHS:
+        try:
+            return await handler(request)
+        except ApiError as err:
+            return error_response(err)
+    gateway: Gateway = request.app[GATEWAY]
+    ex = Exchange(SURFACES.get(request.path, "other"), request.headers.get("User-Agent"))
+    request[EXCHANGE] = ex
+    gateway.request_began(ex)
+    try:
+        return await handler(request)
+    except ApiError as err:
+        ex.fail(err.outcome, err.status, err.message)
+        response = error_response(err)
+        if request.body_exists and not request.content.at_eof():
+            response.force_close()  # never drain (possibly huge) bodies we refused unread
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        err = _http_exception_error(exc)
+        ex.fail(REJECTED, err.status, err.message)
+        return error_response(err)
+    except asyncio.CancelledError:
+        ex.fail(CLIENT_CANCELLED, 499, "the client disconnected")
+        raise
+    except (ClientConnectionResetError, ConnectionResetError):
+        ex.fail(CLIENT_CANCELLED, 499, "the client disconnected")
+        raise
+    except Exception as exc:
+        log.exception("internal error while handling %s %s", request.method, request.path)
+        err = ApiError(500, f"Internal error in Switchboard ({type(exc).__name__}).", "internal_error")
+        ex.fail(ERROR, 500, err.message)
+        return error_response(err)
+    finally:
+        gateway.request_ended(ex)
+
+
+@web.middleware
+async def guard_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    gateway: Gateway = request.app[GATEWAY]
+    gates = gateway.gates
+    # 1. Host: exactly one header naming this server (defeats DNS rebinding).
+    hosts = request.headers.getall("Host", ())
+    if len(hosts) != 1 or hosts[0].lower() not in gates.allowed_hosts:
+        raise ApiError(
+            403,
+            "Forbidden host. Switchboard only answers requests addressed to itself "
+            "(127.0.0.1, localhost or [::1] with its port).",
+            "permission_error",
+            code="forbidden_host",
+        )
+    # 2. Origin: browsers say where a request comes from; only listed origins may call.
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        if origin.lower() not in gates.allowed_origins:
+            raise ApiError(
+                403,
+                "Cross-origin requests are not allowed from this origin. Add it to server.allowed_origins to allow it.",
+                "permission_error",
+                code="forbidden_origin",
+            )
+        request[ORIGIN] = origin
+    if request.method == "OPTIONS":
+        if origin is None:
+            raise ApiError(
+                403, "Preflight requests need an allowed Origin.", "permission_error", code="forbidden_origin"
+            )
+        return web.Response(
+            status=204,
+            headers={
+                "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                "Access-Control-Max-Age": "600",
+            },
+        )
+    # 3. Local access key.
+    if gates.access_keys is not None and request.path not in UNAUTHENTICATED_PATHS:
+        presented = _presented_key(request)
+        if presented is None:
+            raise ApiError(
+                401,
+                "Missing access key. Send your Switchboard access key as 'Authorization: Bearer "
+                "<key>' or 'x-api-key: <key>' (see `switchboard access-key show`).",
+                "authentication_error",
+                code="missing_access_key",
+            )
+        name = gates.access_keys.match(presented)
+        if name is None:
+            raise ApiError(401, "Invalid access key.", "authentication_error", code="invalid_access_key")
+        ex = request.get(EXCHANGE)
+        if ex is not None:
+            ex.client = name
+    # 4. Bodies: JSON only (no "simple" cross-site form posts), never compressed, bounded.
+    if request.method == "POST":
+        if request.content_type != "application/json":
+            raise ApiError(
+                415,
+                f"Unsupported content type {request.content_type!r}: send 'Content-Type: application/json'.",
+                code="unsupported_media_type",
+            )
+        encoding = request.headers.get("Content-Encoding")
+        if encoding is not None and encoding.lower() != "identity":
+            raise ApiError(
+                415, "Compressed request bodies are not accepted (Content-Encoding).", code="unsupported_media_type"
+            )
+        length = request.content_length
+        if length is not None and length > gates.max_body_bytes:
+            raise ApiError(
+                413,
+                f"The request body is {length} bytes; the limit is {gates.max_body_bytes}.",
+                code="request_too_large",
+            )
+    return await handler(request)
+
+
+def _presented_key(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization")
+    if auth is not None:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    key = request.headers.get("x-api-key")
+    return key.strip() if key else None
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: name ourselves plainly, and echo an allowed Origin (never ``*``)."""
+    response.headers["Server"] = "Switchboard"
+    origin = request.get(ORIGIN)
+    if origin is not None:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+
+
+MIDDLEWARES = (exchange_middleware, guard_middleware)

@@ -1,0 +1,259 @@
+"""The request log: SQLite (WAL) written by one thread, in batches, never on the event loop.
+
+The event loop hands finished :class:`~proxy.models.RequestRecord` objects to
+:meth:`RequestLog.submit` (a non-blocking put on a bounded queue). The writer thread owns the
+only writing connection: it prices each record, inserts a batch per transaction (at most 100
+rows or 100 ms), and then emits :class:`~proxy.events.RequestLogged`. Readers (CLI, tray) open
+their own connections through :func:`read_recent`.
+
+Environmental failures (disk full, database locked) are counted and logged, and the proxy keeps
+serving; they are kept apart from bugs, which propagate in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from proxy.events import GatewayEvents, RequestLogged
+from proxy.models import RECORD_FIELDS, RequestRecord
+from proxy.pricing import PriceRef, cost_usd
+
+log = logging.getLogger(__name__)
+
+TABLE = "requests"
+BATCH_ROWS = 100
+BATCH_SECONDS = 0.1
+QUEUE_BOUND = 10_000
+_STOP = object()
+
+_COLUMNS: dict[str, type] = {
+    "id": str,
+    "started_at": float,
+    "surface": str,
+    "status": str,
+    "http_status": int,
+    "client": str,
+    "user_agent": str,
+    "requested_model": str,
+    "route": str,
+    "provider": str,
+    "upstream_model": str,
+    "error": str,
+    "stream": int,
+    "ttfb_ms": float,
+    "latency_ms": float,
+    "tokens_in": int,
+    "tokens_out": int,
+    "tokens_cached": int,
+    "cost": float,
+    "attempts": int,
+    "request_body": str,
+    "response_body": str,
+}
+assert tuple(_COLUMNS) == RECORD_FIELDS, "request log columns must follow RequestRecord"
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db[TABLE].create(_COLUMNS, pk="id", not_null={"started_at", "surface", "status", "http_status"})  # type: ignore[union-attr]
+    db[TABLE].create_index(["started_at"])  # type: ignore[union-attr]
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+"""Numbered schema migrations: ``MIGRATIONS[n]`` takes ``user_version`` n to n+1."""
+
+
+def open_db(path: Path) -> sqlite_utils.Database:
+    """Open (and migrate) the log database for writing."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    db.enable_wal()
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA journal_size_limit = 67108864")
+    try:
+        path.chmod(0o600)
+    except OSError:
+        pass
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number in range(version, len(MIGRATIONS)):
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            MIGRATIONS[number](db)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+    return db
+
+
+class RequestLog:
+    """Owns the writer thread and its queue."""
+
+    def __init__(self, path: Path, events: GatewayEvents | None = None) -> None:
+        self.path = path
+        self.events = events
+        self.written = 0
+        self.dropped = 0
+        """Rows lost to a full queue or a failing disk (the tray shows this)."""
+        self._queue: queue.Queue[object] = queue.Queue(QUEUE_BOUND)
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._sql = (
+            f"INSERT OR REPLACE INTO {TABLE} ({', '.join(RECORD_FIELDS)}) "
+            f"VALUES ({', '.join('?' for _ in RECORD_FIELDS)})"
+        )
+
+    def start(self) -> None:
+        open_db(self.path).conn.close()  # migrate now, so a broken database fails loudly at start
+        self._thread = threading.Thread(target=self._run, name="switchboard-log-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, record: RequestRecord, price: PriceRef | None = None) -> None:
+        """Queue a record for writing. Never blocks; counts a drop when the queue is full."""
+        try:
+            self._queue.put_nowait((record, price))
+        except queue.Full:
+            self.dropped += 1
+            log.warning("request log queue full; dropped the row for request %s", record.id)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything submitted so far is committed (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._queue.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(min(remaining, 0.05))
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    # -- writer thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        db = open_db(self.path)
+        try:
+            while True:
+                item = self._queue.get()
+                batch = [item]
+                deadline = time.monotonic() + BATCH_SECONDS
+                while len(batch) < BATCH_ROWS and batch[-1] is not _STOP:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    try:
+                        batch.append(self._queue.get(timeout=remaining))
+                    except queue.Empty:
+                        break
+                stop = batch[-1] is _STOP
+                rows = [entry for entry in batch if entry is not _STOP]
+                try:
+                    if rows:
+                        self._write(db, rows)  # type: ignore[arg-type]
+                finally:
+                    for _ in batch:
+                        self._queue.task_done()
+                    with self._idle:
+                        self._idle.notify_all()
+                if stop:
+                    return
+        finally:
+            db.conn.close()
+
+    def _write(self, db: sqlite_utils.Database, items: list[tuple[RequestRecord, PriceRef | None]]) -> None:
+        records = []
+        for record, price in items:
+            if price is not None and record.cost is None:
+                record = record.replace(cost=cost_usd(price, record.tokens_in, record.tokens_out, record.tokens_cached))
+            records.append(record)
+        values = [tuple(getattr(r, f) for f in RECORD_FIELDS) for r in records]
+        try:
+            with db.conn:
+                db.conn.execute("BEGIN")
+                db.conn.executemany(self._sql, values)
+        except sqlite3.OperationalError as exc:  # disk full, locked: environmental, not a bug
+            self.dropped += len(records)
+            log.error("request log write failed (%s); %d rows dropped", exc, len(records))
+            return
+        self.written += len(records)
+        if self.events is not None and self.events.has_subscribers:
+            for record in records:
+                self.events.emit(RequestLogged(record))
+
+
+def _row_to_record(row: sqlite3.Row) -> RequestRecord:
+    data = dict(row)
+    data.pop("_rowid", None)
+    data["stream"] = bool(data["stream"])
+    return RequestRecord(**data)
+
+
+def _connect_ro(path: Path) -> sqlite3.Connection | None:
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    conn.row_factory = sqlite3.Row
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
+        conn.close()
+        return None
+    return conn
+
+
+def read_recent(path: Path, limit: int = 50) -> list[RequestRecord]:
+    """The newest ``limit`` rows, oldest first.
+
+    Opens its own read-only connection, so it never contends with the writer.
+    """
+    conn = _connect_ro(path)
+    if conn is None:
+        return []
+    try:
+        rows = conn.execute(f"SELECT * FROM {TABLE} ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()
+    finally:
+        conn.close()
+    return [_row_to_record(r) for r in reversed(rows)]
+
+
+def read_since(path: Path, after_rowid: int, limit: int = 1000) -> tuple[list[RequestRecord], int]:
+    """Rows written after ``after_rowid`` (in write order) and the last rowid seen (for --follow)."""
+    conn = _connect_ro(path)
+    if conn is None:
+        return [], after_rowid
+    try:
+        rows = conn.execute(
+            f"SELECT rowid AS _rowid, * FROM {TABLE} WHERE rowid > ? ORDER BY rowid LIMIT ?", (after_rowid, limit)
+        ).fetchall()
+    finally:
+        conn.close()
+    last = rows[-1]["_rowid"] if rows else after_rowid
+    return [_row_to_record(r) for r in rows], last
+
+
+def last_rowid(path: Path) -> int:
+    conn = _connect_ro(path)
+    if conn is None:
+        return 0
+    try:
+        return int(conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {TABLE}").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def count_rows(path: Path) -> int:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+    finally:
+        conn.close()

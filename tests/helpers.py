@@ -1,0 +1,83 @@
+"""Test helpers: run a real gateway on a free port with an isolated home, wired to fakes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from proxy.config import GatewayConfig
+from proxy.gateway import Gateway, GatewayOptions
+from proxy.models import RequestRecord
+from proxy.storage.request_log import read_recent
+from proxy.storage.secrets import MemorySecretStore, SecretResolver
+
+ACCESS_KEY = "sb-local-test-access-key-0123456789abcdef"
+
+DEMO_CONFIG: dict[str, Any] = {
+    "providers": [{"id": "demo", "preset": "demo", "demo": {"pace_ms": 0}}],
+    "routes": [
+        {"name": "demo", "targets": [{"provider": "demo", "model": "echo"}]},
+        {"name": "demo-embed", "targets": [{"provider": "demo", "model": "embed"}]},
+    ],
+}
+
+
+@dataclass
+class GatewayContext:
+    gateway: Gateway
+    base_url: str
+    home: Path
+
+    @property
+    def port(self) -> int:
+        assert self.gateway.port is not None
+        return self.gateway.port
+
+    def openai(self, **kwargs: Any) -> openai.AsyncOpenAI:
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 20)
+        return openai.AsyncOpenAI(base_url=f"{self.base_url}/v1", api_key=ACCESS_KEY, **kwargs)
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {ACCESS_KEY}", "Content-Type": "application/json", **extra}
+
+    def rows(self, limit: int = 1000) -> list[RequestRecord]:
+        assert self.gateway.request_log.flush(10), "request log did not flush"
+        return read_recent(self.gateway.home.log_db, limit)
+
+
+@contextlib.asynccontextmanager
+async def gateway_context(
+    tmp_path: Path,
+    config: dict[str, Any] | GatewayConfig | None = None,
+    *,
+    secrets: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[GatewayContext]:
+    """Start a gateway on 127.0.0.1:0 with its state under ``tmp_path``; stop it afterwards.
+
+    ``env`` sets environment variables (e.g. provider keys) for the gateway's lifetime.
+    """
+    cfg = config if isinstance(config, GatewayConfig) else GatewayConfig.model_validate(config or DEMO_CONFIG)
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    saved["SWITCHBOARD_ACCESS_KEY"] = os.environ.get("SWITCHBOARD_ACCESS_KEY")
+    os.environ.update(env or {})
+    os.environ["SWITCHBOARD_ACCESS_KEY"] = ACCESS_KEY
+    resolver = SecretResolver(keychain=MemorySecretStore(secrets or {}))
+    gateway = Gateway(GatewayOptions(home=tmp_path, port=0, discover_local=False), config=cfg, secrets=resolver)
+    try:
+        url = await gateway.start()
+        yield GatewayContext(gateway, url, tmp_path)
+    finally:
+        await gateway.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
