@@ -63,10 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="inspect and validate the config")
     _common(config, suppress=True)
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    config_sub.add_parser("schema", help="print the config JSON Schema")
+    _common(config_sub.add_parser("schema", help="print the config JSON Schema"), suppress=True)
     check = config_sub.add_parser("check", help="validate a config file")
     check.add_argument("path", type=Path)
-    config_sub.add_parser("path", help="print where the config file is")
+    _common(config_sub.add_parser("path", help="print where the config file is"), suppress=True)
 
     logs = sub.add_parser("logs", help="show recent requests")
     _common(logs, suppress=True)

@@ -231,7 +231,9 @@ class GatewayConfig(_Model):
     """Everything the gateway needs to run (one JSON file)."""
 
     schema_version: int = Field(default=SCHEMA_VERSION, description="Config format version.")
-    server: ServerConfig = Field(default_factory=ServerConfig, description="The local HTTP server.")
+    server: ServerConfig = Field(
+        default_factory=ServerConfig, description="The local HTTP server: address, port and security gates."
+    )
     providers: list[ProviderConfig] = Field(default_factory=list, description="Upstream providers.")
     routes: list[RouteConfig] = Field(default_factory=list, description="Public model names and their targets.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Request log and privacy.")

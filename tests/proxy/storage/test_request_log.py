@@ -1,0 +1,85 @@
+"""The request log: real SQLite on disk, one writer thread, batches, costs, readers apart."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+from proxy.events import GatewayEvents, RequestLogged
+from proxy.models import RequestRecord
+from proxy.pricing import PriceRef
+from proxy.storage import request_log
+from proxy.storage.request_log import RequestLog, count_rows, last_rowid, read_recent, read_since
+
+
+def record(i: int, **kw) -> RequestRecord:
+    base = dict(
+        id=f"r{i}", started_at=time.time(), surface="chat", status="ok", http_status=200, tokens_in=1000, tokens_out=100
+    )
+    return RequestRecord(**{**base, **kw})
+
+
+def test_schema_wal_and_migrations(tmp_path):
+    log = RequestLog(tmp_path / "log.db")
+    log.start()
+    log.close()
+    conn = sqlite3.connect(tmp_path / "log.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(request_log.MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    cols = [r[1] for r in conn.execute("PRAGMA table_info(requests)")]
+    assert tuple(cols) == tuple(RequestRecord.__dataclass_fields__)
+    assert (tmp_path / "log.db").stat().st_mode & 0o077 == 0
+    # reopening does not migrate again
+    RequestLog(tmp_path / "log.db").start()
+
+
+def test_rows_costs_and_events_from_the_writer_thread(tmp_path):
+    events = GatewayEvents()
+    seen: list[tuple[RequestLogged, str]] = []
+    events.connect(lambda e: seen.append((e, threading.current_thread().name)))
+    log = RequestLog(tmp_path / "log.db", events)
+    log.start()
+    log.submit(record(1), PriceRef("openai", "https://api.openai.com/v1", "gpt-4o-mini"))
+    log.submit(record(2), PriceRef("openai", "https://api.openai.com/v1", "no-such-model-xyz"))
+    log.submit(record(3), PriceRef("demo", "", "echo"))
+    log.submit(record(4, tokens_in=None, tokens_out=None), PriceRef("openai", "https://api.openai.com/v1", "gpt-4o"))
+    assert log.flush(5)
+    rows = {r.id: r for r in read_recent(tmp_path / "log.db")}
+    assert rows["r1"].cost is not None and abs(rows["r1"].cost - 0.00021) < 1e-9
+    assert rows["r2"].cost is None, "unknown price is null, not 0"
+    assert rows["r3"].cost == 0.0, "the demo provider is free"
+    assert rows["r4"].cost is None, "no usage, no cost"
+    assert [e.record.id for e, _ in seen] == ["r1", "r2", "r3", "r4"]
+    assert {name for _, name in seen} == {"switchboard-log-writer"}
+    log.close()
+
+
+def test_many_rows_batched_and_followed(tmp_path):
+    log = RequestLog(tmp_path / "log.db")
+    log.start()
+    start = last_rowid(tmp_path / "log.db")
+    for i in range(1000):
+        log.submit(record(i))
+    assert log.flush(10)
+    assert count_rows(tmp_path / "log.db") == 1000
+    rows, cursor = read_since(tmp_path / "log.db", start, limit=2000)
+    assert [r.id for r in rows] == [f"r{i}" for i in range(1000)]
+    more, cursor2 = read_since(tmp_path / "log.db", cursor)
+    assert more == [] and cursor2 == cursor
+    assert [r.id for r in read_recent(tmp_path / "log.db", 3)] == ["r997", "r998", "r999"]
+    log.close()
+
+
+def test_full_queue_drops_and_counts(tmp_path, monkeypatch):
+    monkeypatch.setattr(request_log, "QUEUE_BOUND", 5)
+    log = RequestLog(tmp_path / "log.db")  # writer not started: nothing drains the queue
+    for i in range(8):
+        log.submit(record(i))
+    assert log.dropped == 3
+
+
+def test_readers_on_a_missing_database(tmp_path):
+    assert read_recent(tmp_path / "none.db") == []
+    assert read_since(tmp_path / "none.db", 0) == ([], 0)
+    assert last_rowid(tmp_path / "none.db") == 0
