@@ -57,7 +57,10 @@ class OpenAICompatAdapter:
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
         t = config.timeouts
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=t.connect)
+        # Built once: aiohttp enforces them without an extra timer context per request.
+        # sock_read bounds the wait for the response head (time to first byte) and each read.
+        self._timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.first_token)
+        self._stream_timeout = aiohttp.ClientTimeout(total=None, sock_connect=t.connect, sock_read=t.first_token)
         self._session: aiohttp.ClientSession | None = None
         self._models: tuple[float, list[str]] | None = None
 
@@ -86,13 +89,13 @@ class OpenAICompatAdapter:
         t = self.config.timeouts
         started = time.monotonic()
         url = f"{self.base_url}/{call.endpoint}"
+        timeout = self._stream_timeout if call.stream else self._timeout
         try:
-            async with asyncio.timeout(t.first_token):
-                resp = await self.session.post(url, data=orjson.dumps(call.body), allow_redirects=False)
+            resp = await self.session.post(url, data=orjson.dumps(call.body), allow_redirects=False, timeout=timeout)
         except aiohttp.ConnectionTimeoutError:
             raise UpstreamTimeout(self.id, "connection", t.connect) from None
-        except TimeoutError:
-            raise UpstreamTimeout(self.id, "response", t.first_token) from None
+        except TimeoutError:  # sock_read (no response head) or total
+            raise UpstreamTimeout(self.id, "response", min(t.first_token, t.total)) from None
         except aiohttp.ClientConnectorError as exc:
             raise UpstreamConnectError(self.id, _describe_connect_error(exc)) from None
         except aiohttp.ClientError as exc:
@@ -108,10 +111,8 @@ class OpenAICompatAdapter:
                         f"expected an event stream, got {resp.content_type or 'no content type'} ({len(body)} bytes)",
                     )
                 return UpstreamReply(resp.status, events=self._events(resp, started), headers=resp.headers)
-            remaining = t.total - (time.monotonic() - started)
             try:
-                async with asyncio.timeout(max(remaining, 0.001)):
-                    body = await _read_capped(resp, MAX_RESPONSE_BYTES)
+                body = await _read_capped(resp, MAX_RESPONSE_BYTES)
             except TimeoutError:
                 raise UpstreamTimeout(self.id, "complete response", t.total) from None
             except aiohttp.ClientError as exc:
@@ -121,9 +122,8 @@ class OpenAICompatAdapter:
             try:
                 parsed = orjson.loads(body)
             except orjson.JSONDecodeError:
-                raise UpstreamProtocolError(
-                    self.id, f"the response is not JSON ({resp.content_type or 'no content type'}, {len(body)} bytes)"
-                ) from None
+                kind = resp.content_type or "no content type"
+                raise UpstreamProtocolError(self.id, f"the response is not JSON ({kind}, {len(body)} bytes)") from None
             if not isinstance(parsed, dict):
                 raise UpstreamProtocolError(self.id, "the response is not a JSON object")
             return UpstreamReply(resp.status, body=body, json=parsed, headers=resp.headers)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 
 from proxy.models import OK, RequestRecord, Usage
 from proxy.pricing import PriceRef
@@ -37,7 +37,7 @@ class Exchange:
     )
 
     def __init__(self, surface: str, user_agent: str | None) -> None:
-        self.id = uuid.uuid4().hex
+        self.id = os.urandom(16).hex()
         self.started_at = time.time()
         self.started_mono = time.monotonic()
         self.surface = surface
