@@ -1,0 +1,55 @@
+"""Gateway lifecycle: draining on stop, config swaps that leave requests in flight alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+
+from proxy.config import GatewayConfig
+from tests.helpers import gateway_context
+
+SLOW_DEMO = {
+    "server": {"drain_timeout": 5},
+    "providers": [{"id": "demo", "preset": "demo", "demo": {"pace_ms": 40}}],
+    "routes": [{"name": "demo", "targets": [{"provider": "demo", "model": "echo"}]}],
+}
+BODY = {"model": "demo", "stream": True, "messages": [{"role": "user", "content": "one two three four five six"}]}
+
+
+async def stream_text(ctx, started: asyncio.Event | None = None) -> bytes:
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{ctx.base_url}/v1/chat/completions", json=BODY, headers=ctx.headers()) as resp:
+            assert resp.status == 200
+            out = b""
+            async for chunk in resp.content.iter_any():
+                out += chunk
+                if started is not None:
+                    started.set()
+            return out
+
+
+async def test_stop_drains_in_flight_streams(tmp_path):
+    async with gateway_context(tmp_path, SLOW_DEMO) as ctx:
+        started = asyncio.Event()
+        task = asyncio.create_task(stream_text(ctx, started))
+        await started.wait()
+        await ctx.gateway.stop()
+        body = await task
+        assert body.endswith(b"data: [DONE]\n\n"), body[-200:]
+        assert ctx.gateway.in_flight == 0
+
+
+async def test_apply_config_keeps_in_flight_requests_on_their_snapshot(tmp_path):
+    async with gateway_context(tmp_path, SLOW_DEMO) as ctx:
+        started = asyncio.Event()
+        task = asyncio.create_task(stream_text(ctx, started))
+        await started.wait()
+        old_adapter = ctx.gateway.snapshot.adapters["demo"]
+        disabled = {**SLOW_DEMO, "routes": [{**SLOW_DEMO["routes"][0], "enabled": False}]}
+        await ctx.gateway.apply_config(GatewayConfig.model_validate(disabled))
+        assert ctx.gateway.snapshot.adapters["demo"] is old_adapter, "unchanged providers keep their adapter"
+        assert (await task).endswith(b"data: [DONE]\n\n")
+        async with aiohttp.ClientSession() as s:
+            async with s.post(f"{ctx.base_url}/v1/chat/completions", json=BODY, headers=ctx.headers()) as resp:
+                assert resp.status == 404, "new requests see the new config"

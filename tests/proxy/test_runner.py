@@ -1,0 +1,78 @@
+"""GatewayThread: the gateway on its own thread and loop, as the tray app uses it."""
+
+from __future__ import annotations
+
+import threading
+
+import openai
+import pytest
+
+from proxy.config import GatewayConfig
+from proxy.errors import GatewayStartError
+from proxy.events import RequestFinished, RequestLogged, RequestStarted, ServerStarted, ServerStopped
+from proxy.gateway import GatewayOptions
+from proxy.runner import GatewayThread
+from tests.helpers import ACCESS_KEY, DEMO_CONFIG
+
+
+@pytest.fixture
+def access_key(monkeypatch):
+    monkeypatch.setenv("SWITCHBOARD_ACCESS_KEY", ACCESS_KEY)
+
+
+def test_end_to_end_events_and_log(tmp_path, access_key):
+    thread = GatewayThread(GatewayOptions(home=tmp_path, port=0), config=GatewayConfig.model_validate(DEMO_CONFIG))
+    seen: list[tuple[str, str]] = []
+    logged = threading.Event()
+
+    def on_event(event):
+        seen.append((type(event).__name__, threading.current_thread().name))
+        if isinstance(event, RequestLogged):
+            logged.set()
+
+    thread.events.connect(on_event)
+    url = thread.start()
+    try:
+        assert url.startswith("http://127.0.0.1:") and thread.base_url == url
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=ACCESS_KEY, max_retries=0)
+        client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "thread"}])
+        assert logged.wait(5)
+        rows = thread.query_log(10)
+        assert [(r.requested_model, r.status) for r in rows] == [("demo", "ok")]
+    finally:
+        thread.stop()
+    names = [name for name, _ in seen]
+    assert names[0] == ServerStarted.__name__ and names[-1] == ServerStopped.__name__
+    threads = dict(seen)
+    assert threads[RequestStarted.__name__] == "switchboard-gateway"
+    assert threads[RequestFinished.__name__] == "switchboard-gateway"
+    assert threads[RequestLogged.__name__] == "switchboard-log-writer"
+    assert not any(t.name.startswith("switchboard-") for t in threading.enumerate())
+
+
+def test_start_failure_is_raised_to_the_caller(tmp_path, access_key):
+    first = GatewayThread(GatewayOptions(home=tmp_path / "a", port=0), config=GatewayConfig.model_validate(DEMO_CONFIG))
+    url = first.start()
+    try:
+        port = int(url.rsplit(":", 1)[1])
+        second = GatewayThread(
+            GatewayOptions(home=tmp_path / "b", port=port), config=GatewayConfig.model_validate(DEMO_CONFIG)
+        )
+        with pytest.raises(GatewayStartError, match=f"Port {port} on 127.0.0.1 is already in use"):
+            second.start()
+    finally:
+        first.stop()
+
+
+def test_apply_config_from_another_thread(tmp_path, access_key):
+    thread = GatewayThread(GatewayOptions(home=tmp_path, port=0), config=GatewayConfig.model_validate(DEMO_CONFIG))
+    url = thread.start()
+    try:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=ACCESS_KEY, max_retries=0)
+        renamed = {**DEMO_CONFIG, "routes": [{"name": "renamed", "targets": [{"provider": "demo", "model": "echo"}]}]}
+        thread.apply_config(GatewayConfig.model_validate(renamed)).result(5)
+        assert client.chat.completions.create(model="renamed", messages=[{"role": "user", "content": "x"}]).choices
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "x"}])
+    finally:
+        thread.stop()
