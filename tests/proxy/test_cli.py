@@ -185,3 +185,23 @@ def test_config_check_and_schema(tmp_path):
 def test_logs_with_no_database(tmp_path, args):
     result = cli(*args, "--home", str(tmp_path))
     assert result.returncode == 0
+
+
+def test_logs_follow_prints_new_requests(tmp_path):
+    home = tmp_path / "home"
+    server = Server(["serve", "--home", str(home), "--config", str(write_config(tmp_path, DEMO)), "--port", "0"])
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "proxy.cli", "logs", "--follow", "--json", "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=ACCESS_KEY, max_retries=0)
+        client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "follow me"}])
+        line = follower.stdout.readline()
+        assert json.loads(line)["requested_model"] == "demo"
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.communicate(timeout=10)
+        server.stop()

@@ -83,3 +83,31 @@ def test_readers_on_a_missing_database(tmp_path):
     assert read_recent(tmp_path / "none.db") == []
     assert read_since(tmp_path / "none.db", 0) == ([], 0)
     assert last_rowid(tmp_path / "none.db") == 0
+
+
+async def test_bodies_only_when_enabled_and_redacted(tmp_path):
+    from tests.helpers import DEMO_CONFIG, gateway_context
+
+    secret_prompt = "my key is sk-proj-canaryCANARYcanary1234567890"
+    messages = [{"role": "user", "content": secret_prompt}]
+    async with gateway_context(tmp_path / "off") as ctx:
+        client = ctx.openai()
+        await client.chat.completions.create(model="demo", messages=messages)
+        await client.close()
+        row = ctx.rows()[-1]
+        assert row.request_body is None and row.response_body is None
+        raw = b"".join(p.read_bytes() for p in (tmp_path / "off").rglob("requests.db*"))
+        assert b"canaryCANARY" not in raw, "prompts are not stored by default"
+
+    on = {**DEMO_CONFIG, "logging": {"store_bodies": True}}
+    async with gateway_context(tmp_path / "on", on) as ctx:
+        client = ctx.openai()
+        await client.chat.completions.create(model="demo", messages=messages)
+        stream = await client.chat.completions.create(model="demo", messages=messages, stream=True)
+        async for _ in stream:
+            pass
+        await client.close()
+        plain, streamed = ctx.rows()[-2:]
+        assert '"role":"user"' in plain.request_body and "[REDACTED]" in plain.request_body
+        assert "canaryCANARY" not in plain.request_body + plain.response_body + streamed.response_body
+        assert "chat.completion.chunk" in streamed.response_body and "[DONE]" in streamed.response_body
