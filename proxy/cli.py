@@ -144,6 +144,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 async def _serve_async(options: GatewayOptions) -> int:
     gateway = Gateway(options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before we announce ourselves: a stop may follow at once
+        loop.add_signal_handler(sig, stop.set)
     try:
         url = await gateway.start()
     except ConfigError as exc:
@@ -153,10 +157,6 @@ async def _serve_async(options: GatewayOptions) -> int:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 1
     print(f"Switchboard listening on {url}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await gateway.stop()
     return 0

@@ -47,7 +47,8 @@ def test_end_to_end_events_and_log(tmp_path, access_key):
     assert threads[RequestStarted.__name__] == "switchboard-gateway"
     assert threads[RequestFinished.__name__] == "switchboard-gateway"
     assert threads[RequestLogged.__name__] == "switchboard-log-writer"
-    assert not any(t.name.startswith("switchboard-") for t in threading.enumerate())
+    leftover = [t.name for t in threading.enumerate() if t.name.startswith("switchboard-")]
+    assert leftover == [], leftover
 
 
 def test_start_failure_is_raised_to_the_caller(tmp_path, access_key):

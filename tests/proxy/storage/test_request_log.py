@@ -31,7 +31,9 @@ def test_schema_wal_and_migrations(tmp_path):
     assert tuple(cols) == tuple(RequestRecord.__dataclass_fields__)
     assert (tmp_path / "log.db").stat().st_mode & 0o077 == 0
     # reopening does not migrate again
-    RequestLog(tmp_path / "log.db").start()
+    again = RequestLog(tmp_path / "log.db")
+    again.start()
+    again.close()
 
 
 def test_rows_costs_and_events_from_the_writer_thread(tmp_path):
