@@ -59,7 +59,33 @@ class RequestLogged:
     record: RequestRecord
 
 
-GatewayEvent = ServerStarted | ServerStopped | RequestStarted | RequestFirstByte | RequestFinished | RequestLogged
+@dataclass(frozen=True, slots=True)
+class ConfigApplied:
+    """A new config version is in force."""
+
+    version: int | None
+    author: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRejected:
+    """An edited config was invalid; the last good one stays in force."""
+
+    source: str
+    problems: tuple[str, ...]
+
+
+GatewayEvent = (
+    ServerStarted
+    | ServerStopped
+    | RequestStarted
+    | RequestFirstByte
+    | RequestFinished
+    | RequestLogged
+    | ConfigApplied
+    | ConfigRejected
+)
 Callback = Callable[[Any], None]
 
 

@@ -12,19 +12,30 @@ config change (:meth:`Gateway.apply_config`) never affects requests in flight. T
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
 
-from proxy.config import GatewayConfig, ProviderConfig, default_config, load_config
-from proxy.errors import ApiError, GatewayStartError, UpstreamError, UpstreamHTTPError
-from proxy.events import GatewayEvent, GatewayEvents, RequestFinished, RequestStarted, ServerStarted, ServerStopped
+from proxy.config import GatewayConfig, ProviderConfig, default_config
+from proxy.errors import ApiError, ConfigError, GatewayStartError, UpstreamError, UpstreamHTTPError
+from proxy.events import (
+    ConfigApplied,
+    ConfigRejected,
+    GatewayEvent,
+    GatewayEvents,
+    RequestFinished,
+    RequestStarted,
+    ServerStarted,
+    ServerStopped,
+)
 from proxy.paths import Home, resolve_config_path
 from proxy.presets import PRESETS
 from proxy.pricing import PriceRef
@@ -37,10 +48,14 @@ from proxy.server.handlers import add_routes
 from proxy.server.keys import GATEWAY
 from proxy.server.middlewares import MIDDLEWARES, add_cors_headers
 from proxy.storage.access_keys import AccessKeys
+from proxy.storage.config_store import ConfigStore, Version, content_hash
+from proxy.storage.keychain import KeychainStore
 from proxy.storage.request_log import RequestLog
 from proxy.storage.secrets import SecretResolver, SecretUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+CONFIG_WATCH_SECONDS = 0.5
 
 # Statuses that say "this target cannot serve now", so the next target may: timeouts, conflicts,
 # rate limits, server errors. A client's own mistake (400, 404, 422 ...) is returned as it is.
@@ -127,8 +142,9 @@ class Gateway:
         self.options = options or GatewayOptions()
         self.home = Home.resolve(self.options.home)
         self.config_path = resolve_config_path(self.home, self.options.config_path)
+        self.store = ConfigStore(self.config_path)
         self.events = events or GatewayEvents()
-        self.secrets = secrets or SecretResolver()
+        self.secrets = secrets or SecretResolver(keychain=KeychainStore())
         self._initial_config = config
         self.snapshot: Snapshot | None = None  # type: ignore[assignment]
         self.gates: Gates | None = None  # type: ignore[assignment]
@@ -136,40 +152,78 @@ class Gateway:
         self.access_keys: AccessKeys | None = None
         self.base_url: str | None = None
         self.port: int | None = None
+        self.host: str | None = None
         self.in_flight = 0
         self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._requested: tuple[str, int] | None = None
+        self._applied_hash: str | None = None
+        self._watch_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def load_config(self) -> GatewayConfig:
-        """The config file if there is one, else the zero-config default (with local discovery)."""
+        """The config to start with.
+
+        The config file if there is one (an invalid file falls back to the newest valid saved
+        version, reported through :class:`ConfigRejected`; with none, ConfigError is raised);
+        else the zero-config default with any local model servers that answer.
+        """
         if self._initial_config is not None:
             return self._initial_config
-        if self.config_path.exists():
-            return load_config(self.config_path)
-        discovered = await discover_local_servers() if self.options.discover_local else ()
-        if discovered:
-            log.info("found local model servers: %s", ", ".join(discovered))
-        return default_config(discovered)
+        if not await _in_thread(self.store.exists):
+            discovered = await discover_local_servers() if self.options.discover_local else ()
+            if discovered:
+                log.info("found local model servers: %s", ", ".join(discovered))
+            return default_config(discovered)
+        await _in_thread(self.store.sweep)
+        try:
+            config = await _in_thread(self.store.load)
+        except ConfigError as exc:
+            fallback = await _in_thread(self._last_good_version)
+            if fallback is None:
+                raise
+            log.warning("config file is invalid; using saved version %d instead:\n%s", fallback[0], exc)
+            self.events.emit(ConfigRejected(exc.source, tuple(exc.problems)))
+            self._applied_hash = await _in_thread(self.store.file_hash)
+            return fallback[1]
+        self._applied_hash = await _in_thread(self._record_if_new, config)
+        return config
+
+    def _last_good_version(self) -> tuple[int, GatewayConfig] | None:
+        for version in reversed(self.store.history()):
+            try:
+                return version.number, self.store.version_config(version.number)
+            except ConfigError:
+                continue
+        return None
+
+    def _record_if_new(self, config: GatewayConfig) -> str | None:
+        """Record the file as a version unless it is the latest one already; returns its hash."""
+        text = self.config_path.read_text(encoding="utf-8")
+        digest = content_hash(text)
+        latest = self.store.latest()
+        if latest is None or latest.sha256 != digest:
+            self.store.record(config, "file edit" if latest else "initial", text=text)
+        return digest
 
     async def start(self) -> str:
         """Start serving; returns the base URL.
 
         Raises:
-            ConfigError: the config file is invalid.
+            ConfigError: the config file is invalid (and no earlier version is).
             GatewayStartError: the address cannot be bound (port in use ...).
         """
         config = await self.load_config()
-        self.home.ensure()
-        self.access_keys = AccessKeys.load(self.home.access_key_file) if config.server.require_auth else None
-        self.request_log.start()
-        self.snapshot = self._build_snapshot(config)
+        await _in_thread(self.home.ensure)
+        if config.server.require_auth:
+            self.access_keys = await _in_thread(AccessKeys.load, self.home.access_key_file)
+        await _in_thread(self.request_log.start)
+        self.snapshot = await _in_thread(self._build_snapshot, config)
         app = web.Application(middlewares=MIDDLEWARES, client_max_size=1024**3, handler_args={"max_field_size": 16384})
         app[GATEWAY] = self
         app.on_response_prepare.append(add_cors_headers)
         add_routes(app)
-        host = self.options.host or config.server.host
-        port = self.options.port if self.options.port is not None else config.server.port
         runner = web.AppRunner(
             app,
             handler_cancellation=True,  # a client that disconnects cancels its upstream call at once
@@ -178,52 +232,131 @@ class Gateway:
             lingering_time=1.0,  # after refusing an unread body, do not keep reading it for long
         )
         await runner.setup()
-        site = web.TCPSite(runner, host, port, reuse_address=True)
+        self._runner = runner
+        host, port = self._address(config)
+        try:
+            await self._bind(host, port)
+        except GatewayStartError:
+            await runner.cleanup()
+            self._runner = None
+            self.request_log.close()
+            raise
+        self.gates = self._build_gates(config)
+        if self._initial_config is None:
+            self._watch_task = asyncio.create_task(self._watch_config(), name="switchboard-config-watch")
+        self.events.emit(ServerStarted(self.base_url or ""))
+        return self.base_url or ""
+
+    def _address(self, config: GatewayConfig) -> tuple[str, int]:
+        """Where to listen: the command line wins over the config."""
+        host = self.options.host or config.server.host
+        port = self.options.port if self.options.port is not None else config.server.port
+        return host, port
+
+    async def _bind(self, host: str, port: int) -> None:
+        """Listen on a new address; the previous site (if any) stops accepting afterwards,
+        while its in-flight requests run to completion."""
+        assert self._runner is not None
+        site = web.TCPSite(self._runner, host, port, reuse_address=True)
         try:
             await site.start()
         except OSError as exc:
-            await runner.cleanup()
-            self.request_log.close()
             if exc.errno == errno.EADDRINUSE:
                 raise GatewayStartError(
                     f"Port {port} on {host} is already in use. Stop the other program or choose another port "
                     "with --port."
                 ) from None
             raise GatewayStartError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        self._runner = runner
-        bound = runner.addresses[0]
-        self.port = int(bound[1])
+        old, self._site = self._site, site
+        self._requested = (host, port)
+        bound = site._server.sockets[0].getsockname() if site._server and site._server.sockets else (host, port)  # type: ignore[union-attr]
+        self.host, self.port = host, int(bound[1])
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"http://{shown}:{self.port}"
-        self.gates = self._build_gates(config)
-        self.events.emit(ServerStarted(self.base_url))
-        return self.base_url
+        if old is not None:
+            await old.stop()
 
     async def stop(self) -> None:
         """Stop accepting, drain in-flight requests (bounded), close upstream sessions and the log."""
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch_task
+            self._watch_task = None
         if self._runner is not None:
             await self._runner.cleanup()  # waits up to drain_timeout for in-flight handlers
             self._runner = None
+            self._site = None
         if self.snapshot is not None:
             for adapter in self.snapshot.adapters.values():
                 await adapter.close()
-        self.request_log.close()
+        await _in_thread(self.request_log.close)
         self.events.emit(ServerStopped())
 
     async def apply_config(self, config: GatewayConfig) -> None:
-        """Swap in a new config. Requests in flight keep the snapshot they started with;
-        adapters of unchanged providers (and their connection pools) are kept."""
+        """Swap in a new config without dropping requests.
+
+        Requests in flight keep the snapshot they started with; adapters of unchanged providers
+        (and their connection pools) are kept. A new address is bound before the old one stops
+        accepting, so streams in flight on the old port finish.
+
+        Raises:
+            GatewayStartError: the new address cannot be bound (the old config stays in force).
+        """
         old = self.snapshot
-        self.snapshot = self._build_snapshot(config, previous=old)
+        snapshot = await _in_thread(self._build_snapshot, config, old)
+        if self._runner is not None and self._address(config) != self._requested:
+            await self._bind(*self._address(config))
+        self.snapshot = snapshot
         self.gates = self._build_gates(config)
         if old is not None:
-            retired = [a for pid, a in old.adapters.items() if self.snapshot.adapters.get(pid) is not a]
+            retired = [a for pid, a in old.adapters.items() if snapshot.adapters.get(pid) is not a]
             if retired:
                 asyncio.get_running_loop().call_later(
                     config.server.drain_timeout + 1, lambda: [asyncio.ensure_future(a.close()) for a in retired]
                 )
 
+    async def save_config(self, config: GatewayConfig, author: str, summary: str | None = None) -> Version:
+        """Save ``config`` as a new version of the config file, then apply it."""
+        version = await _in_thread(self.store.save, config, author, summary)
+        self._applied_hash = version.sha256
+        await self.apply_config(config)
+        self.events.emit(ConfigApplied(version.number, version.author, version.summary))
+        return version
+
+    async def _watch_config(self) -> None:
+        """Pick up edits of the config file: valid ones are recorded and applied, invalid ones
+        are rejected (the last good config stays in force) and reported."""
+        while True:
+            await asyncio.sleep(CONFIG_WATCH_SECONDS)
+            try:
+                await self._check_config_file()
+            except Exception:
+                log.exception("checking the config file failed")
+
+    async def _check_config_file(self) -> None:
+        digest = await _in_thread(self.store.file_hash)
+        if digest is None or digest == self._applied_hash:
+            return
+        self._applied_hash = digest
+        try:
+            config = await _in_thread(self.store.load)
+        except ConfigError as exc:
+            log.warning("rejected an edit of the config file; the last good config stays in force:\n%s", exc)
+            self.events.emit(ConfigRejected(exc.source, tuple(exc.problems)))
+            return
+        await _in_thread(self._record_if_new, config)
+        try:
+            await self.apply_config(config)
+        except GatewayStartError as exc:
+            self.events.emit(ConfigRejected(str(self.config_path), (str(exc),)))
+            return
+        latest = await _in_thread(self.store.latest)
+        if latest is not None:
+            self.events.emit(ConfigApplied(latest.number, latest.author, latest.summary))
+
     def _build_snapshot(self, config: GatewayConfig, previous: Snapshot | None = None) -> Snapshot:
+        """Runs off the loop: resolving keys may touch the keychain."""
         adapters: dict[str, ProviderAdapter] = {}
         for provider in config.providers:
             kept = previous.adapters.get(provider.id) if previous else None
@@ -301,6 +434,11 @@ class Gateway:
                     break
         assert last is not None
         raise last.to_api_error()
+
+
+async def _in_thread(func: Callable[..., T], *args: object) -> T:
+    """Run blocking work (disk, keychain) off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
 
 
 def _try_next_target(exc: UpstreamError) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import openai
 
 from proxy.config import GatewayConfig
+from proxy.events import GatewayEvents
 from proxy.gateway import Gateway, GatewayOptions
 from proxy.models import RequestRecord
 from proxy.storage.request_log import read_recent
@@ -59,18 +60,27 @@ async def gateway_context(
     *,
     secrets: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
+    config_file: bool = False,
+    events: GatewayEvents | None = None,
 ) -> AsyncIterator[GatewayContext]:
     """Start a gateway on 127.0.0.1:0 with its state under ``tmp_path``; stop it afterwards.
 
     ``env`` sets environment variables (e.g. provider keys) for the gateway's lifetime.
+    ``config_file`` writes the config to ``tmp_path/config.json`` and runs from that file (so it
+    is versioned and watched) instead of passing it in memory.
     """
     cfg = config if isinstance(config, GatewayConfig) else GatewayConfig.model_validate(config or DEMO_CONFIG)
+    config_path = None
+    if config_file:
+        config_path = tmp_path / "config.json"
+        config_path.write_text(cfg.model_dump_json(exclude_defaults=True, indent=2))
     saved = {k: os.environ.get(k) for k in (env or {})}
     saved["SWITCHBOARD_ACCESS_KEY"] = os.environ.get("SWITCHBOARD_ACCESS_KEY")
     os.environ.update(env or {})
     os.environ["SWITCHBOARD_ACCESS_KEY"] = ACCESS_KEY
     resolver = SecretResolver(keychain=MemorySecretStore(secrets or {}))
-    gateway = Gateway(GatewayOptions(home=tmp_path, port=0, discover_local=False), config=cfg, secrets=resolver)
+    options = GatewayOptions(home=tmp_path, port=0, discover_local=False, config_path=config_path)
+    gateway = Gateway(options, config=None if config_file else cfg, secrets=resolver, events=events)
     try:
         url = await gateway.start()
         yield GatewayContext(gateway, url, tmp_path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 
 import keyring
 import keyring.errors
@@ -95,21 +96,32 @@ class KeychainStore:
     label = "OS keychain"
 
     def __init__(self, backend: KeyringBackend | None = None, *, discover: bool = True) -> None:
-        self._backend = backend if backend is not None or not discover else pick_secure_backend()
+        """``backend`` pins one; otherwise the OS keychain is found on first use (it can block)."""
+        self._backend = backend
+        self._pending_discovery = backend is None and discover
+        self._lock = threading.Lock()
+
+    def _get_backend(self) -> KeyringBackend | None:
+        with self._lock:
+            if self._pending_discovery:
+                self._backend = pick_secure_backend()
+                self._pending_discovery = False
+            return self._backend
 
     @property
     def available(self) -> bool:
-        return self._backend is not None
+        return self._get_backend() is not None
 
     @property
     def backend_name(self) -> str | None:
-        b = self._backend
+        b = self._get_backend()
         return None if b is None else f"{type(b).__module__}.{type(b).__name__}"
 
     def _require(self) -> KeyringBackend:
-        if self._backend is None:
+        backend = self._get_backend()
+        if backend is None:
             raise SecretStoreUnavailable(no_keychain_help())
-        return self._backend
+        return backend
 
     def get(self, name: str) -> str | None:
         backend = self._require()
