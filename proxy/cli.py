@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from proxy import cli_keys
 from proxy.config import config_json_schema, load_config
 from proxy.errors import ConfigError, GatewayStartError
 from proxy.gateway import Gateway, GatewayOptions
@@ -25,7 +26,7 @@ from proxy.models import RequestRecord
 from proxy.paths import Home, resolve_config_path
 from proxy.redact import install_log_redaction
 from proxy.runner import new_event_loop
-from proxy.storage.access_keys import ACCESS_KEY_ENV, load_or_create
+from proxy.storage.config_store import ConfigStore
 from proxy.storage.request_log import last_rowid, read_recent, read_since
 
 
@@ -67,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a config file")
     check.add_argument("path", type=Path)
     _common(config_sub.add_parser("path", help="print where the config file is"), suppress=True)
+    _common(config_sub.add_parser("history", help="list saved config versions"), suppress=True)
+    diff = config_sub.add_parser("diff", help="show what changed between two versions (default: to now)")
+    _common(diff, suppress=True)
+    diff.add_argument("a", type=int)
+    diff.add_argument("b", type=int, nargs="?")
+    rollback = config_sub.add_parser("rollback", help="make an earlier version the config in force")
+    _common(rollback, suppress=True)
+    rollback.add_argument("version", type=int, nargs="?", help="version number (default: the one before)")
 
     logs = sub.add_parser("logs", help="show recent requests")
     _common(logs, suppress=True)
@@ -74,9 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new requests as they come")
     logs.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    key = sub.add_parser("access-key", help="the local access key clients send")
-    _common(key, suppress=True)
-    key.add_argument("action", choices=["show"], help="show: print the access key")
+    cli_keys.add_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -98,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "logs":
         return _logs(args)
     if args.command == "access-key":
-        return _access_key(args)
+        return cli_keys.run_access_key(args)
+    if args.command == "keys":
+        return cli_keys.run_keys(args)
     return 2
 
 
@@ -157,6 +166,15 @@ async def _serve_async(options: GatewayOptions) -> int:
         print(f"switchboard: {exc}", file=sys.stderr)
         return 1
     print(f"Switchboard listening on {url}", flush=True)
+    if gateway.created_access_key is not None:
+        value, kept = gateway.created_access_key
+        if kept:
+            print("Created your local access key; see it with `switchboard access-key show`.", file=sys.stderr)
+        else:
+            print(
+                f"Created your local access key (no OS keychain to keep it, so it is shown only now): {value}",
+                file=sys.stderr,
+            )
     await stop.wait()
     await gateway.stop()
     return 0
@@ -166,26 +184,32 @@ def _config(args: argparse.Namespace) -> int:
     if args.config_command == "schema":
         print(json.dumps(config_json_schema(), indent=2))
         return 0
+    store = ConfigStore(resolve_config_path(Home.resolve(args.home), args.config))
     if args.config_command == "path":
-        print(resolve_config_path(Home.resolve(args.home), args.config))
+        print(store.path)
         return 0
+    if args.config_command == "history":
+        for v in store.history():
+            when = datetime.fromtimestamp(v.time).strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{v.number:>4}  {when}  {v.author:10}  {v.summary}")
+        return 0
+    try:
+        if args.config_command == "diff":
+            print(store.diff(args.a, args.b), end="")
+            return 0
+        if args.config_command == "rollback":
+            version = store.rollback(args.version)
+            print(f"Config version {version.number}: {version.summary}. A running gateway applies it within a second.")
+            return 0
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     try:
         config = load_config(args.path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"{args.path}: OK ({len(config.providers)} providers, {len(config.routes)} routes)")
-    return 0
-
-
-def _access_key(args: argparse.Namespace) -> int:
-    home = Home.resolve(args.home)
-    if os.environ.get(ACCESS_KEY_ENV):
-        print(f"The access key for this run comes from {ACCESS_KEY_ENV}.", file=sys.stderr)
-        return 0
-    home.ensure()
-    for key in load_or_create(home.access_key_file):
-        print(f"{key.name}\t{key.value}")
     return 0
 
 

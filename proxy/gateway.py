@@ -47,7 +47,7 @@ from proxy.server.exchange import Exchange
 from proxy.server.handlers import add_routes
 from proxy.server.keys import GATEWAY
 from proxy.server.middlewares import MIDDLEWARES, add_cors_headers
-from proxy.storage.access_keys import AccessKeys
+from proxy.storage.access_keys import AccessKeys, AccessKeyStore
 from proxy.storage.config_store import ConfigStore, Version, content_hash
 from proxy.storage.keychain import KeychainStore
 from proxy.storage.request_log import RequestLog
@@ -158,6 +158,10 @@ class Gateway:
         self._site: web.TCPSite | None = None
         self._requested: tuple[str, int] | None = None
         self._applied_hash: str | None = None
+        self.access_store = AccessKeyStore(self.home.access_keys_index, self.secrets.keychain)
+        self.created_access_key: tuple[str, bool] | None = None
+        """(key, kept in keychain) when this start created the first access key."""
+        self._watch_marks: tuple[float | None, float | None] = (None, None)
         self._watch_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -216,8 +220,10 @@ class Gateway:
         """
         config = await self.load_config()
         await _in_thread(self.home.ensure)
-        if config.server.require_auth:
-            self.access_keys = await _in_thread(AccessKeys.load, self.home.access_key_file)
+        if config.server.require_auth and AccessKeys.from_env() is None:
+            self.created_access_key = await _in_thread(self.access_store.ensure_default)
+        self.access_keys = await _in_thread(self.access_store.load)
+        self._watch_marks = await _in_thread(self._side_file_marks)
         await _in_thread(self.request_log.start)
         self.snapshot = await _in_thread(self._build_snapshot, config)
         app = web.Application(middlewares=MIDDLEWARES, client_max_size=1024**3, handler_args={"max_field_size": 16384})
@@ -242,8 +248,7 @@ class Gateway:
             self.request_log.close()
             raise
         self.gates = self._build_gates(config)
-        if self._initial_config is None:
-            self._watch_task = asyncio.create_task(self._watch_config(), name="switchboard-config-watch")
+        self._watch_task = asyncio.create_task(self._watch_files(), name="switchboard-config-watch")
         self.events.emit(ServerStarted(self.base_url or ""))
         return self.base_url or ""
 
@@ -324,17 +329,53 @@ class Gateway:
         self.events.emit(ConfigApplied(version.number, version.author, version.summary))
         return version
 
-    async def _watch_config(self) -> None:
-        """Pick up edits of the config file: valid ones are recorded and applied, invalid ones
-        are rejected (the last good config stays in force) and reported."""
+    async def _watch_files(self) -> None:
+        """Pick up changes made by other processes (the CLI, an editor): access keys, provider
+        keys, and edits of the config file (unless the config was given in memory)."""
         while True:
             await asyncio.sleep(CONFIG_WATCH_SECONDS)
             try:
-                await self._check_config_file()
+                await self._check_side_files()
+                if self._initial_config is None:
+                    await self._check_config_file()
             except Exception:
-                log.exception("checking the config file failed")
+                log.exception("checking for changed files failed")
+
+    def _side_file_marks(self) -> tuple[float | None, float | None]:
+        def mtime(path: Path) -> float | None:
+            try:
+                return path.stat().st_mtime_ns
+            except FileNotFoundError:
+                return None
+
+        return mtime(self.home.access_keys_index), mtime(self.home.keys_epoch_file)
+
+    async def _check_side_files(self) -> None:
+        """Access keys created or revoked, provider keys changed in the keychain (by the CLI)."""
+        marks = await _in_thread(self._side_file_marks)
+        if marks == self._watch_marks:
+            return
+        keys_changed = marks[0] != self._watch_marks[0]
+        secrets_changed = marks[1] != self._watch_marks[1]
+        self._watch_marks = marks
+        if keys_changed:
+            self.access_keys = await _in_thread(self.access_store.load)
+        if secrets_changed and self.snapshot is not None:
+            # rebuild every adapter whose key lives in the keychain; in-flight requests keep theirs
+            config = self.snapshot.config
+            keep = {
+                pid: a
+                for pid, a in self.snapshot.adapters.items()
+                if not ((p := config.provider(pid)) is not None and p.key is not None and p.key.keychain)
+            }
+            previous = Snapshot(config, keep, self.snapshot.resolver, self.snapshot.price_refs)
+            self.snapshot = await _in_thread(self._build_snapshot, config, previous)
+        if self.snapshot is not None:
+            self.gates = self._build_gates(self.snapshot.config)
 
     async def _check_config_file(self) -> None:
+        """Valid edits are recorded and applied; invalid ones are rejected (the last good config
+        stays in force) and reported."""
         digest = await _in_thread(self.store.file_hash)
         if digest is None or digest == self._applied_hash:
             return
@@ -371,7 +412,7 @@ class Gateway:
         hosts = {f"{n}:{port}" for n in names} | {h.lower() for h in config.server.allowed_hosts if ":" in h}
         keys = self.access_keys if config.server.require_auth else None
         if config.server.require_auth and keys is None:
-            keys = self.access_keys = AccessKeys.load(self.home.access_key_file)
+            keys = self.access_keys = AccessKeys.from_env() or self.access_store.load()
         return Gates(frozenset(hosts), frozenset(config.server.allowed_origins), keys, config.server.max_body_bytes)
 
     # -- requests --------------------------------------------------------------------------------

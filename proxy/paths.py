@@ -48,8 +48,14 @@ class Home:
         return self.data_dir / "requests.db"
 
     @property
-    def access_key_file(self) -> Path:
-        return self.data_dir / "access-key"
+    def access_keys_index(self) -> Path:
+        """Names and hashes of the local access keys (never the keys)."""
+        return self.data_dir / "access-keys.json"
+
+    @property
+    def keys_epoch_file(self) -> Path:
+        """Touched when a provider key changes in the keychain, so a running gateway re-reads keys."""
+        return self.data_dir / "keys-changed"
 
     def ensure(self) -> None:
         """Create the directories, private to the user (0700)."""

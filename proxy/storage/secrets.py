@@ -34,6 +34,14 @@ class SecretStore(Protocol):
         ...
 
 
+class WritableSecretStore(SecretStore, Protocol):
+    """A store that can also keep and forget secrets (the keychain, memory)."""
+
+    def set(self, name: str, value: str) -> None: ...
+
+    def delete(self, name: str) -> bool | None: ...
+
+
 class EnvSecretStore:
     """Secrets from environment variables (read-only)."""
 
@@ -60,9 +68,9 @@ class MemorySecretStore:
         with self._lock:
             self._data[name] = value
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str) -> bool:
         with self._lock:
-            self._data.pop(name, None)
+            return self._data.pop(name, None) is not None
 
 
 class SecretUnavailable(Exception):
@@ -72,7 +80,7 @@ class SecretUnavailable(Exception):
 class SecretResolver:
     """Resolves :class:`SecretRef` values through the store for each source."""
 
-    def __init__(self, *, env: SecretStore | None = None, keychain: SecretStore | None = None) -> None:
+    def __init__(self, *, env: SecretStore | None = None, keychain: WritableSecretStore | None = None) -> None:
         self.env = env or EnvSecretStore()
         self.keychain = keychain
 

@@ -114,27 +114,48 @@ def test_zero_config_default_serves_demo(tmp_path):
         assert server.stop()[0] == 0
 
 
-def test_generated_access_key(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "SWITCHBOARD_ACCESS_KEY"}
-    first = subprocess.run(
-        [sys.executable, "-m", "proxy.cli", "access-key", "show", "--home", str(tmp_path)],
+def _env_without(*names: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in names}
+
+
+def _show(home: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "proxy.cli", "access-key", *extra, "--home", str(home)],
         capture_output=True,
         text=True,
         env=env,
         timeout=60,
     )
+
+
+def test_access_keys_live_in_the_keychain_and_only_hashes_on_disk(tmp_path, secret_service):
+    env = _env_without("SWITCHBOARD_ACCESS_KEY")
+    first = _show(tmp_path, env, "show")
     name, key = first.stdout.strip().split("\t")
     assert name == "default" and key.startswith("sb-local-") and len(key) > 40
-    key_file = tmp_path / "data" / "access-key"
-    assert key_file.stat().st_mode & 0o077 == 0, "the key file is private to the user"
-    again = subprocess.run(
-        [sys.executable, "-m", "proxy.cli", "access-key", "show", "--home", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert again.stdout == first.stdout
+    assert _show(tmp_path, env, "show").stdout == first.stdout, "shown again from the keychain"
+    index = tmp_path / "data" / "access-keys.json"
+    assert index.stat().st_mode & 0o077 == 0
+    assert key not in "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+
+    created = _show(tmp_path, env, "new", "laptop-script")
+    laptop = created.stdout.strip()
+    assert laptop.startswith("sb-local-") and "also kept in your OS keychain" in created.stderr
+    listing = _show(tmp_path, env, "list").stdout
+    assert "default" in listing and "laptop-script" in listing and laptop not in listing
+    assert "Revoked" in _show(tmp_path, env, "revoke", "laptop-script").stdout
+    assert "laptop-script" not in _show(tmp_path, env, "list").stdout
+    assert _show(tmp_path, env, "revoke", "laptop-script").returncode == 1
+
+
+def test_access_key_without_a_keychain_is_shown_once(tmp_path):
+    env = _env_without("SWITCHBOARD_ACCESS_KEY", "DBUS_SESSION_BUS_ADDRESS")
+    first = _show(tmp_path, env, "show")
+    assert first.returncode == 0 and first.stdout.startswith("default\tsb-local-")
+    again = _show(tmp_path, env, "show")
+    assert again.returncode == 1 and "cannot be shown again" in again.stderr
+    key = first.stdout.strip().split("\t")[1]
+    assert key not in "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
 
 
 def test_port_in_use_is_a_clear_error(tmp_path):
@@ -205,3 +226,74 @@ def test_logs_follow_prints_new_requests(tmp_path):
         follower.send_signal(signal.SIGINT)
         follower.communicate(timeout=10)
         server.stop()
+
+
+def test_config_rollback_is_served_without_a_restart(tmp_path):
+    home = tmp_path / "home"
+    config = home / "config" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps(DEMO))
+    server = Server(["serve", "--home", str(home), "--port", "0"])
+    try:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=ACCESS_KEY, max_retries=0)
+        renamed = {**DEMO, "routes": [{"name": "renamed", "targets": [{"provider": "demo", "model": "echo"}]}]}
+        config.write_text(json.dumps(renamed))
+        _eventually(
+            lambda: client.chat.completions.create(model="renamed", messages=[{"role": "user", "content": "x"}])
+        )
+        history = cli("config", "history", "--home", str(home)).stdout.splitlines()
+        assert [line.split()[3] for line in history] == ["initial", "file"]
+        diff = cli("config", "diff", "1", "2", "--home", str(home)).stdout
+        assert '-      "name": "demo",' in diff and '+      "name": "renamed",' in diff
+        rolled = cli("config", "rollback", "--home", str(home))
+        assert rolled.returncode == 0 and "rollback to version 1" in rolled.stdout
+        _eventually(lambda: client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "x"}]))
+        assert "rollback to version 1" in cli("config", "history", "--home", str(home)).stdout
+    finally:
+        assert server.stop()[0] == 0
+
+
+def _eventually(call, attempts: int = 40):
+    import time
+
+    for i in range(attempts):
+        try:
+            return call()
+        except openai.APIStatusError:
+            if i == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
+def test_revoked_access_key_is_refused_by_a_running_gateway(tmp_path, secret_service):
+    home = tmp_path / "home"
+    env = _env_without("SWITCHBOARD_ACCESS_KEY")
+    cfg = write_config(tmp_path, DEMO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxy.cli", "serve", "--home", str(home), "--config", str(cfg), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        url = proc.stdout.readline().strip().removeprefix("Switchboard listening on ")
+        key = _show(home, env, "new", "tool").stdout.strip()
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
+        _eventually(lambda: client.models.list())
+        _show(home, env, "revoke", "tool")
+        import time
+
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                client.models.list()
+                time.sleep(0.1)
+            except openai.AuthenticationError:
+                break
+        else:
+            raise AssertionError("revoked key still accepted after 3 s")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert "Created your local access key; see it with `switchboard access-key show`." in err
