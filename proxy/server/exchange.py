@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import os
+import itertools
 import time
 
 from proxy.models import OK, RequestRecord, Usage
 from proxy.pricing import PriceRef
+
+# Request ids: the process start time (ns) then a counter, in hex. Unique, and increasing both
+# within a run and across restarts, so log rows append to the end of the primary-key index.
+_ID_PREFIX = f"{time.time_ns():x}"
+_ID_COUNTER = itertools.count()
+
+
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
 class Exchange:
@@ -37,7 +46,7 @@ class Exchange:
     )
 
     def __init__(self, surface: str, user_agent: str | None) -> None:
-        self.id = os.urandom(16).hex()
+        self.id = new_request_id()
         self.started_at = time.time()
         self.started_mono = time.monotonic()
         self.surface = surface

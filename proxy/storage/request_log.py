@@ -112,10 +112,7 @@ class RequestLog:
         self._stopping = False
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._sql = (
-            f"INSERT OR REPLACE INTO {TABLE} ({', '.join(RECORD_FIELDS)}) "
-            f"VALUES ({', '.join('?' for _ in RECORD_FIELDS)})"
-        )
+        self._sql = f"INSERT INTO {TABLE} ({', '.join(RECORD_FIELDS)}) VALUES ({', '.join('?' for _ in RECORD_FIELDS)})"
 
     def start(self) -> None:
         open_db(self.path).conn.close()  # migrate now, so a broken database fails loudly at start
@@ -127,7 +124,8 @@ class RequestLog:
         """Queue a record for writing. Never blocks; counts a drop when the queue is full."""
         if len(self._pending) >= QUEUE_BOUND:
             self.dropped += 1
-            log.warning("request log queue full; dropped the row for request %s", record.id)
+            if self.dropped == 1 or self.dropped % 1000 == 0:  # never a log line per request under overload
+                log.warning("request log queue full; %d rows dropped so far", self.dropped)
             return
         self._pending.append((record, price))  # deque.append is atomic: no lock on the hot path
         self._submitted += 1
@@ -191,6 +189,10 @@ class RequestLog:
         except sqlite3.OperationalError as exc:  # disk full, locked: environmental, not a bug
             self.dropped += len(records)
             log.error("request log write failed (%s); %d rows dropped", exc, len(records))
+            return
+        except sqlite3.Error:  # a bug (e.g. a constraint); the writer must survive it all the same
+            self.dropped += len(records)
+            log.exception("request log write failed; %d rows dropped", len(records))
             return
         self.written += len(records)
         if self.events is not None and self.events.has_subscribers:

@@ -144,8 +144,11 @@ class FakeOpenAIUpstream:
         chunks: int = 5,
         chunk_delay: float = 0.0,
         port: int = 0,
+        record: bool = True,
     ) -> None:
         self.api_key = api_key
+        self.record = record
+        """Keep every request in ``requests`` (off for long benchmark runs: memory stays flat)."""
         self.models = models or ["gpt-4o-mini", "text-embedding-3-small"]
         self.default_chunks = chunks
         self.default_chunk_delay = chunk_delay
@@ -211,7 +214,8 @@ class FakeOpenAIUpstream:
         except orjson.JSONDecodeError:
             parsed = None
         rec = RecordedRequest(request.method, request.path, dict(request.headers), parsed, raw, time.monotonic())
-        self.requests.append(rec)
+        if self.record:
+            self.requests.append(rec)
         if self.api_key is not None:
             auth = request.headers.get("Authorization", "")
             if auth != f"Bearer {self.api_key}":
