@@ -53,3 +53,31 @@ async def test_apply_config_keeps_in_flight_requests_on_their_snapshot(tmp_path)
         async with aiohttp.ClientSession() as s:
             async with s.post(f"{ctx.base_url}/v1/chat/completions", json=BODY, headers=ctx.headers()) as resp:
                 assert resp.status == 404, "new requests see the new config"
+
+
+async def test_zero_config_discovers_local_servers(tmp_path, monkeypatch):
+    import dataclasses
+
+    from proxy import gateway as gateway_module
+    from proxy.gateway import Gateway, GatewayOptions
+    from proxy.presets import PRESETS
+    from tests.fakes.openai_upstream import FakeOpenAIUpstream
+
+    async with FakeOpenAIUpstream(api_key=None, models=["llama3.2"]) as fake:
+        monkeypatch.setitem(PRESETS, "ollama", dataclasses.replace(PRESETS["ollama"], base_url=fake.base_url))
+        monkeypatch.setitem(
+            PRESETS, "lmstudio", dataclasses.replace(PRESETS["lmstudio"], base_url="http://127.0.0.1:9/v1")
+        )
+        assert await gateway_module.discover_local_servers() == ("ollama",)
+        monkeypatch.setenv("SWITCHBOARD_ACCESS_KEY", "sb-local-test-access-key-0123456789abcdef")
+        gateway = Gateway(GatewayOptions(home=tmp_path, port=0))
+        await gateway.start()
+        try:
+            assert [p.id for p in gateway.snapshot.config.providers] == ["demo", "ollama"]
+            async with aiohttp.ClientSession() as s:
+                headers = {"Authorization": "Bearer sb-local-test-access-key-0123456789abcdef"}
+                async with s.get(f"{gateway.base_url}/v1/models", headers=headers) as resp:
+                    ids = [m["id"] for m in (await resp.json())["data"]]
+            assert "ollama/llama3.2" in ids and "demo" in ids
+        finally:
+            await gateway.stop()
