@@ -355,3 +355,15 @@ async def test_unknown_path_and_method(tmp_path):
                 assert_openai_error(await resp.json(), "method_not_allowed")
             async with s.get(f"{ctx.base_url}/health") as resp:
                 assert resp.status == 200 and await resp.json() == {"status": "ok"}
+
+
+async def test_health_is_unauthenticated_but_host_checked(tmp_path):
+    async with gateway_context(tmp_path) as ctx:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"{ctx.base_url}/health", headers={"Host": "evil.example"}) as resp:
+                assert resp.status == 403
+            async with s.get(f"{ctx.base_url}/health", headers={"Origin": "https://evil.example"}) as resp:
+                assert resp.status == 403
+            async with s.get(f"{ctx.base_url}/health") as resp:
+                assert resp.status == 200 and await resp.json() == {"status": "ok"}
+                assert resp.headers["Server"] == "Switchboard"
