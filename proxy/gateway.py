@@ -16,15 +16,15 @@ import contextlib
 import errno
 import logging
 import socket
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import aiohttp
 from aiohttp import web
 
-from proxy.config import GatewayConfig, ProviderConfig, default_config
+from proxy.config import GatewayConfig, default_config
+from proxy.discovery import discover_local_servers
 from proxy.errors import ApiError, ConfigError, GatewayStartError, UpstreamError, UpstreamHTTPError
 from proxy.events import (
     ConfigApplied,
@@ -37,21 +37,18 @@ from proxy.events import (
     ServerStopped,
 )
 from proxy.paths import Home, resolve_config_path
-from proxy.presets import PRESETS
-from proxy.pricing import PriceRef
-from proxy.providers.base import ProviderAdapter, UpstreamCall, UpstreamReply
-from proxy.providers.demo import DemoAdapter
-from proxy.providers.openai_compat import OpenAICompatAdapter
-from proxy.routing.resolve import Attempt, Resolver
+from proxy.providers.base import UpstreamCall, UpstreamReply
+from proxy.routing.resolve import Attempt
 from proxy.server.exchange import Exchange
 from proxy.server.handlers import add_routes
 from proxy.server.keys import GATEWAY
 from proxy.server.middlewares import MIDDLEWARES, add_cors_headers
+from proxy.snapshot import Gates, Snapshot, build_snapshot
 from proxy.storage.access_keys import AccessKeys, AccessKeyStore
 from proxy.storage.config_store import ConfigStore, Version, content_hash
 from proxy.storage.keychain import KeychainStore
 from proxy.storage.request_log import RequestLog
-from proxy.storage.secrets import SecretResolver, SecretUnavailable
+from proxy.storage.secrets import SecretResolver
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,60 +69,6 @@ class GatewayOptions:
     port: int | None = None
     discover_local: bool = True
     """Without a config file, probe Ollama and LM Studio on localhost and add them if they answer."""
-
-
-@dataclass(frozen=True)
-class Gates:
-    """Precomputed values for the security middleware."""
-
-    allowed_hosts: frozenset[str]
-    allowed_origins: frozenset[str]
-    access_keys: AccessKeys | None
-    max_body_bytes: int
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """An immutable view of the config and what was built from it."""
-
-    config: GatewayConfig
-    adapters: Mapping[str, ProviderAdapter]
-    resolver: Resolver
-    price_refs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-
-    def price_ref(self, attempt: Attempt) -> PriceRef | None:
-        ref = self.price_refs.get(attempt.provider)
-        return PriceRef(ref[0], ref[1], attempt.model) if ref else None
-
-
-def build_adapter(config: ProviderConfig, secrets: SecretResolver) -> ProviderAdapter:
-    preset = PRESETS[config.preset]
-    if preset.kind == "demo":
-        return DemoAdapter(config)
-    key, problem = None, None
-    if config.key is not None:
-        try:
-            key = secrets.resolve(config.key)
-        except SecretUnavailable as exc:
-            problem = str(exc)
-    return OpenAICompatAdapter(config, key, problem)
-
-
-async def discover_local_servers(timeout: float = 0.5) -> tuple[str, ...]:
-    """Presets of local model servers (Ollama, LM Studio) answering on their default ports."""
-
-    async def probe(session: aiohttp.ClientSession, preset: str) -> str | None:
-        url = f"{PRESETS[preset].base_url}/models"
-        try:
-            async with session.get(url, allow_redirects=False) as resp:
-                return preset if resp.status == 200 else None
-        except (aiohttp.ClientError, TimeoutError, OSError):
-            return None
-
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
-    async with aiohttp.ClientSession(timeout=client_timeout, trust_env=False) as session:
-        found = await asyncio.gather(probe(session, "ollama"), probe(session, "lmstudio"))
-    return tuple(p for p in found if p)
 
 
 class Gateway:
@@ -398,13 +341,7 @@ class Gateway:
 
     def _build_snapshot(self, config: GatewayConfig, previous: Snapshot | None = None) -> Snapshot:
         """Runs off the loop: resolving keys may touch the keychain."""
-        adapters: dict[str, ProviderAdapter] = {}
-        for provider in config.providers:
-            kept = previous.adapters.get(provider.id) if previous else None
-            same = previous is not None and previous.config.provider(provider.id) == provider
-            adapters[provider.id] = kept if kept is not None and same else build_adapter(provider, self.secrets)
-        refs = {p.id: (p.preset, p.effective_base_url) for p in config.providers}
-        return Snapshot(config, adapters, Resolver(config), refs)
+        return build_snapshot(config, self.secrets, previous)
 
     def _build_gates(self, config: GatewayConfig) -> Gates:
         port = self.port or config.server.port

@@ -315,7 +315,18 @@ def run_wrk(target: Target, concurrency: int, duration: float, workdir: Path) ->
     cpu0 = cpu_seconds(target.pid)
     t0 = time.monotonic()
     out = subprocess.run(
-        ["taskset", "-c", "0", "wrk", "-t1", f"-c{concurrency}", f"-d{duration:g}s", "-s", str(script), target.url],
+        [
+            "taskset",
+            "-c",
+            "0",
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(duration))}s",
+            "-s",
+            str(script),
+            target.url,
+        ],
         capture_output=True,
         text=True,
         timeout=duration + 60,

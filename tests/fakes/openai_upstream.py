@@ -1,6 +1,7 @@
 """A scriptable fake of an OpenAI-compatible upstream, speaking OpenAI's exact JSON and SSE.
 
 Used by gateway tests (in-process) and benchmarks (``python -m tests.fakes.openai_upstream``).
+
 Each request to ``/v1/chat/completions`` or ``/v1/embeddings`` consumes one scripted behaviour
 (:meth:`FakeOpenAIUpstream.script`); with none queued it answers normally. Behaviours cover the
 failure modes a gateway must survive: error statuses in OpenAI's error shape, 429 with
@@ -8,7 +9,13 @@ failure modes a gateway must survive: error statuses in OpenAI's error shape, 42
 without ``[DONE]``, reset the connection, stall, or carry an in-band error event.
 
 Wire formats follow ``shared/specs/openai-openapi.yaml`` (``CreateChatCompletionResponse``,
-``CreateChatCompletionStreamResponse``, ``CreateEmbeddingResponse``, ``ListModelsResponse``).
+``CreateChatCompletionStreamResponse``, ``CreateEmbeddingResponse``, ``ListModelsResponse``,
+``ErrorResponse``).
+
+Order of checks for a request: record it, check auth (401), take the next scripted behaviour,
+wait its delay, then answer: scripted ``Hang``/``OpenAIError``/``Reply(json|body)`` answer
+as scripted whatever the body said; everything else is validated (400 malformed, 404 unknown
+model) and answered normally, shaped by ``Reply(content=...)`` or ``Stream(...)``.
 """
 
 from __future__ import annotations
@@ -17,36 +24,92 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import itertools
-import math
+import os
+import signal
+import socket
 import struct
 import sys
 import time
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from aiohttp import web
+from multidict import CIMultiDict
 
-CREATED = 1_700_000_000
-_ids = itertools.count(1)
+__all__ = [
+    "Behaviour",
+    "Delay",
+    "FakeOpenAIUpstream",
+    "Hang",
+    "OpenAIError",
+    "RecordedRequest",
+    "Reply",
+    "Stream",
+    "rate_limited",
+]
+
+DEFAULT_MODELS = ("gpt-4o-mini", "text-embedding-3-small")
+MODEL_CREATED = 1_700_000_000
+SYSTEM_FINGERPRINT = "fp_fake0c0ffee"
+EMBEDDING_DIMS = {"text-embedding-3-large": 3072}
+DEFAULT_EMBEDDING_DIMS = 1536  # text-embedding-3-small, text-embedding-ada-002
+
+# ------------------------------------------------------------------------------------------------
+# Recorded requests
+# ------------------------------------------------------------------------------------------------
+
+
+class Headers(dict[str, str]):
+    """A plain ``dict`` of the request headers (original spelling) with case-insensitive lookups."""
+
+    __slots__ = ("_lower",)
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        super().__init__(items)
+        self._lower = {k.lower(): v for k, v in self.items()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._lower[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._lower
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._lower.get(key.lower(), default)
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: Headers
     json: Any
+    """The parsed body, or ``None`` when there was none or it was not JSON."""
     raw: bytes
     arrived_at: float
+    """``time.monotonic()`` when the request reached the handler."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Behaviours
+# ------------------------------------------------------------------------------------------------
 
 
 @dataclass
 class Reply:
-    """A custom non-stream answer: ``json`` or raw ``body``, or a normal completion with ``content``."""
+    """A custom non-stream answer.
+
+    With ``json`` or ``body`` that exact body is sent (``body`` is raw bytes: garbage, a CDN's HTML
+    page...; ``Content-Type`` is ``application/json`` unless ``headers`` say otherwise). Without
+    either, a normal completion is sent with ``status``, ``headers`` and, if given, ``content`` as
+    its text (a streaming request then streams that text).
+    """
 
     status: int = 200
     json: Any = None
@@ -69,40 +132,86 @@ class OpenAIError:
     delay: float = 0.0
 
 
-def rate_limited(retry_after: float) -> OpenAIError:
+def rate_limited(retry_after: float, *, model: str = "gpt-4o-mini") -> OpenAIError:
+    """OpenAI's 429 with ``retry-after`` (seconds) and ``retry-after-ms`` headers."""
     return OpenAIError(
         429,
-        "Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): Limit 3, Used 3, "
-        "Requested 1.",
+        f"Rate limit reached for {model} in organization org-fake on requests per min (RPM): Limit 3, Used 3, "
+        f"Requested 1. Please try again in {retry_after:g}s. Visit https://platform.openai.com/account/rate-limits "
+        "to learn more.",
         type="requests",
         code="rate_limit_exceeded",
-        headers={"retry-after": f"{retry_after:g}", "retry-after-ms": f"{retry_after * 1000:g}"},
+        headers={"retry-after": f"{retry_after:g}", "retry-after-ms": f"{round(retry_after * 1000)}"},
     )
+
+
+StreamEnding = Literal["done", "eof", "reset", "close", "stall", "error_event"]
+_ENDINGS = frozenset(("done", "eof", "reset", "close", "stall", "error_event"))
+_DEFAULT_STREAM_ERROR = {
+    "error": {"message": "Upstream provider error mid-stream", "type": "server_error", "code": 502}
+}
 
 
 @dataclass
 class Stream:
-    """Stream ``chunks`` as content deltas; ``then`` says how the stream ends:
-    ``done`` (finish chunk, usage if asked, ``[DONE]``), ``eof`` (stop cleanly with no finish and no
-    ``[DONE]``), ``reset`` (abort the TCP connection), ``stall`` (hold the connection silently),
-    ``error_event`` (an OpenRouter-style ``data: {"error": ...}`` event, then close)."""
+    """How to stream the answer (used when the request has ``"stream": true``).
+
+    ``chunks``: the content pieces (default: the normal reply split into the fake's ``chunks``
+    pieces); with ``tool_call`` they are the pieces of the tool call's ``arguments`` instead.
+    ``first_delay``: seconds between the response headers and the first event.
+    ``chunk_delay``: seconds before each content (or arguments) piece.
+    ``then`` decides the ending:
+
+    - ``"done"``: finish chunk, usage chunk (only if ``stream_options.include_usage``), ``[DONE]``
+    - ``"eof"``: end the HTTP response cleanly with no ``finish_reason`` and no ``[DONE]``
+    - ``"reset"``: abort the TCP connection with a RST (``SO_LINGER`` 0, then ``transport.abort()``)
+    - ``"close"``: close the TCP connection (FIN) mid-body, without the chunked terminator
+    - ``"stall"``: send nothing more and hold the connection open until the client goes away
+    - ``"error_event"``: send ``data: {"error": {...}}`` (OpenRouter style; ``error`` overrides it), then end
+
+    ``tool_call`` forces a streamed tool call even if the request had no ``tools``.
+    A non-stream request scripted with a ``Stream`` gets a normal answer whose text is the chunks joined.
+    """
 
     chunks: list[str] | None = None
     chunk_delay: float = 0.0
     first_delay: float = 0.0
-    then: str = "done"
+    then: StreamEnding = "done"
     tool_call: bool = False
+    error: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.then not in _ENDINGS:
+            raise ValueError(f"Stream(then={self.then!r}): expected one of {sorted(_ENDINGS)}")
 
 
 @dataclass
 class Hang:
-    """Accept the request and never answer (until the client goes away)."""
+    """Accept the request and never send headers, until the client goes away (recorded in ``disconnects``)."""
 
 
-Behaviour = Reply | OpenAIError | Stream | Hang
+@dataclass
+class Delay:
+    """Wait ``seconds`` before any response bytes, then do ``then`` (default: the normal answer)."""
+
+    seconds: float
+    then: Reply | OpenAIError | Stream | Hang | Delay | None = None
 
 
-def _error_body(message: str, type_: str = "invalid_request_error", code: Any = None, param: Any = None) -> bytes:
+Behaviour = Reply | OpenAIError | Stream | Hang | Delay
+
+# ------------------------------------------------------------------------------------------------
+# Wire helpers
+# ------------------------------------------------------------------------------------------------
+
+_JSON = "application/json"
+_SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+_DONE = b"data: [DONE]\n\n"
+_NULL = b"null"
+_OBFUSCATION = b"Zx9qLm3TbV7wKp2RnY5sHd8cJf4gAe6u" * 2
+
+
+def _error_json(message: str, type_: str = "invalid_request_error", code: Any = None, param: Any = None) -> bytes:
     return orjson.dumps({"error": {"message": message, "type": type_, "param": param, "code": code}})
 
 
@@ -130,73 +239,193 @@ def _text_of(content: Any) -> str:
 
 
 def _tokens(text: str) -> int:
-    return max(1, len(text.split()))
+    """A deterministic stand-in for a tokenizer: one token per whitespace-separated word."""
+    return len(text.split())
+
+
+def _split(text: str, pieces: int) -> list[str]:
+    """``text`` in ``pieces`` word-aligned parts (fewer if it has fewer words) that join back to ``text``."""
+    if not text:
+        return []
+    words = text.split(" ")
+    count = max(1, min(pieces, len(words)))
+    bounds = [len(words) * i // count for i in range(count + 1)]
+    parts = [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [part + " " for part in parts[:-1]] + parts[-1:]
+
+
+def _example_value(schema: Any, said: str, depth: int = 0) -> Any:
+    """A value that fits a (simple) JSON schema: strings are the user's text."""
+    if not isinstance(schema, dict) or depth > 4:
+        return said
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return _example_value(schema[key][0], said, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        return _example_object(schema, said, depth + 1)
+    return {"integer": 1, "number": 1, "boolean": True, "array": [], "null": None}.get(kind, said)
+
+
+def _example_object(schema: dict[str, Any], said: str, depth: int = 0) -> dict[str, Any]:
+    props = schema.get("properties")
+    if not isinstance(props, dict):
+        return {}
+    names = schema.get("required") or list(props)
+    return {name: _example_value(props.get(name), said, depth) for name in names if isinstance(name, str)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _embedding(key: bytes, dims: int) -> tuple[list[float], str]:
+    """A deterministic unit vector for ``key`` as float32 values, and as base64 of little-endian float32."""
+    raw = hashlib.shake_256(key).digest(2 * dims)
+    ints = struct.unpack(f"<{dims}H", raw)
+    vec = [i / 32767.5 - 1.0 for i in ints]
+    norm = sum(v * v for v in vec) ** 0.5 or 1.0
+    packed = struct.pack(f"<{dims}f", *(v / norm for v in vec))
+    return list(struct.unpack(f"<{dims}f", packed)), base64.b64encode(packed).decode()
+
+
+def _mask(key: str) -> str:
+    """Mask a presented key the way OpenAI does: a few leading and the last 4 characters."""
+    if len(key) < 12:
+        return "*" * len(key)
+    return key[:3] + "*" * (len(key) - 7) + key[-4:]
+
+
+def _hard_reset(request: web.BaseRequest) -> None:
+    """Abort the connection; with ``SO_LINGER`` 0 the kernel sends a RST instead of a FIN."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+def _abort(request: web.BaseRequest) -> web.Response:
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=503)  # never reaches the client: the connection is gone
+
+
+def _unwrap(behaviour: Behaviour | None) -> tuple[float, Reply | OpenAIError | Stream | Hang | None]:
+    """Total delay before the response starts, and the behaviour that then answers."""
+    delay = 0.0
+    while isinstance(behaviour, Delay):
+        delay += behaviour.seconds
+        behaviour = behaviour.then
+    if isinstance(behaviour, (Reply, OpenAIError)):
+        delay += behaviour.delay
+    return delay, behaviour
+
+
+# ------------------------------------------------------------------------------------------------
+# The server
+# ------------------------------------------------------------------------------------------------
 
 
 class FakeOpenAIUpstream:
-    """The fake server. ``async with FakeOpenAIUpstream() as fake: fake.base_url ...``"""
+    """The fake server. ``async with FakeOpenAIUpstream() as fake: ... fake.base_url ...``
+
+    ``chunks``/``chunk_delay``: how a default stream is split and paced. ``record=False`` keeps
+    ``requests`` empty (long benchmark runs: flat memory). ``port=0`` picks a free port.
+    """
 
     def __init__(
         self,
         *,
         api_key: str | None = "sk-fake-upstream",
-        models: list[str] | None = None,
+        models: Sequence[str] = DEFAULT_MODELS,
         chunks: int = 5,
         chunk_delay: float = 0.0,
+        host: str = "127.0.0.1",
         port: int = 0,
         record: bool = True,
     ) -> None:
         self.api_key = api_key
-        self.record = record
-        """Keep every request in ``requests`` (off for long benchmark runs: memory stays flat)."""
-        self.models = models or ["gpt-4o-mini", "text-embedding-3-small"]
+        self.models: list[str] = list(models)
         self.default_chunks = chunks
         self.default_chunk_delay = chunk_delay
+        self.host = host
         self.port = port
+        self.record = record
+        self.base_url = ""
         self.requests: list[RecordedRequest] = []
         self.disconnects: list[float] = []
         self._script: deque[Behaviour] = deque()
-        self._disconnected = asyncio.Event()
+        self._disconnect_seen = 0
+        self._disconnect_event = asyncio.Event()
+        self._waiters: set[asyncio.Future[bool]] = set()
+        self._closing = False
         self._runner: web.AppRunner | None = None
-        self.base_url = ""
+        self._auth = f"Bearer {api_key}" if api_key is not None else None
+        self._id_prefix = os.urandom(8).hex()[:15]
+        self._ids = itertools.count(1)
 
-    # -- control -------------------------------------------------------------------------------
+    # -- control ---------------------------------------------------------------------------------
 
     def script(self, *behaviours: Behaviour) -> None:
+        """Queue behaviours; each chat/embeddings request takes the next one (none left: normal answers)."""
         self._script.extend(behaviours)
 
+    @property
+    def queued(self) -> int:
+        """How many scripted behaviours are still waiting for a request."""
+        return len(self._script)
+
     def clear(self) -> None:
+        """Forget the script, the recorded requests and the recorded disconnects."""
         self._script.clear()
         self.requests.clear()
         self.disconnects.clear()
-        self._disconnected.clear()
+        self._disconnect_seen = 0
+        self._disconnect_event.clear()
 
     async def wait_disconnect(self, timeout: float) -> float:
-        """Monotonic time at which a client went away mid-response."""
-        await asyncio.wait_for(self._disconnected.wait(), timeout)
-        return self.disconnects[-1]
+        """The ``time.monotonic()`` of the next client disconnect not yet returned by this method.
 
-    def _note_disconnect(self) -> None:
-        self.disconnects.append(time.monotonic())
-        self._disconnected.set()
+        Returns at once if one was already recorded; raises ``TimeoutError`` after ``timeout`` s.
+        """
+        async with asyncio.timeout(timeout):
+            while self._disconnect_seen >= len(self.disconnects):
+                self._disconnect_event.clear()
+                await self._disconnect_event.wait()
+        self._disconnect_seen += 1
+        return self.disconnects[self._disconnect_seen - 1]
 
     async def start(self) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/chat/completions", self._guarded(self._chat))
+        app.router.add_post("/v1/embeddings", self._guarded(self._embeddings))
         app.router.add_get("/v1/models", self._list_models)
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        app.router.add_get("/v1/models/{model}", self._get_model)
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+        self._closing = False
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.base_url = f"http://{self.host}:{self.port}/v1"
         return self.base_url
 
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        """Stop serving; in-flight hangs, stalls and delays end at once (without counting as disconnects)."""
+        if self._runner is None:
+            return
+        self._closing = True
+        for waiter in list(self._waiters):
+            if not waiter.done():
+                waiter.set_result(False)
+        runner, self._runner = self._runner, None
+        await runner.cleanup()
 
     async def __aenter__(self) -> FakeOpenAIUpstream:
         await self.start()
@@ -205,293 +434,457 @@ class FakeOpenAIUpstream:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # -- handlers ------------------------------------------------------------------------------
+    # -- waiting, with disconnect detection ------------------------------------------------------
 
-    async def _record(self, request: web.Request) -> tuple[RecordedRequest, web.Response | None]:
-        raw = await request.read()
+    def _note_disconnect(self) -> None:
+        if not self._closing:
+            self.disconnects.append(time.monotonic())
+            self._disconnect_event.set()
+
+    async def _wait(self, seconds: float | None) -> bool:
+        """Sleep ``seconds`` (``None``: until the client goes away). ``False`` if the fake is closing.
+
+        A client disconnect cancels the handler here (``handler_cancellation=True``); :meth:`_guarded` records it.
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        timer = None if seconds is None else loop.call_later(seconds, _resolve, waiter)
+        self._waiters.add(waiter)
         try:
-            parsed = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            parsed = None
-        rec = RecordedRequest(request.method, request.path, dict(request.headers), parsed, raw, time.monotonic())
-        if self.record:
-            self.requests.append(rec)
-        if self.api_key is not None:
-            auth = request.headers.get("Authorization", "")
-            if auth != f"Bearer {self.api_key}":
-                presented = auth.removeprefix("Bearer ")
-                shown = f"{presented[:3]}*****{presented[-4:]}" if len(presented) > 8 else "(none)"
-                body = _error_body(
-                    f"Incorrect API key provided: {shown}. You can find your API key at "
-                    "https://platform.openai.com/account/api-keys.",
-                    code="invalid_api_key",
-                )
-                return rec, web.Response(status=401, body=body, content_type="application/json")
-        if raw and parsed is None:
-            body = _error_body("We could not parse the JSON body of your request.")
-            return rec, web.Response(status=400, body=body, content_type="application/json")
-        return rec, None
+            return await waiter
+        finally:
+            self._waiters.discard(waiter)
+            if timer is not None:
+                timer.cancel()
 
-    async def _list_models(self, request: web.Request) -> web.Response:
-        rec, refused = await self._record(request)
-        if refused is not None:
-            return refused
-        data = [{"id": m, "object": "model", "created": CREATED, "owned_by": "fake"} for m in self.models]
-        return web.Response(body=orjson.dumps({"object": "list", "data": data}), content_type="application/json")
+    def _guarded(self, handler: Any) -> Any:
+        """Wrap a handler: a client going away mid-request cancels it; record when, then let it unwind."""
 
-    async def _hang(self) -> web.Response:
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            self._note_disconnect()
-            raise
-        raise AssertionError("unreachable")
-
-    async def _generic(self, behaviour: Behaviour) -> web.Response | None:
-        """Answer for behaviours that do not depend on the endpoint."""
-        delay = getattr(behaviour, "delay", 0.0)
-        if delay:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
             try:
-                await asyncio.sleep(delay)
+                return await handler(request)
             except asyncio.CancelledError:
                 self._note_disconnect()
                 raise
-        if isinstance(behaviour, Hang):
-            return await self._hang()
-        if isinstance(behaviour, OpenAIError):
-            body = _error_body(behaviour.message, behaviour.type, behaviour.code, behaviour.param)
-            return web.Response(
-                status=behaviour.status, body=body, content_type="application/json", headers=behaviour.headers
-            )
-        if isinstance(behaviour, Reply) and (behaviour.json is not None or behaviour.body is not None):
-            headers = {"Content-Type": "application/json", **behaviour.headers}
-            body = orjson.dumps(behaviour.json) if behaviour.body is None else behaviour.body
-            return web.Response(status=behaviour.status, body=body, headers=headers)
-        return None
 
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
-        rec, refused = await self._record(request)
+        return guarded
+
+    # -- request intake --------------------------------------------------------------------------
+
+    async def _intake(self, request: web.Request) -> tuple[Any, bytes, web.Response | None]:
+        """Read, record and authenticate a request: ``(parsed body, raw body, refusal or None)``."""
+        arrived = time.monotonic()
+        raw = await request.read()
+        parsed: Any = None
+        if raw:
+            try:
+                parsed = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                parsed = None
+        if self.record:
+            headers = Headers(request.headers.items())
+            self.requests.append(RecordedRequest(request.method, request.path, headers, parsed, raw, arrived))
+        if self._auth is not None:
+            auth = request.headers.get("Authorization", "")
+            if auth != self._auth:
+                return parsed, raw, self._unauthorized(auth)
+        return parsed, raw, None
+
+    @staticmethod
+    def _unauthorized(auth: str) -> web.Response:
+        presented = auth[7:].strip() if auth[:7].lower() == "bearer " else auth.strip()
+        if not presented:
+            body = _error_json(
+                "You didn't provide an API key. You need to provide your API key in an Authorization header using "
+                "Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) "
+                "if you're accessing the API from your browser and are prompted for a username and password. You "
+                "can obtain an API key from https://platform.openai.com/account/api-keys."
+            )
+        else:
+            body = _error_json(
+                f"Incorrect API key provided: {_mask(presented)}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
+        return web.Response(status=401, body=body, content_type=_JSON)
+
+    def _json_response(self, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+        h = CIMultiDict({"Content-Type": _JSON, "x-request-id": f"req_{self._id_prefix}{next(self._ids)}"})
+        if headers:
+            h.update(headers)
+        body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        return web.Response(status=status, body=body, headers=h)
+
+    def _invalid(self, message: str, *, param: str | None = None, code: str | None = None) -> web.Response:
+        return self._json_response(_error_json(message, param=param, code=code), status=400)
+
+    def _model_not_found(self, model: str) -> web.Response:
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        return self._json_response(_error_json(message, code="model_not_found"), status=404)
+
+    def _check_body(self, parsed: Any, raw: bytes) -> web.Response | dict[str, Any]:
+        """The request body as a dict, or a 400 (OpenAI's wording) / 404 for an unknown model."""
+        if not isinstance(parsed, dict):
+            if raw and parsed is None:
+                return self._invalid(
+                    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
+                    "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not "
+                    "valid JSON. If you have trouble figuring out how to fix this, please contact us through our "
+                    "help center at help.openai.com.)"
+                )
+            if not raw:
+                return self._invalid("you must provide a model parameter")
+            return self._invalid(f"Invalid type for body: expected an object, but got {type(parsed).__name__}.")
+        model = parsed.get("model")
+        if not model:
+            return self._invalid("you must provide a model parameter")
+        if not isinstance(model, str):
+            return self._invalid("Invalid type for 'model': expected a string.", param="model", code="invalid_type")
+        if model not in self.models:
+            return self._model_not_found(model)
+        return parsed
+
+    async def _scripted(
+        self, request: web.Request
+    ) -> tuple[Reply | OpenAIError | Stream | None, web.StreamResponse | None]:
+        """Take the next behaviour and wait its delay; answer now if it fully decides the response."""
+        behaviour = self._script.popleft() if self._script else None
+        if behaviour is None:
+            return None, None
+        delay, behaviour = _unwrap(behaviour)
+        if delay > 0 and not await self._wait(delay):
+            return None, _abort(request)
+        if isinstance(behaviour, Hang):
+            await self._wait(None)
+            return None, _abort(request)  # only reached when the fake closes
+        if isinstance(behaviour, OpenAIError):
+            error = _error_json(behaviour.message, behaviour.type, behaviour.code, behaviour.param)
+            return None, self._json_response(error, behaviour.status, behaviour.headers)
+        if isinstance(behaviour, Reply) and (behaviour.json is not None or behaviour.body is not None):
+            body = behaviour.body if behaviour.body is not None else orjson.dumps(behaviour.json)
+            return None, self._json_response(body, behaviour.status, behaviour.headers)
+        return behaviour, None
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    async def _not_found(self, request: web.Request) -> web.Response:
+        _, _, refused = await self._intake(request)
         if refused is not None:
             return refused
-        behaviour: Behaviour | None = self._script.popleft() if self._script else None
-        if behaviour is not None:
-            answered = await self._generic(behaviour)
-            if answered is not None:
-                return answered
-        body = rec.json if isinstance(rec.json, dict) else {}
-        model = body.get("model")
+        message = f"Invalid URL ({request.method} {request.path})"
+        return self._json_response(_error_json(message), status=404)
+
+    def _model_object(self, model: str) -> dict[str, Any]:
+        return {"id": model, "object": "model", "created": MODEL_CREATED, "owned_by": "openai"}
+
+    async def _list_models(self, request: web.Request) -> web.Response:
+        _, _, refused = await self._intake(request)
+        if refused is not None:
+            return refused
+        return self._json_response({"object": "list", "data": [self._model_object(m) for m in self.models]})
+
+    async def _get_model(self, request: web.Request) -> web.Response:
+        _, _, refused = await self._intake(request)
+        if refused is not None:
+            return refused
+        model = request.match_info["model"]
         if model not in self.models:
-            message = f"The model `{model}` does not exist or you do not have access to it."
-            return web.Response(
-                status=404, body=_error_body(message, code="model_not_found"), content_type="application/json"
-            )
-        messages = body.get("messages") or []
-        said = _text_of(messages[-1].get("content")) if messages and isinstance(messages[-1], dict) else ""
+            return self._model_not_found(model)
+        return self._json_response(self._model_object(model))
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        parsed, raw, refused = await self._intake(request)
+        if refused is not None:
+            return refused
+        behaviour, answered = await self._scripted(request)
+        if answered is not None:
+            return answered
+        body = self._check_body(parsed, raw)
+        if isinstance(body, web.Response):
+            return body
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            if messages is None:
+                return self._invalid(
+                    "Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter"
+                )
+            return self._invalid("Invalid type for 'messages': expected an array.", param="messages")
+
+        said = ""
+        for message in reversed(messages):
+            if isinstance(message, dict) and message.get("role") == "user":
+                said = _text_of(message.get("content"))
+                break
         content = f"Hello from fake upstream! You said: {said}"
         if isinstance(behaviour, Reply) and behaviour.content is not None:
             content = behaviour.content
+        elif isinstance(behaviour, Stream) and behaviour.chunks is not None and not behaviour.tool_call:
+            content = "".join(behaviour.chunks)
+
         tools = body.get("tools")
-        wants_tool = bool(tools) and body.get("tool_choice") != "none"
-        if isinstance(behaviour, Stream) and behaviour.tool_call:
-            wants_tool = True
-        prompt_tokens = sum(_tokens(_text_of(m.get("content"))) for m in messages if isinstance(m, dict)) + 3
+        tool_choice = body.get("tool_choice")
+        tool: tuple[str, str] | None = None  # (name, arguments JSON)
+        if (tools and tool_choice != "none") or (isinstance(behaviour, Stream) and behaviour.tool_call):
+            tool = self._pick_tool(tools, tool_choice, said)
+
+        finish = "tool_calls" if tool else "stop"
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        if tool is None and isinstance(limit, int) and limit > 0 and _tokens(content) > limit:
+            content = " ".join(content.split()[:limit])
+            finish = "length"
+
+        n = body.get("n")
+        n = n if isinstance(n, int) and 1 <= n <= 128 else 1
+        prompt_tokens = 3 + sum(4 + _tokens(_text_of(m.get("content"))) for m in messages if isinstance(m, dict))
+        model = body["model"]
+
         if body.get("stream"):
             stream = behaviour if isinstance(behaviour, Stream) else Stream()
-            return await self._stream_chat(request, body, stream, content, wants_tool, prompt_tokens, said)
-        n = body.get("n") if isinstance(body.get("n"), int) else 1
+            return await self._stream_chat(request, body, stream, model, content, tool, finish, n, prompt_tokens)
+
         message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None, "annotations": []}
-        finish = "stop"
-        if wants_tool:
+        completion_tokens = _tokens(content)
+        if tool is not None:
             message["content"] = None
-            message["tool_calls"] = [self._tool_call(tools, said)]
-            finish = "tool_calls"
+            message["tool_calls"] = [self._tool_call_object(*tool)]
+            completion_tokens = _tokens(tool[1]) + 5
         completion = {
-            "id": f"chatcmpl-fake{next(_ids)}",
+            "id": self._completion_id(),
             "object": "chat.completion",
-            "created": CREATED,
+            "created": int(time.time()),
             "model": model,
             "choices": [{"index": i, "message": message, "logprobs": None, "finish_reason": finish} for i in range(n)],
-            "usage": _usage(prompt_tokens, _tokens(content) * n),
+            "usage": _usage(prompt_tokens, completion_tokens * n),
             "service_tier": "default",
-            "system_fingerprint": "fp_fake",
+            "system_fingerprint": SYSTEM_FINGERPRINT,
         }
-        status = behaviour.status if isinstance(behaviour, Reply) else 200
-        return web.Response(status=status, body=orjson.dumps(completion), content_type="application/json")
+        if isinstance(behaviour, Reply):
+            return self._json_response(completion, behaviour.status, behaviour.headers)
+        return self._json_response(completion)
+
+    def _completion_id(self) -> str:
+        return f"chatcmpl-{self._id_prefix}{next(self._ids):014d}"
+
+    def _tool_call_object(self, name: str, arguments: str) -> dict[str, Any]:
+        return {
+            "id": f"call_{self._id_prefix}{next(self._ids):09d}",
+            "type": "function",
+            "function": {"name": name, "arguments": arguments},
+        }
 
     @staticmethod
-    def _tool_call(tools: Any, said: str) -> dict[str, Any]:
-        name = "tool"
-        if isinstance(tools, list) and tools and isinstance(tools[0], dict):
-            name = tools[0].get("function", {}).get("name", "tool")
-        return {
-            "id": f"call_{hashlib.sha1(said.encode()).hexdigest()[:24]}",
-            "type": "function",
-            "function": {"name": name, "arguments": orjson.dumps({"q": said}).decode()},
-        }
+    def _pick_tool(tools: Any, tool_choice: Any, said: str) -> tuple[str, str]:
+        """The tool to call (``tool_choice`` if it names one, else the first) and arguments fitting its schema."""
+        functions = [t["function"] for t in tools or () if isinstance(t, dict) and isinstance(t.get("function"), dict)]
+        chosen: dict[str, Any] | None = functions[0] if functions else None
+        if isinstance(tool_choice, dict):
+            wanted = (tool_choice.get("function") or {}).get("name")
+            chosen = next((f for f in functions if f.get("name") == wanted), chosen)
+            if chosen is None and wanted:
+                chosen = {"name": wanted}
+        if chosen is None:
+            return "tool", orjson.dumps({"q": said}).decode()
+        params = chosen.get("parameters")
+        args = _example_object(params, said) if isinstance(params, dict) else {}
+        return str(chosen.get("name", "tool")), orjson.dumps(args).decode()
 
     async def _stream_chat(
         self,
         request: web.Request,
         body: dict[str, Any],
         stream: Stream,
+        model: str,
         content: str,
-        wants_tool: bool,
+        tool: tuple[str, str] | None,
+        finish: str,
+        n: int,
         prompt_tokens: int,
-        said: str,
     ) -> web.StreamResponse:
         options = body.get("stream_options")
-        include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        head = {
-            "id": f"chatcmpl-fake{next(_ids)}",
-            "object": "chat.completion.chunk",
-            "created": CREATED,
-            "model": body.get("model"),
-            "service_tier": "default",
-            "system_fingerprint": "fp_fake",
-        }
+        options = options if isinstance(options, dict) else {}
+        include_usage = options.get("include_usage") is True
+        obfuscate = options.get("include_obfuscation") is not False
+        # Every chunk shares id/created/model: serialise that head once, splice each chunk's choices in.
+        head = orjson.dumps(
+            {
+                "id": self._completion_id(),
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "service_tier": "default",
+                "system_fingerprint": SYSTEM_FINGERPRINT,
+            }
+        )
+        prefix = b"data: " + head[:-1] + b',"choices":'
 
-        def event(choices: list[dict[str, Any]], usage: Any = None) -> bytes:
-            chunk = {**head, "choices": choices}
+        def event(choices: list[dict[str, Any]], usage: bytes = _NULL) -> bytes:
+            data = orjson.dumps(choices)
+            out = prefix + data
             if include_usage:
-                chunk["usage"] = usage
-            return b"data: " + orjson.dumps(chunk) + b"\n\n"
+                out += b',"usage":' + usage
+            if obfuscate:
+                out += b',"obfuscation":"' + _OBFUSCATION[: 2 + (-len(data)) % 16] + b'"'
+            return out + b"}\n\n"
 
-        def delta(d: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
-            return [{"index": 0, "delta": d, "logprobs": None, "finish_reason": finish}]
+        def deltas(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+            """One event per choice (with ``n`` > 1 the real API interleaves single-choice chunks)."""
+            if n == 1:
+                return event([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
+            return b"".join(
+                event([{"index": i, "delta": delta, "logprobs": None, "finish_reason": finish_reason}])
+                for i in range(n)
+            )
 
-        if stream.chunks is not None:
-            pieces = list(stream.chunks)
-        else:
-            words = content.split(" ")
-            size = max(1, math.ceil(len(words) / self.default_chunks))
-            pieces = [
-                " ".join(words[i : i + size]) + (" " if i + size < len(words) else "")
-                for i in range(0, len(words), size)
-            ]
         chunk_delay = stream.chunk_delay or self.default_chunk_delay
         response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+            headers={**_SSE_HEADERS, "x-request-id": f"req_{self._id_prefix}{next(self._ids)}"}
         )
         try:
-            if stream.first_delay:
-                await asyncio.sleep(stream.first_delay)
             await response.prepare(request)
-            finish = "stop"
-            if wants_tool:
-                call = self._tool_call(body.get("tools"), said)
-                await response.write(event(delta({"role": "assistant", "content": None})))
-                first = {
-                    "index": 0,
-                    "id": call["id"],
-                    "type": "function",
-                    "function": {"name": call["function"]["name"], "arguments": ""},
-                }
-                await response.write(event(delta({"tool_calls": [first]})))
-                args = call["function"]["arguments"]
-                for i in range(0, len(args), 4):
-                    part = {"index": 0, "function": {"arguments": args[i : i + 4]}}
-                    await response.write(event(delta({"tool_calls": [part]})))
-                finish = "tool_calls"
-                completion_tokens = _tokens(args)
-            else:
-                await response.write(event(delta({"role": "assistant", "content": "", "refusal": None})))
+            if stream.first_delay > 0 and not await self._wait(stream.first_delay):
+                return _abort(request)
+            if tool is not None:
+                name, arguments = tool
+                call = self._tool_call_object(name, "")
+                pieces = stream.chunks if stream.chunks is not None else _split(arguments, self.default_chunks)
+                if not pieces and stream.chunks is None:
+                    pieces = [arguments]
+                await response.write(
+                    deltas(
+                        {"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call}], "refusal": None}
+                    )
+                )
                 for piece in pieces:
-                    if chunk_delay:
-                        await asyncio.sleep(chunk_delay)
-                    await response.write(event(delta({"content": piece})))
+                    if chunk_delay > 0 and not await self._wait(chunk_delay):
+                        return _abort(request)
+                    await response.write(deltas({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
+                completion_tokens = _tokens("".join(pieces)) + 5
+            else:
+                pieces = stream.chunks if stream.chunks is not None else _split(content, self.default_chunks)
+                await response.write(deltas({"role": "assistant", "content": "", "refusal": None}))
+                for piece in pieces:
+                    if chunk_delay > 0 and not await self._wait(chunk_delay):
+                        return _abort(request)
+                    await response.write(deltas({"content": piece}))
                 completion_tokens = _tokens("".join(pieces))
-            if stream.then == "eof":
-                await response.write_eof()
-                return response
-            if stream.then == "reset":
-                if request.transport is not None:
-                    request.transport.abort()
-                return response
-            if stream.then == "stall":
-                return await self._hang()  # type: ignore[return-value]
-            if stream.then == "error_event":
-                payload = {
-                    "error": {
-                        "message": "The upstream model provider failed mid-stream.",
-                        "type": "server_error",
-                        "param": None,
-                        "code": 502,
-                    }
-                }
+
+            then = stream.then
+            if then == "done":
+                await response.write(deltas({}, finish))
+                if include_usage:
+                    await response.write(event([], orjson.dumps(_usage(prompt_tokens, completion_tokens * n))))
+                await response.write(_DONE)
+            elif then == "error_event":
+                payload = stream.error if stream.error is not None else _DEFAULT_STREAM_ERROR
                 await response.write(b"data: " + orjson.dumps(payload) + b"\n\n")
-                await response.write_eof()
+            elif then == "reset":
+                _hard_reset(request)
                 return response
-            await response.write(event(delta({}, finish)))
-            if include_usage:
-                await response.write(event([], _usage(prompt_tokens, completion_tokens)))
-            await response.write(b"data: [DONE]\n\n")
+            elif then == "close":
+                if request.transport is not None:
+                    request.transport.close()  # FIN after the buffered bytes, no chunked terminator
+                return response
+            elif then == "stall":
+                await self._wait(None)
+                return _abort(request)  # only reached when the fake closes
             await response.write_eof()
             return response
-        except (asyncio.CancelledError, ConnectionResetError):
+        except ConnectionResetError:  # includes aiohttp's ClientConnectionResetError on write
             self._note_disconnect()
-            raise
+            return response
 
-    async def _embeddings(self, request: web.Request) -> web.Response:
-        rec, refused = await self._record(request)
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        parsed, raw, refused = await self._intake(request)
         if refused is not None:
             return refused
-        behaviour: Behaviour | None = self._script.popleft() if self._script else None
-        if behaviour is not None:
-            answered = await self._generic(behaviour)
-            if answered is not None:
-                return answered
-        body = rec.json if isinstance(rec.json, dict) else {}
-        raw = body.get("input")
-        items = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
-        dims = body.get("dimensions") if isinstance(body.get("dimensions"), int) else 8
+        _, answered = await self._scripted(request)
+        if answered is not None:
+            return answered
+        body = self._check_body(parsed, raw)
+        if isinstance(body, web.Response):
+            return body
+        raw_input = body.get("input")
+        if raw_input is None:
+            return self._invalid(
+                "Missing required parameter: 'input'.", param="input", code="missing_required_parameter"
+            )
+        if isinstance(raw_input, str) or (isinstance(raw_input, list) and raw_input and isinstance(raw_input[0], int)):
+            items: list[Any] = [raw_input]
+        elif isinstance(raw_input, list) and raw_input:
+            items = raw_input
+        else:
+            return self._invalid("'$.input' is invalid. Please check the API reference.", param="input")
+        dims = body.get("dimensions")
+        if dims is None:
+            dims = EMBEDDING_DIMS.get(body["model"], DEFAULT_EMBEDDING_DIMS)
+        elif not isinstance(dims, int) or dims < 1:
+            return self._invalid(
+                f"Invalid value for 'dimensions' = {dims}. Must be a positive integer.", param="dimensions"
+            )
+        use_base64 = body.get("encoding_format") == "base64"
         data, tokens = [], 0
         for index, item in enumerate(items):
-            text = item if isinstance(item, str) else " ".join(map(str, item or []))
-            tokens += _tokens(text)
-            seed = hashlib.sha256(text.encode()).digest()
-            vector = [((seed[i % 32] / 255.0) * 2 - 1) for i in range(dims)]
-            value: Any = vector
-            if body.get("encoding_format") == "base64":
-                value = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()
-            data.append({"object": "embedding", "index": index, "embedding": value})
-        out = {
-            "object": "list",
-            "data": data,
-            "model": body.get("model"),
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }
-        return web.Response(body=orjson.dumps(out), content_type="application/json")
+            if isinstance(item, str):
+                key, count = item.encode(), max(1, _tokens(item))
+            elif isinstance(item, list) and all(isinstance(t, int) for t in item):
+                key, count = orjson.dumps(item), max(1, len(item))
+            else:
+                return self._invalid("'$.input' is invalid. Please check the API reference.", param="input")
+            floats, b64 = _embedding(key, dims)
+            tokens += count
+            data.append({"object": "embedding", "index": index, "embedding": b64 if use_base64 else floats})
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return self._json_response({"object": "list", "data": data, "model": body["model"], "usage": usage})
+
+
+def _resolve(waiter: asyncio.Future[bool]) -> None:
+    if not waiter.done():
+        waiter.set_result(True)
+
+
+# ------------------------------------------------------------------------------------------------
+# CLI: python -m tests.fakes.openai_upstream --port 0
+# ------------------------------------------------------------------------------------------------
 
 
 async def _serve(args: argparse.Namespace) -> None:
     fake = FakeOpenAIUpstream(
-        api_key=args.api_key or None, chunks=args.chunks, chunk_delay=args.chunk_delay, port=args.port
+        api_key=args.api_key or None,
+        models=args.models.split(","),
+        chunks=args.chunks,
+        chunk_delay=args.chunk_delay,
+        host=args.host,
+        port=args.port,
+        record=False,
     )
     url = await fake.start()
-    print(f"fake upstream listening on {url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    import signal
-
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await fake.close()
+    print(f"fake upstream listening on {url}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await fake.close()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fake OpenAI-compatible upstream")
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.openai_upstream", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--api-key", default="sk-fake-upstream")
-    parser.add_argument("--chunks", type=int, default=5)
-    parser.add_argument("--chunk-delay", type=float, default=0.0)
+    parser.add_argument("--api-key", default="sk-fake-upstream", help="expected Bearer key ('' disables auth)")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model ids")
+    parser.add_argument("--chunks", type=int, default=5, help="content pieces per streamed reply")
+    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds before each streamed piece")
     args = parser.parse_args(argv)
-    with contextlib.suppress(ImportError):
+    try:
         import uvloop
-
+    except ImportError:
+        asyncio.run(_serve(args))
+    else:
         uvloop.run(_serve(args))
-        return
-    asyncio.run(_serve(args))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ async def test_apply_config_keeps_in_flight_requests_on_their_snapshot(tmp_path)
 async def test_zero_config_discovers_local_servers(tmp_path, monkeypatch):
     import dataclasses
 
-    from proxy import gateway as gateway_module
+    from proxy import discovery
     from proxy.gateway import Gateway, GatewayOptions
     from proxy.presets import PRESETS
     from tests.fakes.openai_upstream import FakeOpenAIUpstream
@@ -68,7 +68,7 @@ async def test_zero_config_discovers_local_servers(tmp_path, monkeypatch):
         monkeypatch.setitem(
             PRESETS, "lmstudio", dataclasses.replace(PRESETS["lmstudio"], base_url="http://127.0.0.1:9/v1")
         )
-        assert await gateway_module.discover_local_servers() == ("ollama",)
+        assert await discovery.discover_local_servers() == ("ollama",)
         monkeypatch.setenv("SWITCHBOARD_ACCESS_KEY", "sb-local-test-access-key-0123456789abcdef")
         gateway = Gateway(GatewayOptions(home=tmp_path, port=0))
         await gateway.start()
