@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -157,20 +157,80 @@ class RouteTarget(_Model):
 
     provider: str = Field(description="Provider id.")
     model: str = Field(min_length=1, max_length=256, description="Model name as the upstream knows it.")
+    weight: float = Field(
+        default=1.0, ge=0, le=1_000_000, description="Share of traffic for the weighted strategy (0 = never picked)."
+    )
+
+
+Strategy = Literal["fallback", "weighted", "round-robin", "least-busy", "lowest-latency", "lowest-cost"]
+
+
+class FallbackTriggers(_Model):
+    """Which failures move a request on to the next target. A client's own mistakes (400, 404,
+    422 ...) never do: they are returned as they are."""
+
+    connection_errors: bool = Field(default=True, description="Refused, reset or unusable answers.")
+    timeouts: bool = Field(default=True, description="Connect, first-token, idle or total timeout.")
+    rate_limits: bool = Field(default=True, description="HTTP 429.")
+    server_errors: bool = Field(default=True, description="HTTP 408, 409 and 5xx (529 overloaded included).")
+    context_length: bool = Field(
+        default=True, description="The prompt is too long for this model: try a target with a larger window."
+    )
+    auth_errors: bool = Field(default=True, description="HTTP 401/403: the key is failing (reported as such).")
+    missing_key: bool = Field(default=True, description="The target's key cannot be resolved.")
+
+
+class RetryPolicy(_Model):
+    """Retrying the same target before moving on."""
+
+    max_retries: int = Field(
+        default=1, ge=0, le=10, description="Extra tries on the same target (connection errors, 408/409/429/5xx)."
+    )
+    backoff_base: float = Field(default=0.5, ge=0, le=60, description="First backoff, seconds (doubles each try).")
+    backoff_max: float = Field(default=8.0, ge=0, le=600, description="Longest backoff, seconds (full jitter).")
+    retry_after_cap: float = Field(
+        default=20.0,
+        ge=0,
+        le=3600,
+        description="Honour Retry-After / retry-after-ms up to this many seconds; longer waits move on at once.",
+    )
+    budget: float = Field(
+        default=60.0, gt=0, le=3600, description="Total seconds for all attempts of one request (before streaming)."
+    )
+
+
+class CooldownPolicy(_Model):
+    """Skipping a target that keeps failing (circuit breaker)."""
+
+    failures: int = Field(default=3, ge=1, le=1000, description="Consecutive failures that open the breaker.")
+    seconds: float = Field(default=30.0, ge=0, le=86400, description="How long a failing target is skipped.")
+    on_rate_limit: bool = Field(
+        default=True, description="A 429 opens the breaker at once (for Retry-After, or `seconds`)."
+    )
 
 
 class RouteConfig(_Model):
-    """A public model name that clients ask for, and where it goes."""
+    """A public model name (or a glob of names) that clients ask for, and where it goes."""
 
     name: str = Field(
         min_length=1,
         max_length=200,
         pattern=r"^\S+$",
-        description="The model name clients send (e.g. 'fast' or 'gpt-4o').",
+        description="The model name clients send (e.g. 'fast'), or a glob such as 'claude-*haiku*'.",
     )
-    targets: list[RouteTarget] = Field(min_length=1, description="Where requests go, in order of preference.")
+    targets: list[RouteTarget] = Field(min_length=1, description="Where requests go.")
+    strategy: Strategy = Field(default="fallback", description="How targets are ordered for each request.")
+    triggers: FallbackTriggers = Field(
+        default_factory=FallbackTriggers, description="What moves on to the next target."
+    )
+    retries: RetryPolicy = Field(default_factory=RetryPolicy, description="Retries on the same target.")
+    cooldown: CooldownPolicy = Field(default_factory=CooldownPolicy, description="Circuit breaker per target.")
     enabled: bool = Field(default=True, description="Disabled routes answer 404 and are not listed.")
     description: str = Field(default="", max_length=500, description="A note shown in the tray and UI.")
+
+    @property
+    def is_pattern(self) -> bool:
+        return any(c in self.name for c in "*?[")
 
 
 class ServerConfig(_Model):
@@ -237,6 +297,9 @@ class GatewayConfig(_Model):
     providers: list[ProviderConfig] = Field(default_factory=list, description="Upstream providers.")
     routes: list[RouteConfig] = Field(default_factory=list, description="Public model names and their targets.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Request log and privacy.")
+    default_route: str | None = Field(
+        default=None, description="Route that serves model names no route or provider matches (off when unset)."
+    )
 
     @field_validator("schema_version")
     @classmethod
@@ -260,6 +323,10 @@ class GatewayConfig(_Model):
             for j, t in enumerate(r.targets):
                 if t.provider not in seen:
                     raise ValueError(f"routes[{i}].targets[{j}].provider: unknown provider {t.provider!r}")
+            if r.strategy == "weighted" and not any(t.weight > 0 for t in r.targets):
+                raise ValueError(f"routes[{i}].targets: the weighted strategy needs a target with weight > 0")
+        if self.default_route is not None and self.default_route not in names:
+            raise ValueError(f"default_route: no route named {self.default_route!r}")
         return self
 
     def provider(self, provider_id: str) -> ProviderConfig | None:

@@ -76,6 +76,23 @@ class ConfigRejected:
     problems: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class TargetHealthChanged:
+    """A target's circuit breaker opened or closed (``state``: healthy, cooling, probing)."""
+
+    target: str
+    state: str
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFailing:
+    """A provider answered 401/403: its key is rejected."""
+
+    provider: str
+    message: str
+
+
 GatewayEvent = (
     ServerStarted
     | ServerStopped
@@ -85,6 +102,8 @@ GatewayEvent = (
     | RequestLogged
     | ConfigApplied
     | ConfigRejected
+    | TargetHealthChanged
+    | KeyFailing
 )
 Callback = Callable[[Any], None]
 

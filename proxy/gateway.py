@@ -25,19 +25,23 @@ from aiohttp import web
 
 from proxy.config import GatewayConfig, default_config
 from proxy.discovery import discover_local_servers
-from proxy.errors import ApiError, ConfigError, GatewayStartError, UpstreamError, UpstreamHTTPError
+from proxy.errors import ConfigError, GatewayStartError
 from proxy.events import (
     ConfigApplied,
     ConfigRejected,
     GatewayEvent,
     GatewayEvents,
+    KeyFailing,
     RequestFinished,
     RequestStarted,
     ServerStarted,
     ServerStopped,
+    TargetHealthChanged,
 )
 from proxy.paths import Home, resolve_config_path
 from proxy.providers.base import UpstreamCall, UpstreamReply
+from proxy.routing.attempts import AttemptLoop, Prime, no_route_error
+from proxy.routing.health import HealthBoard, TargetHealth
 from proxy.routing.resolve import Attempt
 from proxy.server.exchange import Exchange
 from proxy.server.handlers import add_routes
@@ -53,10 +57,6 @@ from proxy.storage.secrets import SecretResolver
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONFIG_WATCH_SECONDS = 0.5
-
-# Statuses that say "this target cannot serve now", so the next target may: timeouts, conflicts,
-# rate limits, server errors. A client's own mistake (400, 404, 422 ...) is returned as it is.
-_NEXT_TARGET_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,8 @@ class Gateway:
         """(key, kept in keychain) when this start created the first access key."""
         self._watch_marks: tuple[float | None, float | None] = (None, None)
         self._watch_task: asyncio.Task[None] | None = None
+        self.health = HealthBoard(on_change=self._on_health_change)
+        self.attempts = AttemptLoop(self.health, on_key_failing=self._on_key_failing)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -367,6 +369,12 @@ class Gateway:
         if self.events.has_subscribers:
             self.events.emit(RequestFinished(record))
 
+    def _on_health_change(self, key: tuple[str, str], health: TargetHealth) -> None:
+        self.events.emit(TargetHealthChanged(f"{key[0]}/{key[1]}", health.state, health.last_error))
+
+    def _on_key_failing(self, provider: str, message: str) -> None:
+        self.events.emit(KeyFailing(provider, message))
+
     def emit_if_watched(self, event: GatewayEvent) -> None:
         if self.events.has_subscribers:
             self.events.emit(event)
@@ -377,52 +385,34 @@ class Gateway:
         snap: Snapshot,
         model: str,
         build: Callable[[Attempt, bool], UpstreamCall],
+        prime: Prime | None = None,
     ) -> UpstreamReply:
-        """Resolve ``model`` and try its targets in order until one answers.
-
-        Moves to the next target only when the failure is about the target (unreachable,
-        timeout, 408/409/429/5xx, missing key); a client's own mistake is returned at once.
+        """Resolve ``model`` and run the attempt loop (``routing/attempts.py``) over its targets.
 
         Raises:
-            ApiError: not found, or the last target's failure in OpenAI's error shape.
+            ApiError: not found, the client's own mistake, or the last target's failure.
         """
         resolution = snap.resolver.resolve(model)
         if resolution is None:
-            raise ApiError(
-                404,
-                f"The model '{model}' does not exist or is disabled. List available models with GET /v1/models.",
-                param="model",
-                code="model_not_found",
-            )
+            raise no_route_error(model)
         ex.route = resolution.route
         if self.events.has_subscribers:
             self.events.emit(RequestStarted(ex.id, ex.started_at, ex.surface, model, ex.client, ex.stream))
-        last: UpstreamError | None = None
-        for attempt in resolution.attempts:
-            adapter = snap.adapters[attempt.provider]
-            ex.attempts += 1
-            ex.provider, ex.upstream_model = attempt.provider, attempt.model
+
+        async def call(attempt: Attempt, upstream_call: UpstreamCall) -> UpstreamReply:
             ex.price = snap.price_ref(attempt)
-            try:
-                return await adapter.call(build(attempt, adapter.supports_stream_usage))
-            except UpstreamError as exc:
-                last = exc
-                log.info("request %s: %s", ex.id, exc.message)
-                if not _try_next_target(exc):
-                    break
-        assert last is not None
-        raise last.to_api_error()
+            return await snap.adapters[attempt.provider].call(upstream_call)
+
+        def stream_usage(attempt: Attempt) -> bool:
+            return snap.adapters[attempt.provider].supports_stream_usage
+
+        self.attempts.prices = snap.price
+        return await self.attempts.run(ex, resolution, call, build, stream_usage, prime)
 
 
 async def _in_thread(func: Callable[..., T], *args: object) -> T:
     """Run blocking work (disk, keychain) off the event loop."""
     return await asyncio.get_running_loop().run_in_executor(None, func, *args)
-
-
-def _try_next_target(exc: UpstreamError) -> bool:
-    if isinstance(exc, UpstreamHTTPError):
-        return exc.status in _NEXT_TARGET_STATUSES
-    return True  # unreachable, timed out, unusable answer, or no key: all about the target
 
 
 def free_port() -> int:

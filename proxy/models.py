@@ -11,9 +11,10 @@ UPSTREAM_ERROR = "upstream_error"
 REJECTED = "rejected"
 CLIENT_CANCELLED = "client_cancelled"
 TIMEOUT = "timeout"
-TRUNCATED = "truncated"
+CUT = "cut"
+"""A stream failed after content had reached the client; it ended with an in-band error."""
 ERROR = "error"
-STATUSES = (OK, UPSTREAM_ERROR, REJECTED, CLIENT_CANCELLED, TIMEOUT, TRUNCATED, ERROR)
+STATUSES = (OK, UPSTREAM_ERROR, REJECTED, CLIENT_CANCELLED, TIMEOUT, CUT, ERROR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,8 @@ class RequestRecord:
     cost: float | None = None
     """US dollars from genai-prices; ``None`` when the model's price is unknown (never 0 by default)."""
     attempts: int = 0
+    attempt_log: str | None = None
+    """JSON list, one entry per attempt: target, HTTP status (0 = no response), error, milliseconds."""
     request_body: str | None = None
     response_body: str | None = None
 

@@ -69,3 +69,9 @@ def cost_usd(ref: PriceRef | None, tokens_in: int | None, tokens_out: int | None
         return _calc(ref, tokens_in or 0, tokens_out or 0, cached)
     except (LookupError, ValueError):
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def price_per_mtok(ref: PriceRef) -> float | None:
+    """Dollars for one million input plus one million output tokens (for lowest-cost routing)."""
+    return cost_usd(ref, 1_000_000, 1_000_000, None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from proxy.config import GatewayConfig, ProviderConfig
 from proxy.presets import PRESETS
-from proxy.pricing import PriceRef
+from proxy.pricing import PriceRef, price_per_mtok
 from proxy.providers.base import ProviderAdapter
 from proxy.providers.demo import DemoAdapter
 from proxy.providers.openai_compat import OpenAICompatAdapter
@@ -39,10 +39,15 @@ class Snapshot:
     adapters: Mapping[str, ProviderAdapter]
     resolver: Resolver
     price_refs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    prices: Mapping[tuple[str, str], float | None] = field(default_factory=dict)
+    """Dollars per 1M input + 1M output tokens of each route target (lowest-cost routing)."""
 
     def price_ref(self, attempt: Attempt) -> PriceRef | None:
         ref = self.price_refs.get(attempt.provider)
         return PriceRef(ref[0], ref[1], attempt.model) if ref else None
+
+    def price(self, attempt: Attempt) -> float | None:
+        return self.prices.get((attempt.provider, attempt.model))
 
 
 def build_adapter(config: ProviderConfig, secrets: SecretResolver) -> ProviderAdapter:
@@ -69,4 +74,10 @@ def build_snapshot(config: GatewayConfig, secrets: SecretResolver, previous: Sna
         same = previous is not None and previous.config.provider(provider.id) == provider
         adapters[provider.id] = kept if kept is not None and same else build_adapter(provider, secrets)
     refs = {p.id: (p.preset, p.effective_base_url) for p in config.providers}
-    return Snapshot(config, adapters, Resolver(config), refs)
+    prices: dict[tuple[str, str], float | None] = {}
+    for route in config.routes:
+        if route.strategy == "lowest-cost":
+            for t in route.targets:
+                if t.provider in refs:
+                    prices[(t.provider, t.model)] = price_per_mtok(PriceRef(*refs[t.provider], t.model))
+    return Snapshot(config, adapters, Resolver(config), refs, prices)

@@ -1,22 +1,29 @@
-"""Model resolution: the one place a requested model becomes an ordered list of attempts.
+"""Model resolution: the one place a requested model becomes a route and its candidate targets.
 
 Rules, in order:
 
-1. ``model`` equals the name of an enabled route: that route's targets, in order.
+1. ``model`` equals the name of an enabled route: that route.
 2. ``provider/model`` where ``provider`` is an enabled provider id: that provider, directly
-   (OpenRouter style; the rest of the name, slashes included, is the upstream model).
-3. Anything else: not found (the caller answers 404 and says how to list models).
+   (OpenRouter style; the rest of the name, slashes included, is the upstream model), with the
+   default policies.
+3. ``model`` matches an enabled glob route (``claude-*haiku*``), the first in config order.
+4. The ``default_route``, when one is set.
+5. Anything else: not found (the caller answers 404 and says how to list models).
 
-Strategies, retries and fallback triggers (a later layer) reorder and filter this list; the
-list itself is built only here.
+Strategies (``routing/strategies.py``) order the candidates; the attempt loop
+(``routing/attempts.py``) walks them.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from proxy.config import GatewayConfig, RouteConfig
+
+DIRECT = RouteConfig(name="direct", targets=[{"provider": "direct", "model": "direct"}])  # type: ignore[list-item]
+"""The policies (defaults) used for ``provider/model`` requests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +32,7 @@ class Attempt:
 
     provider: str
     model: str
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,8 @@ class Resolution:
     route: str | None
     """The route name, or ``None`` for a direct ``provider/model`` request."""
     attempts: tuple[Attempt, ...]
+    policy: RouteConfig
+    """Strategy, triggers, retries and cooldown for this request."""
 
 
 class Resolver:
@@ -42,18 +52,28 @@ class Resolver:
     def __init__(self, config: GatewayConfig) -> None:
         enabled = {p.id for p in config.providers if p.enabled}
         self._providers = frozenset(enabled)
-        self._routes: Mapping[str, Resolution] = {
-            r.name: Resolution(r.name, tuple(Attempt(t.provider, t.model) for t in r.targets if t.provider in enabled))
-            for r in config.routes
-            if r.enabled
-        }
-        self.routes: tuple[RouteConfig, ...] = tuple(r for r in config.routes if r.enabled)
+
+        def resolution(r: RouteConfig) -> Resolution:
+            attempts = tuple(Attempt(t.provider, t.model, t.weight) for t in r.targets if t.provider in enabled)
+            return Resolution(r.name, attempts, r)
+
+        live = [r for r in config.routes if r.enabled]
+        self._exact: Mapping[str, Resolution] = {r.name: resolution(r) for r in live if not r.is_pattern}
+        self._patterns = [(r.name, resolution(r)) for r in live if r.is_pattern]
+        default = next((r for r in live if r.name == config.default_route), None)
+        self._default = resolution(default) if default is not None else None
+        self.routes: tuple[RouteConfig, ...] = tuple(live)
 
     def resolve(self, model: str) -> Resolution | None:
-        found = self._routes.get(model)
+        found = self._exact.get(model)
         if found is not None:
             return found if found.attempts else None
         provider, sep, upstream_model = model.partition("/")
         if sep and upstream_model and provider in self._providers:
-            return Resolution(None, (Attempt(provider, upstream_model),))
+            return Resolution(None, (Attempt(provider, upstream_model),), DIRECT)
+        for pattern, res in self._patterns:
+            if fnmatch.fnmatchcase(model, pattern):
+                return res if res.attempts else None
+        if self._default is not None and self._default.attempts:
+            return self._default
         return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import time
 
+import orjson
+
 from proxy.models import OK, RequestRecord, Usage
 from proxy.pricing import PriceRef
 
@@ -38,6 +40,7 @@ class Exchange:
         "stream",
         "ttfb_ms",
         "attempts",
+        "attempt_log",
         "usage",
         "price",
         "request_body",
@@ -62,6 +65,7 @@ class Exchange:
         self.stream = False
         self.ttfb_ms: float | None = None
         self.attempts = 0
+        self.attempt_log: list[dict[str, object]] = []
         self.usage: Usage | None = None
         self.price: PriceRef | None = None
         self.request_body: str | None = None
@@ -75,6 +79,9 @@ class Exchange:
         if self.ttfb_ms is None:
             self.ttfb_ms = self.elapsed_ms()
         return self.ttfb_ms
+
+    def note_attempt(self, provider: str, model: str, status: int, error: str | None, ms: float) -> None:
+        self.attempt_log.append({"target": f"{provider}/{model}", "status": status, "error": error, "ms": round(ms, 2)})
 
     def fail(self, status: str, http_status: int, error: str) -> None:
         self.status = status
@@ -103,6 +110,7 @@ class Exchange:
             tokens_out=usage.tokens_out,
             tokens_cached=usage.tokens_cached,
             attempts=self.attempts,
+            attempt_log=orjson.dumps(self.attempt_log).decode() if self.attempt_log else None,
             request_body=self.request_body,
             response_body=self.response_body,
         )

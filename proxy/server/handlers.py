@@ -11,12 +11,12 @@ from aiohttp import web
 
 from proxy.errors import ApiError
 from proxy.models import Usage
-from proxy.providers.base import UpstreamCall
+from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.redact import REDACTOR
 from proxy.routing.resolve import Attempt
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
-from proxy.server.streaming import relay_chat_stream
+from proxy.server.streaming import prime_chat_stream, relay_chat_stream
 from proxy.server.validation import check_chat, check_embeddings, model_name, read_json
 
 _CREATED = int(time.time())
@@ -61,7 +61,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             upstream["stream_options"] = {**(options or {}), "include_usage": True}
         return UpstreamCall("chat/completions", upstream, stream)
 
-    reply = await gateway.forward(ex, snap, ex.requested_model or "", build)
+    async def prime(reply: UpstreamReply) -> UpstreamReply:
+        return await prime_chat_stream(reply, ex.provider or "?")
+
+    reply = await gateway.forward(ex, snap, ex.requested_model or "", build, prime if stream else None)
     if stream:
         return await relay_chat_stream(
             request,

@@ -1,30 +1,35 @@
 """Relaying an upstream Chat Completions stream to the client, event by event.
 
-Bytes are passed through unchanged; a parsed copy of each event is used for accounting
-(usage, finish reason) only. The response is committed (status + headers sent) when the first
-event arrives, so an upstream failure before that still becomes a proper HTTP error.
+Streams never lie:
 
-After the commit, a failure is never disguised as a normal end: the client gets one in-band
-error event (``data: {"error": {...}}``) and the stream closes without ``[DONE]``. A stream that
-ends without ``[DONE]`` is reported the same way ("truncated").
+- **Before content**, a stream can still fall back. :func:`prime_chat_stream` (called inside the
+  attempt loop) holds back lifecycle-only events (the role-only first chunk, comments, a
+  usage-only chunk), within a bound, until the first content event arrives; a failure up to that
+  point, including an in-band error event, is an ordinary failed attempt.
+- **After content**, a failure is never disguised as a normal end: the client gets one in-band
+  error event (``data: {"error": {...}}``) and the stream closes without ``[DONE]``; the log marks
+  the request ``cut``. A stream that ends without ``[DONE]`` is cut too.
 
-The gateway always asks the upstream for usage; the usage-only chunk (``choices: []``) is
+Bytes are passed through unchanged; a parsed copy of each event is used for accounting (usage)
+only. The gateway always asks the upstream for usage; the usage-only chunk (``choices: []``) is
 hidden from a client that did not ask for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from proxy.errors import UpstreamError, UpstreamProtocolError
+from proxy.errors import UpstreamError, UpstreamHTTPError, UpstreamProtocolError
 from proxy.events import RequestFirstByte
-from proxy.models import TRUNCATED, UPSTREAM_ERROR, Usage
+from proxy.models import CUT, Usage
 from proxy.providers.base import UpstreamReply
 from proxy.redact import REDACTOR
 from proxy.server.exchange import Exchange
+from proxy.sse import SSEEvent
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -32,11 +37,82 @@ SSE_HEADERS = {
     "X-Accel-Buffering": "no",
 }
 MAX_CAPTURE = 1024 * 1024
+HOLD_EVENTS = 64
+HOLD_BYTES = 256 * 1024
 
 
 def error_event(message: str, type_: str, code: str | int | None) -> bytes:
     payload = {"error": {"message": message, "type": type_, "param": None, "code": code}}
     return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+def _is_lifecycle(chunk: Any) -> bool:
+    """A chunk that carries no content yet: role-only deltas, empty content, usage only."""
+    if not isinstance(chunk, dict):
+        return False
+    for choice in chunk.get("choices") or []:
+        if not isinstance(choice, dict) or choice.get("finish_reason") is not None:
+            return False
+        delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            return False
+        for key, value in delta.items():
+            if key == "role" or value in (None, "", []):
+                continue
+            return False
+    return True
+
+
+async def prime_chat_stream(reply: UpstreamReply, provider: str) -> UpstreamReply:
+    """Hold back lifecycle events until the first content event (within a bound).
+
+    Raises:
+        UpstreamError: the stream failed, ended, or reported an error before any content.
+    """
+    assert reply.events is not None
+    upstream = reply.events
+    held: list[SSEEvent] = []
+    size = 0
+    try:
+        async for event in upstream:
+            held.append(event)
+            size += len(event.raw)
+            if event.data is None:
+                continue
+            if event.data == b"[DONE]":
+                raise UpstreamProtocolError(provider, "the stream ended before any content")
+            try:
+                chunk = orjson.loads(event.data)
+            except orjson.JSONDecodeError:
+                raise UpstreamProtocolError(provider, "the stream sent an event that is not JSON") from None
+            if isinstance(chunk, dict) and chunk.get("error"):
+                raise _inband_error(provider, chunk["error"])
+            if not _is_lifecycle(chunk) or len(held) >= HOLD_EVENTS or size >= HOLD_BYTES:
+                break
+        else:
+            raise UpstreamProtocolError(provider, "the stream ended before any content")
+    except BaseException:
+        await upstream.aclose()  # type: ignore[attr-defined]
+        raise
+    reply.events = _chain(held, upstream)
+    return reply
+
+
+async def _chain(held: list[SSEEvent], rest: AsyncIterator[SSEEvent]) -> AsyncIterator[SSEEvent]:
+    try:
+        for event in held:
+            yield event
+        async for event in rest:
+            yield event
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
+
+
+def _inband_error(provider: str, error: Any) -> UpstreamHTTPError:
+    message = error.get("message") if isinstance(error, dict) else str(error)
+    code = error.get("code") if isinstance(error, dict) else None
+    status = code if isinstance(code, int) and 400 <= code < 600 else 502
+    return UpstreamHTTPError(provider, status, REDACTOR.redact(str(message or error)), type="upstream_error")
 
 
 async def relay_chat_stream(
@@ -51,7 +127,11 @@ async def relay_chat_stream(
 ) -> web.StreamResponse:
     assert reply.events is not None
     events = reply.events
-    response: web.StreamResponse | None = None
+    response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
+    await response.prepare(request)
+    ttfb = ex.mark_first_byte()
+    if on_first_byte is not None:
+        on_first_byte(RequestFirstByte(ex.id, ttfb))
     saw_done = False
     captured: list[bytes] | None = [] if capture else None
     captured_size = 0
@@ -59,47 +139,33 @@ async def relay_chat_stream(
         try:
             async for event in events:
                 data = event.data
-                if data is None:  # comment or keep-alive: pass through only once committed
-                    if response is None:
-                        continue
-                elif data == b"[DONE]":
+                if data == b"[DONE]":
                     saw_done = True
-                else:
+                elif data is not None:
                     try:
                         chunk = orjson.loads(data)
                     except orjson.JSONDecodeError:
                         chunk = None
                     if isinstance(chunk, dict):
-                        if "error" in chunk and chunk["error"]:
-                            ex.fail(UPSTREAM_ERROR, 200, _inband_message(chunk["error"]))
+                        if chunk.get("error"):  # an in-band error after content: pass it on, it ends the stream
+                            ex.fail(CUT, 200, f"Provider {ex.provider!r} reported: {_message(chunk['error'])}")
                         usage = chunk.get("usage")
                         if usage:
                             ex.usage = Usage.from_openai(usage)
                             if not client_wants_usage and chunk.get("choices") == []:
                                 continue  # the usage chunk we asked for on the client's behalf
-                if response is None:
-                    response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
-                    await response.prepare(request)
-                    ttfb = ex.mark_first_byte()
-                    if on_first_byte is not None:
-                        on_first_byte(RequestFirstByte(ex.id, ttfb))
                 if captured is not None and captured_size < MAX_CAPTURE:
                     captured.append(event.raw)
                     captured_size += len(event.raw)
                 await response.write(event.raw)
         except UpstreamError as exc:
-            if response is None:
-                raise exc.to_api_error() from None
-            ex.fail(exc.outcome if exc.outcome != UPSTREAM_ERROR else TRUNCATED, 200, exc.message)
+            ex.fail(CUT, 200, f"{exc.message} (after content was sent)")
             await response.write(error_event(f"Stream interrupted: {exc.message}", "upstream_error", exc.code))
             return response
-        if response is None:  # the upstream sent nothing at all
-            empty = UpstreamProtocolError(ex.provider or "?", "the stream ended before sending any event")
-            raise empty.to_api_error()
-        if not saw_done and ex.status != UPSTREAM_ERROR:
-            message = f"Provider {ex.provider!r}: the stream ended without [DONE] (truncated)"
-            ex.fail(TRUNCATED, 200, message)
-            await response.write(error_event(message, "upstream_error", "stream_truncated"))
+        if not saw_done and ex.status != CUT:
+            message = f"Provider {ex.provider!r}: the stream ended without [DONE] (cut short)"
+            ex.fail(CUT, 200, message)
+            await response.write(error_event(message, "upstream_error", "stream_cut"))
         await response.write_eof()
         return response
     finally:
@@ -108,7 +174,7 @@ async def relay_chat_stream(
             ex.response_body = REDACTOR.redact(b"".join(captured).decode("utf-8", "replace"))
 
 
-def _inband_message(error: Any) -> str:
+def _message(error: Any) -> str:
     if isinstance(error, dict):
         return REDACTOR.redact(str(error.get("message") or error))
     return REDACTOR.redact(str(error))

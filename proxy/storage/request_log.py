@@ -54,18 +54,27 @@ _COLUMNS: dict[str, type] = {
     "tokens_cached": int,
     "cost": float,
     "attempts": int,
+    "attempt_log": str,
     "request_body": str,
     "response_body": str,
 }
-assert tuple(_COLUMNS) == RECORD_FIELDS, "request log columns must follow RequestRecord"
+assert set(_COLUMNS) == set(RECORD_FIELDS), "request log columns must follow RequestRecord"
+
+
+_COLUMNS_V1 = {k: v for k, v in _COLUMNS.items() if k != "attempt_log"}
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
-    db[TABLE].create(_COLUMNS, pk="id", not_null={"started_at", "surface", "status", "http_status"})  # type: ignore[union-attr]
+    db[TABLE].create(_COLUMNS_V1, pk="id", not_null={"started_at", "surface", "status", "http_status"})  # type: ignore[union-attr]
     db[TABLE].create_index(["started_at"])  # type: ignore[union-attr]
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1]
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Every attempt of a request (routing engine)."""
+    db.execute(f"ALTER TABLE {TABLE} ADD COLUMN attempt_log TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
 """Numbered schema migrations: ``MIGRATIONS[n]`` takes ``user_version`` n to n+1."""
 
 

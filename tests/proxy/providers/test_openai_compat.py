@@ -168,7 +168,7 @@ async def test_embeddings_and_models(ctx, upstream):
     ],
 )
 async def test_upstream_errors_keep_status_and_name_the_provider(ctx, upstream, behaviour, exc, status):
-    upstream.script(behaviour)
+    upstream.script(behaviour, behaviour)  # a 500 is retried once on the same target
     client = ctx.openai()
     with pytest.raises(exc) as err:
         await client.chat.completions.create(model="fast", messages=MESSAGES)
@@ -180,26 +180,40 @@ async def test_upstream_errors_keep_status_and_name_the_provider(ctx, upstream, 
     await client.close()
 
 
-async def test_rate_limit_passes_retry_after(ctx, upstream):
-    upstream.script(rate_limited(7))
+async def test_long_retry_after_returns_429_at_once(ctx, upstream):
+    upstream.script(rate_limited(3600))
+    started = time.monotonic()
     async with aiohttp.ClientSession() as s:
         body = {"model": "fast", "messages": MESSAGES}
         async with s.post(f"{ctx.base_url}/v1/chat/completions", json=body, headers=ctx.headers()) as resp:
             assert resp.status == 429
-            assert resp.headers["Retry-After"] == "7"
+            assert resp.headers["Retry-After"] == "3600"
             err = (await resp.json())["error"]
             assert err["type"] and "Provider 'up' returned HTTP 429" in err["message"]
+    assert time.monotonic() - started < 1.0 and ctx.rows()[-1].attempts == 1
+
+
+async def test_short_retry_after_is_honoured(ctx, upstream):
+    upstream.script(rate_limited(1))
+    started = time.monotonic()
+    client = ctx.openai()
+    resp = await client.chat.completions.create(model="fast", messages=MESSAGES)
+    assert resp.choices and 1.0 <= time.monotonic() - started < 2.5
+    row = ctx.rows()[-1]
+    assert (row.status, row.attempts) == ("ok", 2)
+    assert [a["status"] for a in orjson.loads(row.attempt_log)] == [429, 200]
+    await client.close()
 
 
 async def test_garbage_and_html_become_502_json(ctx, upstream):
     client = ctx.openai()
-    upstream.script(
-        Reply(status=502, body=b"<html><body>Bad gateway</body></html>", headers={"Content-Type": "text/html"})
-    )
+    html = Reply(status=502, body=b"<html><body>Bad gateway</body></html>", headers={"Content-Type": "text/html"})
+    upstream.script(html, html)  # a 502 is retried once
     with pytest.raises(openai.APIStatusError) as err:
         await client.chat.completions.create(model="fast", messages=MESSAGES)
     assert err.value.status_code == 502 and "non-JSON error body (text/html" in err.value.message
-    upstream.script(Reply(status=200, body=b"this is not json", headers={"Content-Type": "application/json"}))
+    garbage = Reply(status=200, body=b"this is not json", headers={"Content-Type": "application/json"})
+    upstream.script(garbage, garbage)  # an unusable answer is retried once
     with pytest.raises(openai.APIStatusError) as err:
         await client.chat.completions.create(model="fast", messages=MESSAGES)
     assert err.value.status_code == 502 and "not JSON" in err.value.message
@@ -219,7 +233,7 @@ async def test_unreachable_is_502_and_timeout_is_504(tmp_path, upstream):
         resp = await client.chat.completions.create(model="with-fallback", messages=MESSAGES)
         assert "hello upstream" in resp.choices[0].message.content
         row = ctx.rows()[-1]
-        assert (row.provider, row.attempts, row.status) == ("demo", 2, "ok")
+        assert (row.provider, row.attempts, row.status) == ("demo", 3, "ok")  # dead twice (one retry), then demo
         await client.close()
     async with gateway_context(
         tmp_path / "b", config(upstream.base_url), env={"SB_TEST_UPSTREAM_KEY": UPSTREAM_KEY}
@@ -256,9 +270,9 @@ async def _raw_stream(ctx) -> tuple[int, bytes]:
 @pytest.mark.parametrize(
     ("then", "status", "text"),
     [
-        ("reset", "truncated", "Stream interrupted"),
-        ("eof", "truncated", "without [DONE]"),
-        ("error_event", "upstream_error", '"type": "server_error"'),
+        ("reset", "cut", "Stream interrupted"),
+        ("eof", "cut", "without [DONE]"),
+        ("error_event", "cut", '"type": "server_error"'),
     ],
 )
 async def test_mid_stream_failures_never_look_like_success(ctx, upstream, then, status, text):
@@ -280,7 +294,7 @@ async def test_stall_mid_stream_hits_the_idle_timeout(ctx, upstream):
     code, body = await _raw_stream(ctx)
     assert code == 200 and b"data: [DONE]" not in body and b"no stream data (idle) within 1 s" in body
     assert 0.9 < time.monotonic() - started < 3
-    assert ctx.rows()[-1].status == "timeout"
+    assert ctx.rows()[-1].status == "cut"
 
 
 async def test_upstream_error_before_stream_is_a_real_status(ctx, upstream):

@@ -1,0 +1,231 @@
+"""The attempt loop: the one place a request is tried against its targets.
+
+For each request: the route's strategy orders the candidates; targets whose breaker is open are
+skipped (if every target is cooling down, they are tried anyway rather than failing outright);
+each target gets up to ``1 + retries.max_retries`` tries, with exponential backoff and full
+jitter, honouring ``Retry-After`` up to a cap, all within the route's time budget. What a failure
+does is decided by :func:`decide`:
+
+=================================  =====================================================
+failure                            action (when its trigger is on; otherwise: return it)
+=================================  =====================================================
+refused / reset / unusable answer  retry the same target, then next target
+timeout                            next target
+missing key                        next target
+429                                retry after Retry-After if within the cap, else next
+408, 409, 5xx (529 included)       retry the same target, then next target
+401, 403                           next target (the key is reported as failing)
+400 "context length"               next target (one with a larger window)
+any other 4xx                      returned to the client as it is
+=================================  =====================================================
+
+For streams, an attempt counts as successful only once the first content event has arrived
+(the caller's ``prime`` holds back lifecycle-only events), so an error right after the
+response head still falls back. After that, nothing is retried: see ``server/streaming.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import itertools
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from proxy.config import RouteConfig
+from proxy.errors import (
+    ApiError,
+    KeyUnavailable,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamHTTPError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
+from proxy.providers.base import UpstreamCall, UpstreamReply
+from proxy.routing.health import HealthBoard
+from proxy.routing.resolve import Attempt, Resolution
+from proxy.routing.strategies import STRATEGIES, Candidate
+
+if TYPE_CHECKING:
+    from proxy.server.exchange import Exchange
+
+log = logging.getLogger(__name__)
+
+RETURN, RETRY, NEXT = "return", "retry", "next"
+_CONTEXT_HINTS = ("context_length", "context length", "maximum context", "too many tokens", "prompt is too long")
+
+Build = Callable[[Attempt, bool], UpstreamCall]
+Prime = Callable[[UpstreamReply], Awaitable[UpstreamReply]]
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After value (delta-seconds or HTTP-date); ``None`` if unusable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds or seconds < 0 or seconds > 86400:  # NaN, negative, absurd
+        return None
+    return seconds
+
+
+def is_context_length_error(exc: UpstreamHTTPError) -> bool:
+    text = f"{exc.code or ''} {exc.upstream_message}".lower()
+    return exc.status in (400, 413, 422) and any(h in text for h in _CONTEXT_HINTS)
+
+
+def decide(exc: UpstreamError, route: RouteConfig) -> str:
+    """What to do after ``exc``: return it, retry the same target, or go to the next one."""
+    t = route.triggers
+    if isinstance(exc, KeyUnavailable):
+        return NEXT if t.missing_key else RETURN
+    if isinstance(exc, UpstreamTimeout):
+        return NEXT if t.timeouts else RETURN
+    if isinstance(exc, (UpstreamConnectError, UpstreamProtocolError)):
+        return RETRY if t.connection_errors else RETURN
+    if isinstance(exc, UpstreamHTTPError):
+        if exc.status == 429:
+            return RETRY if t.rate_limits else RETURN
+        if exc.status in (408, 409) or exc.status >= 500:
+            return RETRY if t.server_errors else RETURN
+        if exc.status in (401, 403):
+            return NEXT if t.auth_errors else RETURN
+        if is_context_length_error(exc):
+            return NEXT if t.context_length else RETURN
+        return RETURN
+    return NEXT if t.connection_errors else RETURN
+
+
+class AttemptLoop:
+    """Tries a resolved request against its targets; keeps per-route round-robin turns."""
+
+    def __init__(
+        self,
+        health: HealthBoard,
+        *,
+        rng: random.Random | None = None,
+        prices: Callable[[Attempt], float | None] | None = None,
+        on_key_failing: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.health = health
+        self.rng = rng or random.Random()
+        self.prices = prices or (lambda _a: None)
+        self.on_key_failing = on_key_failing
+        self._turns: dict[str, itertools.count[int]] = {}
+
+    def order(self, resolution: Resolution) -> list[Attempt]:
+        route = resolution.policy
+        by_key = {(a.provider, a.model): a for a in resolution.attempts}
+        candidates = []
+        for a in resolution.attempts:
+            h = self.health.get((a.provider, a.model))
+            candidates.append(Candidate(a.provider, a.model, a.weight, h.in_flight, h.ttft_ms, self.prices(a)))
+        turn = next(self._turns.setdefault(resolution.route or "", itertools.count()))
+        ordered = STRATEGIES[route.strategy](candidates, rng=self.rng, turn=turn)
+        return [by_key[(c.provider, c.model)] for c in ordered]
+
+    async def run(
+        self,
+        ex: Exchange,
+        resolution: Resolution,
+        call: Callable[[Attempt, UpstreamCall], Awaitable[UpstreamReply]],
+        build: Build,
+        supports_stream_usage: Callable[[Attempt], bool],
+        prime: Prime | None = None,
+    ) -> UpstreamReply:
+        """The primed reply of the first target that answers.
+
+        Raises:
+            ApiError: every target failed (the last failure, in OpenAI's shape), or the failure
+                is the client's own mistake.
+        """
+        route = resolution.policy
+        policy = route.retries
+        deadline = time.monotonic() + policy.budget
+        order = self.order(resolution)
+        open_ = [a for a in order if self.health.available((a.provider, a.model))]
+        targets = open_ or order  # all cooling down: try them anyway rather than refuse
+        last: UpstreamError | None = None
+        for index, attempt in enumerate(targets):
+            key = (attempt.provider, attempt.model)
+            has_next = index + 1 < len(targets)
+            for try_no in range(1 + policy.max_retries):
+                started = time.monotonic()
+                ex.attempts += 1
+                ex.provider, ex.upstream_model = attempt.provider, attempt.model
+                self.health.started(key)
+                try:
+                    reply = await call(attempt, build(attempt, supports_stream_usage(attempt)))
+                    if prime is not None and reply.events is not None:
+                        reply = await prime(reply)
+                except UpstreamError as exc:
+                    elapsed = (time.monotonic() - started) * 1000
+                    last = exc
+                    ex.note_attempt(attempt.provider, attempt.model, _status_of(exc), exc.message, elapsed)
+                    action = decide(exc, route)
+                    retry_after = retry_after_seconds(getattr(exc, "retry_after", None))
+                    rate_limited = isinstance(exc, UpstreamHTTPError) and exc.status == 429
+                    if action != RETURN:
+                        self.health.failed(
+                            key, route.cooldown, exc.message, rate_limited=rate_limited, retry_after=retry_after
+                        )
+                    if isinstance(exc, UpstreamHTTPError) and exc.status in (401, 403) and self.on_key_failing:
+                        self.on_key_failing(attempt.provider, exc.message)
+                    log.info("request %s attempt %d (%s/%s): %s -> %s", ex.id, ex.attempts, *key, exc.message, action)
+                    if action == RETURN:
+                        raise exc.to_api_error() from None
+                    if action == NEXT or try_no == policy.max_retries:
+                        break
+                    wait = self._backoff(try_no, policy.backoff_base, policy.backoff_max)
+                    if retry_after is not None:
+                        if retry_after > policy.retry_after_cap:
+                            break  # too long: move on, or return the 429 with its Retry-After
+                        wait = retry_after
+                    if time.monotonic() + wait > deadline:
+                        break
+                    await asyncio.sleep(wait)
+                    continue
+                finally:
+                    self.health.finished(key)
+                elapsed = (time.monotonic() - started) * 1000
+                self.health.succeeded(key, elapsed)
+                ex.note_attempt(attempt.provider, attempt.model, reply.status, None, elapsed)
+                return reply
+            if time.monotonic() > deadline and has_next:
+                log.info("request %s: attempt budget of %gs spent", ex.id, policy.budget)
+                break
+        assert last is not None
+        raise last.to_api_error()
+
+    def _backoff(self, try_no: int, base: float, cap: float) -> float:
+        """Exponential backoff with full jitter."""
+        return self.rng.uniform(0, min(cap, base * (2**try_no)))
+
+
+def _status_of(exc: UpstreamError) -> int:
+    return exc.status
+
+
+def no_route_error(model: str) -> ApiError:
+    return ApiError(
+        404,
+        f"The model '{model}' does not exist or is disabled. List available models with GET /v1/models.",
+        param="model",
+        code="model_not_found",
+    )
+
+
+def describe_attempts(entries: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{e['target']}: {e['status']}" for e in entries)

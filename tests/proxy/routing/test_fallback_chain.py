@@ -1,0 +1,162 @@
+"""Fallback chains end to end: two fake upstreams behind one route; the sequence of attempts is
+asserted from the log and the response headers, streamed and not."""
+
+from __future__ import annotations
+
+import aiohttp
+import openai
+import orjson
+import pytest
+
+from proxy.events import GatewayEvents, KeyFailing, TargetHealthChanged
+from tests.fakes.openai_upstream import FakeOpenAIUpstream, OpenAIError, Stream
+from tests.helpers import gateway_context
+
+KEY = "sk-chain-test-0000000000000000"
+MESSAGES = [{"role": "user", "content": "fall back please"}]
+
+
+def chain_config(first: str, second: str, **route) -> dict:
+    provider = {
+        "preset": "custom",
+        "key": {"env": "SB_CHAIN_KEY"},
+        "timeouts": {"connect": 2, "first_token": 2, "idle": 1, "total": 5},
+    }
+    return {
+        "providers": [{"id": "one", "base_url": first, **provider}, {"id": "two", "base_url": second, **provider}],
+        "routes": [
+            {
+                "name": "chain",
+                "targets": [{"provider": "one", "model": "gpt-4o-mini"}, {"provider": "two", "model": "gpt-4o-mini"}],
+                "retries": {"backoff_base": 0.01, "backoff_max": 0.02},
+                **route,
+            }
+        ],
+    }
+
+
+@pytest.fixture
+async def pair():
+    async with FakeOpenAIUpstream(api_key=KEY) as one, FakeOpenAIUpstream(api_key=KEY) as two:
+        yield one, two
+
+
+def attempts(row) -> list[tuple[str, int]]:
+    return [(a["target"].split("/")[0], a["status"]) for a in orjson.loads(row.attempt_log)]
+
+
+async def test_503_retried_then_next_target(tmp_path, pair):
+    one, two = pair
+    one.script(OpenAIError(503, "overloaded", type="server_error"), OpenAIError(503, "overloaded", type="server_error"))
+    async with gateway_context(tmp_path, chain_config(one.base_url, two.base_url), env={"SB_CHAIN_KEY": KEY}) as ctx:
+        client = ctx.openai()
+        raw = await client.chat.completions.with_raw_response.create(model="chain", messages=MESSAGES)
+        assert raw.headers["x-switchboard-provider"] == "two" and raw.headers["x-switchboard-attempts"] == "3"
+        row = ctx.rows()[-1]
+        assert attempts(row) == [("one", 503), ("one", 503), ("two", 200)] and row.status == "ok"
+        await client.close()
+
+
+async def test_client_mistake_is_returned_not_retried(tmp_path, pair):
+    one, two = pair
+    one.script(OpenAIError(400, "Invalid value for 'temperature'", param="temperature"))
+    async with gateway_context(tmp_path, chain_config(one.base_url, two.base_url), env={"SB_CHAIN_KEY": KEY}) as ctx:
+        client = ctx.openai()
+        with pytest.raises(openai.BadRequestError):
+            await client.chat.completions.create(model="chain", messages=MESSAGES)
+        assert len(two.requests) == 0 and attempts(ctx.rows()[-1]) == [("one", 400)]
+        await client.close()
+
+
+async def test_auth_error_moves_on_and_reports_the_key(tmp_path, pair):
+    one, two = pair
+    one.script(OpenAIError(401, "Incorrect API key provided", code="invalid_api_key"))
+    events = GatewayEvents()
+    seen = []
+    events.connect(lambda e: seen.append(e) if isinstance(e, KeyFailing) else None)
+    async with gateway_context(
+        tmp_path, chain_config(one.base_url, two.base_url), env={"SB_CHAIN_KEY": KEY}, events=events
+    ) as ctx:
+        client = ctx.openai()
+        assert (await client.chat.completions.create(model="chain", messages=MESSAGES)).choices
+        assert attempts(ctx.rows()[-1]) == [("one", 401), ("two", 200)]
+        assert [e.provider for e in seen] == ["one"]
+        await client.close()
+
+
+async def test_context_length_moves_to_a_larger_window(tmp_path, pair):
+    one, two = pair
+    one.script(OpenAIError(400, "This model's maximum context length is 8192 tokens.", code="context_length_exceeded"))
+    async with gateway_context(tmp_path, chain_config(one.base_url, two.base_url), env={"SB_CHAIN_KEY": KEY}) as ctx:
+        client = ctx.openai()
+        assert (await client.chat.completions.create(model="chain", messages=MESSAGES)).choices
+        assert attempts(ctx.rows()[-1]) == [("one", 400), ("two", 200)]
+        await client.close()
+
+
+async def stream_raw(ctx) -> tuple[int, bytes, dict]:
+    async with aiohttp.ClientSession() as s:
+        body = {"model": "chain", "messages": MESSAGES, "stream": True}
+        async with s.post(f"{ctx.base_url}/v1/chat/completions", json=body, headers=ctx.headers()) as resp:
+            return resp.status, await resp.read(), dict(resp.headers)
+
+
+@pytest.mark.parametrize("then", ["reset", "error_event", "eof"])
+async def test_stream_failing_before_content_falls_back_invisibly(tmp_path, pair, then):
+    one, two = pair
+    one.script(Stream(chunks=[], then=then), Stream(chunks=[], then=then))  # role chunk, then the failure
+    async with gateway_context(tmp_path, chain_config(one.base_url, two.base_url), env={"SB_CHAIN_KEY": KEY}) as ctx:
+        status, body, headers = await stream_raw(ctx)
+        assert status == 200 and headers["x-switchboard-provider"] == "two"
+        assert body.count(b'"role":"assistant"') == 1, "exactly one stream start reaches the client"
+        assert body.count(b"data: [DONE]") == 1 and b'"error"' not in body
+        assert ctx.rows()[-1].status == "ok"
+
+
+async def test_stream_failing_after_content_is_cut_and_never_falls_back(tmp_path, pair):
+    one, two = pair
+    one.script(Stream(chunks=["partial ", "answer "], then="reset"))
+    async with gateway_context(tmp_path, chain_config(one.base_url, two.base_url), env={"SB_CHAIN_KEY": KEY}) as ctx:
+        status, body, _ = await stream_raw(ctx)
+        assert status == 200 and b"partial " in body
+        assert body.rstrip().endswith(b"}") and b"data: [DONE]" not in body
+        assert b"Stream interrupted" in body.split(b"\n\n")[-2]
+        assert len(two.requests) == 0, "no silent fallback after content"
+        row = ctx.rows()[-1]
+        assert row.status == "cut" and "after content was sent" in row.error
+
+
+async def test_cooldown_skips_a_failing_target(tmp_path, pair):
+    one, two = pair
+    one.script(*[OpenAIError(503, "down", type="server_error")] * 2)
+    events = GatewayEvents()
+    health = []
+    events.connect(lambda e: health.append((e.target, e.state)) if isinstance(e, TargetHealthChanged) else None)
+    config = chain_config(
+        one.base_url,
+        two.base_url,
+        cooldown={"failures": 2, "seconds": 60},
+        retries={"max_retries": 1, "backoff_base": 0.01, "backoff_max": 0.02},
+    )
+    async with gateway_context(tmp_path, config, env={"SB_CHAIN_KEY": KEY}, events=events) as ctx:
+        client = ctx.openai()
+        assert (await client.chat.completions.create(model="chain", messages=MESSAGES)).choices
+        assert health == [("one/gpt-4o-mini", "cooling")]
+        before = len(one.requests)
+        for _ in range(3):
+            assert (await client.chat.completions.create(model="chain", messages=MESSAGES)).choices
+        assert len(one.requests) == before, "a cooling target is skipped"
+        assert attempts(ctx.rows()[-1]) == [("two", 200)]
+        await client.close()
+
+
+async def test_round_robin_spreads_requests(tmp_path, pair):
+    one, two = pair
+    async with gateway_context(
+        tmp_path, chain_config(one.base_url, two.base_url, strategy="round-robin"), env={"SB_CHAIN_KEY": KEY}
+    ) as ctx:
+        client = ctx.openai()
+        for _ in range(4):
+            await client.chat.completions.create(model="chain", messages=MESSAGES)
+        assert (len(one.requests), len(two.requests)) == (2, 2)
+        await client.close()
