@@ -127,6 +127,8 @@ class AttemptLoop:
 
     def order(self, resolution: Resolution) -> list[Attempt]:
         route = resolution.policy
+        if route.strategy == "fallback" or len(resolution.attempts) == 1:
+            return list(resolution.attempts)  # the common case needs no candidates built
         by_key = {(a.provider, a.model): a for a in resolution.attempts}
         candidates = []
         for a in resolution.attempts:
