@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new requests as they come")
     logs.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    status = sub.add_parser("status", help="ask the running gateway how it and its targets are doing")
+    _common(status, suppress=True)
+    status.add_argument("--url", help="gateway base URL (default: from the config)")
+    status.add_argument("--json", action="store_true")
     cli_keys.add_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
@@ -108,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_keys.run_access_key(args)
     if args.command == "keys":
         return cli_keys.run_keys(args)
+    if args.command == "status":
+        return _status(args)
     return 2
 
 
@@ -210,6 +216,53 @@ def _config(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"{args.path}: OK ({len(config.providers)} providers, {len(config.routes)} routes)")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    home = Home.resolve(args.home)
+    url = args.url
+    if url is None:
+        store = ConfigStore(resolve_config_path(home, args.config))
+        try:
+            server = store.load().server if store.exists() else None
+        except ConfigError:
+            server = None
+        port = server.port if server else 4141
+        url = f"http://127.0.0.1:{port}"
+    key = os.environ.get("SWITCHBOARD_ACCESS_KEY") or cli_keys.default_access_key(home)
+    request = urllib.request.Request(f"{url.rstrip('/')}/switchboard/status")
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            data = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        print(
+            f"switchboard: the gateway at {url} answered {exc.code}: {exc.read().decode(errors='replace')}",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as exc:
+        print(f"switchboard: no gateway answers at {url} ({getattr(exc, 'reason', exc)})", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(
+        f"Switchboard at {data['base_url']}: up {data['uptime_s']:.0f} s, {data['in_flight']} in flight, "
+        f"config version {data['config_version']}, log rows {data['log']['written']} "
+        f"(dropped {data['log']['dropped']})"
+    )
+    for target, h in sorted(data["targets"].items()):
+        ttft = f"{h['ttft_ms']:.0f} ms" if h["ttft_ms"] is not None else "-"
+        error = f"  last error: {h['last_error']}" if h["last_error"] else ""
+        print(f"  {target:40} {h['state']:8} in flight {h['in_flight']:<3} ttfb {ttft:>8}{error}")
+    if not data["targets"]:
+        print("  (no upstream used yet)")
     return 0
 
 

@@ -258,3 +258,8 @@ def run_access_key(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.name}\t{value}")
     return 0
+
+
+def default_access_key(home: Home) -> str | None:
+    """The ``default`` access key from the keychain (for commands that call the gateway)."""
+    return AccessKeyStore(home.access_keys_index, KeychainStore()).reveal("default")

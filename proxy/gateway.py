@@ -16,6 +16,7 @@ import contextlib
 import errno
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ from proxy.events import (
     ServerStopped,
     TargetHealthChanged,
 )
+from proxy.metrics import Metrics
 from proxy.paths import Home, resolve_config_path
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.routing.attempts import AttemptLoop, Prime, no_route_error
@@ -91,7 +93,9 @@ class Gateway:
         self._initial_config = config
         self.snapshot: Snapshot | None = None  # type: ignore[assignment]
         self.gates: Gates | None = None  # type: ignore[assignment]
-        self.request_log = RequestLog(self.home.log_db, self.events)
+        self.metrics = Metrics()
+        self.request_log = RequestLog(self.home.log_db, self.events, self.metrics.observe)
+        self.started_at = time.time()
         self.access_keys: AccessKeys | None = None
         self.base_url: str | None = None
         self.port: int | None = None
@@ -374,6 +378,18 @@ class Gateway:
 
     def _on_key_failing(self, provider: str, message: str) -> None:
         self.events.emit(KeyFailing(provider, message))
+
+    def status(self) -> dict[str, object]:
+        """What ``switchboard status`` shows: uptime, load, log health, per-target health."""
+        latest = self.store.latest() if self._initial_config is None else None
+        return {
+            "base_url": self.base_url,
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "in_flight": self.in_flight,
+            "config_version": latest.number if latest else None,
+            "log": {"written": self.request_log.written, "dropped": self.request_log.dropped},
+            "targets": self.health.snapshot(),
+        }
 
     def emit_if_watched(self, event: GatewayEvent) -> None:
         if self.events.has_subscribers:

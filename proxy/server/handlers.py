@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from proxy.errors import ApiError
+from proxy.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from proxy.models import Usage
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.redact import REDACTOR
@@ -135,6 +136,16 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    body = gateway.metrics.render(gateway.request_log.dropped)
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(request.app[GATEWAY].status(), dumps=_dumps)
+
+
 def _dumps(obj: Any) -> str:
     return orjson.dumps(obj).decode()
 
@@ -145,3 +156,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model:.+}", get_model)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/switchboard/status", status)

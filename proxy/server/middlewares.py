@@ -33,6 +33,8 @@ SURFACES = {
     "/v1/chat/completions": "chat",
     "/v1/embeddings": "embeddings",
     "/v1/models": "models",
+    "/metrics": "metrics",
+    "/switchboard/status": "status",
 }
 UNLOGGED_PATHS = frozenset({"/health"})
 UNAUTHENTICATED_PATHS = frozenset({"/health"})

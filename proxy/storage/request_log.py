@@ -108,9 +108,13 @@ class RequestLog:
     per request.
     """
 
-    def __init__(self, path: Path, events: GatewayEvents | None = None) -> None:
+    def __init__(
+        self, path: Path, events: GatewayEvents | None = None, observe: Callable[[RequestRecord], None] | None = None
+    ) -> None:
         self.path = path
         self.events = events
+        self.observe = observe
+        """Called on the writer thread for every committed record (metrics)."""
         self.written = 0
         self.dropped = 0
         """Rows lost to a full queue or a failing disk (the tray shows this)."""
@@ -204,6 +208,9 @@ class RequestLog:
             log.exception("request log write failed; %d rows dropped", len(records))
             return
         self.written += len(records)
+        if self.observe is not None:
+            for record in records:
+                self.observe(record)
         if self.events is not None and self.events.has_subscribers:
             for record in records:
                 self.events.emit(RequestLogged(record))

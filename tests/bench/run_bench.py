@@ -1,30 +1,29 @@
-"""Side-by-side benchmark: direct to a mock upstream vs through Switchboard vs through LiteLLM.
+"""Side-by-side benchmark: direct to a mock OpenAI upstream vs through Switchboard vs through LiteLLM.
 
-Run on demand (not part of the test suite):
+Run on demand (never part of the test suite; see tests/bench/README.md):
 
-    .venv/bin/python tests/bench/run_bench.py            # full run (~6 min)
-    .venv/bin/python tests/bench/run_bench.py --quick    # smoke run (~1.5 min)
+    .venv/bin/python tests/bench/run_bench.py              # full run (~6 min)
+    .venv/bin/python tests/bench/run_bench.py --quick      # smoke run (< 2 min)
+    .venv/bin/python tests/bench/run_bench.py --rounds 5 --duration 8 --no-litellm
 
-Layout on a 2-core machine: the mock upstream and the load generators share core 0; each proxy
-is pinned to core 1 (``taskset``), so "requests/s on one core" and "CPU per request" are the
-proxy's own. Targets are measured in interleaved rounds (direct, switchboard, litellm, direct,
-...) so drift hits all of them alike. Everything listens on 127.0.0.1 only, every loop is bounded,
-and every process started is stopped (also on Ctrl-C).
+Layout on a 2-core machine: the fake upstream, ``wrk`` and this script (its asyncio client) share
+core 0; each proxy is pinned to core 1 with ``taskset``, so "requests/s" under saturation and "CPU
+per request" are one core's worth of that proxy. Targets are measured in interleaved rounds
+(direct, switchboard, litellm, direct, ...) so drift hits all of them alike. Everything listens on
+and is sent to 127.0.0.1 only; every measurement is bounded in time and count; every process this
+script starts is stopped again, also on Ctrl-C, SIGTERM or an exception.
 
-What is measured (see tests/bench/README.md):
-- added latency p50/p99 vs direct at concurrency 1 (own asyncio client, non-stream);
-- plain throughput and latency at concurrency 8 and 64 with ``wrk`` (non-stream POSTs);
-- streams of 20 chunks at concurrency 1, 8 and 64: time to first byte and total;
-- proxy CPU per request and per stream (utime+stime from /proc, whole process tree);
-- RSS idle and after load; requests missing from Switchboard's request log.
+Exit status: 0 when every target is met, 1 when one is not, 2 when the run itself failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -35,504 +34,1000 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_PY = ROOT / ".venv" / "bin" / "python"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 LITELLM_VENV = Path("/tmp/sb-bench/litellm-venv")
-UPSTREAM_KEY = "sk-bench-upstream-0000000000000000"
-ACCESS_KEY = "sb-local-bench-access-key-000000000000000000"
-LITELLM_MASTER = "sk-bench-master"
-BODY = {"model": "MODEL", "messages": [{"role": "user", "content": "Say hello to the benchmark."}]}
+LITELLM_INSTALL_LOG = Path("/tmp/sb-bench/litellm-install.log")
+
+HOST = "127.0.0.1"  # the only address this script ever talks to
+UPSTREAM_KEY = "sk-bench-upstream"
+SWITCHBOARD_KEY = "sb-bench-access-key-0123456789abcdef"
+LITELLM_KEY = "sk-bench-master"
+UPSTREAM_MODEL = "gpt-4o-mini"
+ROUTE = "bench-model"
+STREAM_CHUNKS = 20
+
+LOAD_CORE = 0  # upstream, wrk, this script
+PROXY_CORE = 1  # each proxy under test
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-RESULTS = Path(__file__).parent / "results"
+
+# (workload, concurrency) in the order they are run and printed.
+WORKLOADS: list[tuple[str, int]] = [
+    ("plain", 1),
+    ("plain", 8),
+    ("plain", 64),
+    ("stream", 1),
+    ("stream", 8),
+    ("stream", 64),
+]
+CLIENT_CAP = 50_000  # requests per client measurement, whatever the duration
+SETTLE_S = 0.25  # after each measurement, so work the proxy does after answering (logging) is counted
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class BenchError(RuntimeError):
+    """The run cannot go on (a process did not start, a tool is missing)."""
 
 
-def tree_pids(pid: int) -> list[int]:
+# ---------------------------------------------------------------------------------------------
+# /proc readings
+# ---------------------------------------------------------------------------------------------
+
+
+def _proc_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (a proxy may fork workers)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
     while todo:
         p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
+        tree.append(p)
+        todo.extend(children.get(p, ()))
+    return tree
 
 
 def cpu_seconds(pid: int) -> float:
-    total = 0
-    for p in tree_pids(pid):
+    """utime + stime of the process tree, in seconds (from /proc/<pid>/stat)."""
+    ticks = 0
+    for p in _proc_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / CLK_TCK
 
 
 def rss_mb(pid: int) -> float:
-    total = 0
-    for p in tree_pids(pid):
+    """VmRSS of the process tree, in MB (from /proc/<pid>/status)."""
+    kb = 0
+    for p in _proc_tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                    kb += int(line.split()[1])
+                    break
         except OSError:
             continue
-    return total / 1024
+    return kb / 1024
 
 
-def pct(values: list[float], q: float) -> float:
+def cpus_allowed(pid: int) -> str:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Cpus_allowed_list:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------------------------
+
+
+class Processes:
+    """Starts pinned processes (own process group, output to files) and always stops them."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, cmd: list[str], core: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+        out = open(self.workdir / f"{name}.stdout", "wb")  # noqa: SIM115 - closed with the process
+        err = open(self.workdir / f"{name}.stderr", "wb")  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                ["taskset", "-c", str(core), *cmd],
+                cwd=cwd,
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,  # Ctrl-C reaches us, not them; we stop them ourselves
+            )
+        finally:
+            out.close()
+            err.close()
+        self.started.append((name, proc))
+        return proc
+
+    def output(self, name: str, stream: str = "stderr", tail: int = 1500) -> str:
+        try:
+            return (self.workdir / f"{name}.{stream}").read_text(errors="replace")[-tail:]
+        except OSError:
+            return ""
+
+    def wait_line(self, name: str, proc: subprocess.Popen[bytes], pattern: str, timeout: float) -> re.Match[str]:
+        """Wait for a line matching ``pattern`` on the process's stdout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.output(name, "stdout", tail=100_000))
+            if m:
+                return m
+            if proc.poll() is not None:
+                raise BenchError(f"{name} exited with {proc.returncode}: {self.output(name).strip()}")
+            time.sleep(0.05)
+        raise BenchError(f"{name} printed no ready line within {timeout:.0f} s: {self.output(name).strip()}")
+
+    def stop(self, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> str:
+        """SIGTERM the process group, SIGKILL what is left after ``timeout``. Says how it ended."""
+        if proc.poll() is not None:
+            return f"had exited ({proc.returncode})"
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+            how = "stopped"
+        except subprocess.TimeoutExpired:
+            how = f"killed (no exit {timeout:.0f} s after SIGTERM)"
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group, if any
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        return how
+
+    def stop_all(self) -> None:
+        for _, proc in reversed(self.started):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 10
+        for _, proc in self.started:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def http_ok(url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, str]:
+    req = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
 
 
 @dataclass
 class Target:
     name: str
-    url: str  # .../v1/chat/completions
+    url: str  # full chat-completions URL
     key: str
     model: str
-    pid: int
-    sent: int = 0
-    idle_rss: float = 0.0
-    results: dict[str, dict[str, float]] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes]
+    completed: int = 0  # responses received in full (warm-up included)
+    idle_rss: float = float("nan")
+    pinned: str = "?"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
 
     def body(self, stream: bool) -> bytes:
-        return json.dumps({**BODY, "model": self.model, "stream": stream}).encode()
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": "Say hello to the benchmark."}],
+        }
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return json.dumps(body).encode()
 
 
-class Procs:
-    """Starts processes pinned to cores and stops all of them at the end."""
-
-    def __init__(self) -> None:
-        self.procs: list[subprocess.Popen[str]] = []
-
-    def start(self, cmd: list[str], core: int, env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            ["taskset", "-c", str(core), *cmd],
-            cwd=cwd,
-            env={**os.environ, **env},
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                with_group = os.getpgid(proc.pid)
-                os.killpg(with_group, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for proc in self.procs:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
-                proc.wait()
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    print("installing wrk (apt-get install -y wrk) ...", file=sys.stderr, flush=True)
+    install = ["apt-get", "install", "-y", "-qq", "wrk"]
+    subprocess.run(install, check=False, capture_output=True, timeout=600)
+    if not shutil.which("wrk"):  # stale or empty package lists
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True, timeout=600)
+        subprocess.run(install, check=False, capture_output=True, timeout=600)
+    if not shutil.which("wrk"):
+        raise BenchError("wrk is missing and `apt-get install -y wrk` did not install it")
 
 
-def wait_http(url: str, headers: dict[str, str], timeout: float) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            req = urllib.request.Request(url, headers=headers)
-            with urllib.request.urlopen(req, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
-
-
-def start_upstream(procs: Procs) -> str:
-    proc = procs.start(
-        [str(VENV_PY), "-m", "tests.fakes.openai_upstream", "--port", "0", "--api-key", UPSTREAM_KEY, "--chunks", "20"],
-        core=0,
-        env={},
-    )
-    line = proc.stdout.readline().strip()  # type: ignore[union-attr]
-    m = re.search(r"listening on (http://\S+)", line)
-    if not m:
-        raise RuntimeError(f"fake upstream did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
-    return m.group(1)
+def start_upstream(procs: Processes) -> tuple[str, subprocess.Popen[bytes]]:
+    cmd = [
+        str(VENV_PY),
+        "-m",
+        "tests.fakes.openai_upstream",
+        "--port",
+        "0",
+        "--api-key",
+        UPSTREAM_KEY,
+        "--chunks",
+        str(STREAM_CHUNKS),
+        "--chunk-delay",
+        "0",
+    ]
+    proc = procs.start("upstream", cmd, LOAD_CORE, {}, ROOT)
+    m = procs.wait_line("upstream", proc, r"fake upstream listening on (http://127\.0\.0\.1:\d+/v1)\s*\n", 30)
+    return m.group(1), proc
 
 
-def start_switchboard(procs: Procs, upstream: str, home: Path) -> Target:
+def launch_switchboard(procs: Processes, upstream: str, home: Path) -> subprocess.Popen[bytes]:
     config = {
         "providers": [{"id": "mock", "preset": "custom", "base_url": upstream, "key": {"env": "BENCH_UPSTREAM_KEY"}}],
-        "routes": [{"name": "bench-model", "targets": [{"provider": "mock", "model": "gpt-4o-mini"}]}],
+        "routes": [{"name": ROUTE, "targets": [{"provider": "mock", "model": UPSTREAM_MODEL}]}],
     }
-    home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "bench-config.json"
-    cfg.write_text(json.dumps(config))
-    proc = procs.start(
-        [str(VENV_PY), "-m", "proxy", "serve", "--home", str(home), "--config", str(cfg), "--port", "0"],
-        core=1,
-        env={"SWITCHBOARD_ACCESS_KEY": ACCESS_KEY, "BENCH_UPSTREAM_KEY": UPSTREAM_KEY},
-    )
-    line = proc.stdout.readline().strip()  # type: ignore[union-attr]
-    if not line.startswith("Switchboard listening on "):
-        raise RuntimeError(f"switchboard did not start: {line!r}")
-    base = line.removeprefix("Switchboard listening on ")
-    return Target("switchboard", f"{base}/v1/chat/completions", ACCESS_KEY, "bench-model", proc.pid)
+    home.mkdir(parents=True)
+    cfg = home.parent / "switchboard-config.json"
+    cfg.write_text(json.dumps(config, indent=2))
+    exe = ROOT / ".venv" / "bin" / "switchboard"
+    cli = [str(exe)] if exe.exists() else [str(VENV_PY), "-m", "proxy"]
+    cmd = [*cli, "serve", "--home", str(home), "--config", str(cfg), "--port", "0"]
+    env = {"SWITCHBOARD_ACCESS_KEY": SWITCHBOARD_KEY, "BENCH_UPSTREAM_KEY": UPSTREAM_KEY}
+    return procs.start("switchboard", cmd, PROXY_CORE, env, ROOT)
+
+
+def ready_switchboard(procs: Processes, proc: subprocess.Popen[bytes]) -> Target:
+    m = procs.wait_line("switchboard", proc, r"Switchboard listening on (http://127\.0\.0\.1:\d+)\s*\n", 60)
+    target = Target("switchboard", f"{m.group(1)}/v1/chat/completions", SWITCHBOARD_KEY, ROUTE, proc)
+    smoke_test(target)
+    return target
+
+
+def litellm_version() -> str:
+    py = LITELLM_VENV / "bin" / "python"
+    try:
+        out = subprocess.run(
+            [str(py), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return out.stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def ensure_litellm() -> str | None:
-    """Install LiteLLM's proxy into its own venv (never the project's). Returns a reason if unavailable."""
+    """Install the LiteLLM proxy into its own venv (never the project's). Returns why not, or None."""
     exe = LITELLM_VENV / "bin" / "litellm"
     if exe.exists():
         return None
+    print(
+        f"installing LiteLLM proxy into {LITELLM_VENV} (takes minutes; log: {LITELLM_INSTALL_LOG}) ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    LITELLM_VENV.parent.mkdir(parents=True, exist_ok=True)
     try:
-        LITELLM_VENV.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True, timeout=120)
-        subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "-q", "litellm[proxy]"], check=True, timeout=900)
-    except (subprocess.SubprocessError, OSError) as exc:
-        return f"install failed: {exc}"
-    return None if exe.exists() else "litellm executable missing after install"
+        with open(LITELLM_INSTALL_LOG, "wb") as log:
+            if not (LITELLM_VENV / "bin" / "pip").exists():
+                venv = ["python3", "-m", "venv", str(LITELLM_VENV)]
+                subprocess.run(venv, check=True, stdout=log, stderr=log, timeout=300)
+            subprocess.run(
+                [str(LITELLM_VENV / "bin" / "pip"), "install", "litellm[proxy]"],
+                check=True,
+                stdout=log,
+                stderr=log,
+                timeout=1500,
+            )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"install failed ({exc}); see {LITELLM_INSTALL_LOG}"
+    return None if exe.exists() else f"no litellm executable after install; see {LITELLM_INSTALL_LOG}"
 
 
-def start_litellm(procs: Procs, upstream: str, workdir: Path) -> Target:
+def launch_litellm(procs: Processes, upstream: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    cfg = workdir / "litellm.yaml"
+    cfg = workdir / "litellm-config.yaml"
     cfg.write_text(
         "model_list:\n"
-        "  - model_name: bench-model\n"
+        f"  - model_name: {ROUTE}\n"
         "    litellm_params:\n"
-        "      model: openai/gpt-4o-mini\n"
+        f"      model: openai/{UPSTREAM_MODEL}\n"
         f"      api_base: {upstream}\n"
         "      api_key: os.environ/BENCH_UPSTREAM_KEY\n"
         "litellm_settings:\n"
         "  telemetry: false\n"
         "  set_verbose: false\n"
-        "  json_logs: false\n"
         "general_settings:\n"
-        f"  master_key: {LITELLM_MASTER}\n"
+        f"  master_key: {LITELLM_KEY}\n"
     )
     env = {
         "BENCH_UPSTREAM_KEY": UPSTREAM_KEY,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of the price list
         "LITELLM_TELEMETRY": "False",
         "LITELLM_LOG": "ERROR",
-        "DISABLE_SCHEMA_UPDATE": "True",
-        "NO_PROXY": "*",
+        "LITELLM_MODE": "PRODUCTION",  # no .env loading
+        "NO_PROXY": "127.0.0.1,localhost",
     }
-    proc = procs.start(
-        [
-            str(LITELLM_VENV / "bin" / "litellm"),
-            "--config",
-            str(cfg),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--num_workers",
-            "1",
-        ],
-        core=1,
-        env=env,
-        cwd=workdir,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{base}/health/liveliness", {}, 180)
-    except RuntimeError:
-        proc.terminate()
-        out = proc.stderr.read()[-2000:] if proc.stderr else ""  # type: ignore[union-attr]
-        raise RuntimeError(f"litellm did not start: {out}") from None
-    return Target("litellm", f"{base}/v1/chat/completions", LITELLM_MASTER, "bench-model", proc.pid)
+    for var in ("DATABASE_URL", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        env[var] = ""
+    cmd = [
+        str(LITELLM_VENV / "bin" / "litellm"),
+        "--config",
+        str(cfg),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
+    return procs.start("litellm", cmd, PROXY_CORE, env, workdir), port
 
 
-# -- load generators ------------------------------------------------------------------------------
+def ready_litellm(procs: Processes, proc: subprocess.Popen[bytes], port: int) -> Target:
+    base = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 180
+    while True:
+        if proc.poll() is not None:
+            raise BenchError(f"litellm exited with {proc.returncode}: {procs.output('litellm').strip()}")
+        try:
+            if http_ok(f"{base}/health/liveliness")[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise BenchError(f"litellm did not answer /health/liveliness within 180 s: {procs.output('litellm')}")
+        time.sleep(0.25)
+    target = Target("litellm", f"{base}/v1/chat/completions", LITELLM_KEY, ROUTE, proc)
+    smoke_test(target)
+    return target
 
 
-async def run_clients(target: Target, *, stream: bool, concurrency: int, count: int) -> dict[str, list[float]]:
-    """``count`` requests at ``concurrency``; per request: time to first body byte and total."""
-    headers = {"Authorization": f"Bearer {target.key}", "Content-Type": "application/json"}
-    body = target.body(stream)
+def smoke_test(target: Target) -> None:
+    """One plain and one stream request must succeed, and a wrong key must be refused (auth is on)."""
+    for stream in (False, True):
+        status, text = http_ok(target.url, target.headers(), target.body(stream))
+        if status != 200 or (stream and "[DONE]" not in text):
+            raise BenchError(f"{target.name}: smoke request (stream={stream}) answered {status}: {text[:300]}")
+        target.completed += 1
+    bad = {**target.headers(), "Authorization": "Bearer wrong-key"}
+    status, _ = http_ok(target.url, bad, target.body(False))
+    if target.name != "direct" and status not in (401, 403):
+        raise BenchError(f"{target.name}: a wrong key got {status}, so auth is not on")
+
+
+# ---------------------------------------------------------------------------------------------
+# Load generators
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One measurement of one target, one workload, one round."""
+
+    requests: int  # completed responses
+    errors: int  # non-200, broken bodies, transport failures, timeouts
+    wall_s: float
+    cpu_s: float  # proxy (or, for direct, upstream) CPU over the measurement
+    rss_after: float
+    rps: float
+    p50_ms: float = float("nan")  # wrk only (client samples are pooled across rounds instead)
+    p99_ms: float = float("nan")
+    ttfb: list[float] = field(default_factory=list)  # seconds, client only
+    total: list[float] = field(default_factory=list)
+
+
+async def client_load(
+    target: Target, stream: bool, concurrency: int, seconds: float, cap: int
+) -> tuple[list[float], list[float], int, int, float]:
+    """``concurrency`` workers send requests back to back for ``seconds`` (at most ``cap`` in all).
+
+    Per request: time to the first body byte (TTFB) and to the end of the body. Returns
+    (ttfb, total, completed, errors, wall seconds).
+    """
+    url, headers, body = target.url, target.headers(), target.body(stream)
+    marker = b"data: [DONE]" if stream else b'"choices"'
     ttfb: list[float] = []
     total: list[float] = []
-    errors = 0
+    completed = errors = 0
+    timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        per_worker = count // concurrency
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.perf_counter()
+        deadline = start + seconds
 
         async def worker() -> None:
-            nonlocal errors
-            for _ in range(per_worker):
+            nonlocal completed, errors
+            while time.perf_counter() < deadline and completed + errors < cap:
                 t0 = time.perf_counter()
-                async with session.post(target.url, data=body, headers=headers) as resp:
-                    first = await resp.content.readany()
-                    t1 = time.perf_counter()
-                    rest = await resp.read() if not resp.content.at_eof() else b""
-                    t2 = time.perf_counter()
-                    if resp.status != 200 or (stream and b"[DONE]" not in first + rest):
-                        errors += 1
+                try:
+                    async with session.post(url, data=body, headers=headers) as resp:
+                        first = await resp.content.readany()
+                        t1 = time.perf_counter()
+                        rest = await resp.content.read()
+                        t2 = time.perf_counter()
+                        status = resp.status
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                    errors += 1
+                    await asyncio.sleep(0.01)  # a dead target must not turn this into a busy loop
+                    continue
+                completed += 1
+                if status != 200 or marker not in first + rest:
+                    errors += 1
+                    continue
                 ttfb.append(t1 - t0)
                 total.append(t2 - t0)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-    target.sent += len(total)
-    return {"ttfb": ttfb, "total": total, "errors": [float(errors)]}
+        wall = time.perf_counter() - start
+    return ttfb, total, completed, errors, wall
 
 
-def run_wrk(target: Target, concurrency: int, duration: float, workdir: Path) -> dict[str, float]:
-    script = workdir / f"post-{target.name}.lua"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = [[{target.body(False).decode()}]]\n"
-        f'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {target.key}"\n'
-        "done = function(summary, latency, requests)\n"
-        '  io.write(string.format("JSON {\\"requests\\": %d, \\"non2xx\\": %d, \\"p50\\": %d, \\"p99\\": %d}\\n",'
-        " summary.requests, summary.errors.status, latency:percentile(50), latency:percentile(99)))\n"
-        "end\n"
-    )
+def run_clients(target: Target, stream: bool, concurrency: int, seconds: float, cap: int = CLIENT_CAP) -> Sample:
+    gc.collect()
+    gc.disable()  # no collector pauses inside the timed loop (bounded run, so bounded garbage)
     cpu0 = cpu_seconds(target.pid)
-    t0 = time.monotonic()
-    out = subprocess.run(
-        [
-            "taskset",
-            "-c",
-            "0",
-            "wrk",
-            "-t1",
-            f"-c{concurrency}",
-            f"-d{max(1, round(duration))}s",
-            "-s",
-            str(script),
-            target.url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=duration + 60,
-    ).stdout
-    elapsed = time.monotonic() - t0
-    cpu = cpu_seconds(target.pid) - cpu0
-    m = re.search(r"JSON (\{.*\})", out)
-    if not m:
-        raise RuntimeError(f"wrk output not understood:\n{out}")
-    data = json.loads(m.group(1))
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    target.sent += data["requests"]
-    return {
-        "requests": data["requests"],
-        "errors": data["non2xx"],
-        "rps": rps,
-        "p50_ms": data["p50"] / 1000,
-        "p99_ms": data["p99"] / 1000,
-        "cpu_ms_per_req": cpu / max(1, data["requests"]) * 1000,
-        "cpu_util": cpu / elapsed,
-    }
-
-
-async def measure_clients(target: Target, stream: bool, concurrency: int, count: int) -> dict[str, float]:
-    cpu0 = cpu_seconds(target.pid)
-    res = await run_clients(target, stream=stream, concurrency=concurrency, count=count)
-    cpu = cpu_seconds(target.pid) - cpu0
-    n = len(res["total"])
-    return {
-        "n": n,
-        "errors": res["errors"][0],
-        "ttfb_p50_ms": pct(res["ttfb"], 0.5) * 1000,
-        "ttfb_p99_ms": pct(res["ttfb"], 0.99) * 1000,
-        "p50_ms": pct(res["total"], 0.5) * 1000,
-        "p99_ms": pct(res["total"], 0.99) * 1000,
-        "cpu_ms_per_req": cpu / max(1, n) * 1000,
-    }
-
-
-def merge(rounds: list[dict[str, float]]) -> dict[str, float]:
-    """Median across interleaved rounds (sums for counts)."""
-    out: dict[str, float] = {}
-    for key in rounds[0]:
-        values = [r[key] for r in rounds]
-        out[key] = sum(values) if key in ("n", "requests", "errors") else statistics.median(values)
-    return out
-
-
-def log_rows(home: Path) -> int:
-    db = home / "data" / "requests.db"
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return int(conn.execute("SELECT count(*) FROM requests WHERE requested_model = 'bench-model'").fetchone()[0])
+        ttfb, total, completed, errors, wall = asyncio.run(client_load(target, stream, concurrency, seconds, cap))
+    finally:
+        gc.enable()
+    time.sleep(SETTLE_S)
+    cpu = cpu_seconds(target.pid) - cpu0
+    target.completed += completed
+    return Sample(completed, errors, wall, cpu, rss_mb(target.pid), completed / wall, ttfb=ttfb, total=total)
+
+
+WRK_SCRIPT = """\
+wrk.method = "POST"
+wrk.body = [[{body}]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH-JSON {{\\"requests\\": %d, \\"duration_us\\": %d, \\"non2xx\\": %d, \\"socket_errors\\": %d, "
+    .. "\\"p50_us\\": %d, \\"p99_us\\": %d}}\\n",
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def run_wrk(target: Target, concurrency: int, seconds: int, workdir: Path) -> Sample:
+    script = workdir / f"wrk-{target.name}.lua"
+    if not script.exists():
+        script.write_text(WRK_SCRIPT.format(body=target.body(False).decode(), key=target.key))
+    cmd = [
+        "taskset",
+        "-c",
+        str(LOAD_CORE),
+        "wrk",
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        target.url,
+    ]
+    cpu0 = cpu_seconds(target.pid)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    wall = time.perf_counter() - t0
+    time.sleep(SETTLE_S)
+    cpu = cpu_seconds(target.pid) - cpu0
+    m = re.search(r"BENCH-JSON (\{.*\})", proc.stdout)
+    if not m:
+        raise BenchError(f"wrk output not understood:\n{proc.stdout}\n{proc.stderr}")
+    data = json.loads(m.group(1))
+    requests = int(data["requests"])
+    target.completed += requests
+    duration = max(data["duration_us"] / 1e6, 1e-6)
+    return Sample(
+        requests=requests,
+        errors=int(data["non2xx"]) + int(data["socket_errors"]),
+        wall_s=min(wall, duration),
+        cpu_s=cpu,
+        rss_after=rss_mb(target.pid),
+        rps=requests / duration,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+    )
+
+
+def measure(target: Target, kind: str, concurrency: int, seconds: float, workdir: Path) -> Sample:
+    if kind == "plain" and concurrency > 1:
+        return run_wrk(target, concurrency, max(1, round(seconds)), workdir)
+    return run_clients(target, kind == "stream", concurrency, seconds)
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation and report
+# ---------------------------------------------------------------------------------------------
+
+
+def aggregate(samples: list[Sample]) -> dict[str, float]:
+    """One row from the interleaved rounds of one (target, workload, concurrency)."""
+    requests = sum(s.requests for s in samples)
+    cpu = sum(s.cpu_s for s in samples)
+    wall = sum(s.wall_s for s in samples)
+    ttfb = [x for s in samples for x in s.ttfb]
+    total = [x for s in samples for x in s.total]
+    row = {
+        "requests": requests,
+        "errors": sum(s.errors for s in samples),
+        "rps": statistics.median(s.rps for s in samples),
+        "core_pct": 100 * cpu / wall if wall else float("nan"),
+        "cpu_ms_per_req": 1000 * cpu / requests if requests else float("nan"),
+        "rss_after_mb": max(s.rss_after for s in samples),
+    }
+    if total:  # own client: percentiles over all samples of all rounds
+        row["p50_ms"] = 1000 * percentile(total, 0.50)
+        row["p99_ms"] = 1000 * percentile(total, 0.99)
+        row["ttfb_p50_ms"] = 1000 * percentile(ttfb, 0.50)
+        row["ttfb_p99_ms"] = 1000 * percentile(ttfb, 0.99)
+    else:  # wrk: median over rounds of each round's percentile
+        row["p50_ms"] = statistics.median(s.p50_ms for s in samples)
+        row["p99_ms"] = statistics.median(s.p99_ms for s in samples)
+    return row
+
+
+def fmt(value: float | None, width: int, digits: int = 2) -> str:
+    if value is None or value != value:  # None or NaN
+        return f"{'-':>{width}}"
+    return f"{value:{width}.{digits}f}"
+
+
+def build_rows(results: dict[str, dict[str, dict[str, float]]]) -> None:
+    """Adds the 'vs direct' columns in place."""
+    direct = results.get("direct", {})
+    for name, rows in results.items():
+        for key, row in rows.items():
+            d = direct.get(key)
+            if name == "direct" or d is None:
+                continue
+            row["added_p50_ms"] = row["p50_ms"] - d["p50_ms"]
+            row["added_p99_ms"] = row["p99_ms"] - d["p99_ms"]
+            if "ttfb_p50_ms" in row and "ttfb_p50_ms" in d:
+                row["ttfb_added_p50_ms"] = row["ttfb_p50_ms"] - d["ttfb_p50_ms"]
+                row["ttfb_added_p99_ms"] = row["ttfb_p99_ms"] - d["ttfb_p99_ms"]
+
+
+def render_table(results: dict[str, dict[str, dict[str, float]]], idle_rss: dict[str, float]) -> str:
+    cols = [
+        ("target", 11),
+        ("workload", 10),
+        ("n", 7),
+        ("p50", 8),
+        ("p99", 8),
+        ("+p50", 8),
+        ("+p99", 8),
+        ("ttfb50", 7),
+        ("+ttfb", 7),
+        ("req/s", 7),
+        ("core%", 5),
+        ("cpu/req", 7),
+        ("cpu/strm", 8),
+        ("RSS0", 6),
+        ("RSS1", 6),
+        ("err", 4),
+    ]
+    header = " ".join(f"{name:<{w}}" if i < 2 else f"{name:>{w}}" for i, (name, w) in enumerate(cols))
+    lines = [header, "-" * len(header)]
+    for name, rows in results.items():
+        for kind, conc in WORKLOADS:
+            key = f"{kind} c{conc}"
+            r = rows.get(key)
+            if r is None:
+                continue
+            cpu = r["cpu_ms_per_req"]
+            lines.append(
+                " ".join(
+                    [
+                        f"{name:<11}",
+                        f"{key:<10}",
+                        f"{int(r['requests']):>7}",
+                        fmt(r["p50_ms"], 8, 3),
+                        fmt(r["p99_ms"], 8, 3),
+                        fmt(r.get("added_p50_ms"), 8, 3),
+                        fmt(r.get("added_p99_ms"), 8, 3),
+                        fmt(r.get("ttfb_p50_ms"), 7, 3),
+                        fmt(r.get("ttfb_added_p50_ms"), 7, 3),
+                        fmt(r["rps"], 7, 0),
+                        fmt(r["core_pct"], 5, 0),
+                        fmt(cpu if kind == "plain" else None, 7, 3),
+                        fmt(cpu if kind == "stream" else None, 8, 3),
+                        fmt(idle_rss.get(name), 6, 1),
+                        fmt(r["rss_after_mb"], 6, 1),
+                        f"{int(r['errors']):>4}",
+                    ]
+                )
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or a != a or b != b or abs(a) < 1e-9:
+        return "   -  "
+    return f"{b / a:6.1f}x"
+
+
+def render_ratios(results: dict[str, dict[str, dict[str, float]]], idle_rss: dict[str, float]) -> str:
+    sb, ll = results.get("switchboard"), results.get("litellm")
+    if not sb or not ll:
+        return ""
+    lines = ["Switchboard vs LiteLLM (each pair: Switchboard | LiteLLM, then LiteLLM / Switchboard):"]
+    for kind, conc in WORKLOADS:
+        key = f"{kind} c{conc}"
+        a, b = sb.get(key), ll.get(key)
+        if not a or not b:
+            continue
+        parts = [
+            f"  {key:<10}",
+            f"added p50 {fmt(a.get('added_p50_ms'), 7, 3)} | {fmt(b.get('added_p50_ms'), 8, 3)} ms "
+            f"{ratio(a.get('added_p50_ms'), b.get('added_p50_ms'))}",
+            f"cpu/req {fmt(a['cpu_ms_per_req'], 6, 3)} | {fmt(b['cpu_ms_per_req'], 7, 3)} ms "
+            f"{ratio(a['cpu_ms_per_req'], b['cpu_ms_per_req'])}",
+            f"req/s {fmt(a['rps'], 6, 0)} | {fmt(b['rps'], 5, 0)} {ratio(b['rps'], a['rps'])}",
+        ]
+        if "ttfb_added_p50_ms" in a and "ttfb_added_p50_ms" in b:
+            parts.append(
+                f"ttfb+ {fmt(a['ttfb_added_p50_ms'], 6, 3)} | {fmt(b['ttfb_added_p50_ms'], 8, 3)} ms "
+                f"{ratio(a['ttfb_added_p50_ms'], b['ttfb_added_p50_ms'])}"
+            )
+        lines.append("   ".join(parts))
+    rss_a, rss_b = idle_rss.get("switchboard"), idle_rss.get("litellm")
+    after_a = max(r["rss_after_mb"] for r in sb.values())
+    after_b = max(r["rss_after_mb"] for r in ll.values())
+    lines.append(
+        f"  RSS idle {fmt(rss_a, 5, 1)} | {fmt(rss_b, 5, 1)} MB {ratio(rss_a, rss_b)}   "
+        f"RSS after load (max) {fmt(after_a, 5, 1)} | {fmt(after_b, 5, 1)} MB {ratio(after_a, after_b)}"
+    )
+    lines.append("  (req/s ratio is Switchboard / LiteLLM: how many times more requests Switchboard served)")
+    return "\n".join(lines)
+
+
+def count_log(db: Path) -> dict[str, int]:
+    """Rows in Switchboard's request log, by status."""
+    if not db.exists():
+        return {}
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        return {str(status): int(n) for status, n in conn.execute("SELECT status, count(*) FROM requests GROUP BY 1")}
     finally:
         conn.close()
 
 
-# -- main -----------------------------------------------------------------------------------------
+def wait_log(db: Path, expected: int, timeout: float = 10.0) -> dict[str, int]:
+    """Poll until the log has ``expected`` rows, or stops growing, or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    last, still = -1, 0
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        try:
+            counts = count_log(db)
+        except sqlite3.Error:
+            counts = {}
+        n = sum(counts.values())
+        if n >= expected:
+            break
+        still = still + 1 if n == last else 0
+        if still >= 4:  # 2 s without a new row
+            break
+        last = n
+        time.sleep(0.5)
+    return counts
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short smoke run")
-    parser.add_argument("--rounds", type=int, default=None)
-    parser.add_argument("--duration", type=float, default=None, help="seconds per wrk run")
-    parser.add_argument("--no-litellm", action="store_true")
-    args = parser.parse_args()
-    rounds = args.rounds or (2 if args.quick else 3)
-    duration = args.duration or (3.0 if args.quick else 8.0)
-    lat_count = 300 if args.quick else 1000
-    stream_count = {1: 100 if args.quick else 300, 8: 400 if args.quick else 1600, 64: 640 if args.quick else 3200}
+def environment() -> dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        head = "?"
+    try:
+        wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, timeout=10)
+        wrk_version = (wrk.stdout + wrk.stderr).split("[")[0].strip()
+    except (OSError, subprocess.SubprocessError):
+        wrk_version = "?"
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "switchboard_commit": head,
+        "wrk": wrk_version,
+        "aiohttp": aiohttp.__version__,
+    }
 
-    if shutil.which("wrk") is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
-        if shutil.which("wrk") is None:
-            subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
 
-    procs = Procs()
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Direct vs Switchboard vs LiteLLM, side by side, on 127.0.0.1.")
+    parser.add_argument("--quick", action="store_true", help="short smoke run (< 2 min once LiteLLM is installed)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3; --quick 2)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds per measurement: one target, one workload, one round (default 4; --quick 1.5); wrk rounds "
+        "it to whole seconds",
+    )
+    parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json", help="where the JSON goes")
+    args = parser.parse_args(argv)
+    args.rounds = args.rounds or (2 if args.quick else 3)
+    args.duration = args.duration or (1.5 if args.quick else 4.0)
+    if not 1 <= args.rounds <= 50 or not 0.2 <= args.duration <= 120:
+        parser.error("--rounds must be 1..50 and --duration 0.2..120 seconds")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not Path("/usr/bin/taskset").exists() and not shutil.which("taskset"):
+        print("taskset (util-linux) is needed", file=sys.stderr)
+        return 2
+    if len(os.sched_getaffinity(0) | {LOAD_CORE, PROXY_CORE}) < 2 or (os.cpu_count() or 1) < 2:
+        print("this benchmark needs two cores (0 and 1)", file=sys.stderr)
+        return 2
+    os.sched_setaffinity(0, {LOAD_CORE})  # the asyncio client shares core 0 with the upstream and wrk
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+
+    started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="sb-bench-"))
+    procs = Processes(workdir)
     unavailable: dict[str, str] = {}
-    with ExitStack() as stack:
-        stack.callback(shutil.rmtree, workdir, True)
-        stack.callback(procs.stop_all)
-        upstream = start_upstream(procs)
-        direct_pid = procs.procs[-1].pid
-        direct = Target("direct", f"{upstream}/chat/completions", UPSTREAM_KEY, "gpt-4o-mini", direct_pid)
-        home = workdir / "home"
-        targets = [direct, start_switchboard(procs, upstream, home)]
+    log_info: dict[str, Any] = {}
+    try:
+        ensure_wrk()
+        env = environment()
+        upstream, upstream_proc = start_upstream(procs)
+        direct = Target("direct", f"{upstream}/chat/completions", UPSTREAM_KEY, UPSTREAM_MODEL, upstream_proc)
+        smoke_test(direct)
+
+        # Start both proxies at once (LiteLLM takes seconds to import), then wait for each.
+        home = workdir / "switchboard-home"
+        sb_proc = launch_switchboard(procs, upstream, home)
+        ll_launch: tuple[subprocess.Popen[bytes], int] | None = None
         if args.no_litellm:
-            unavailable["litellm"] = "skipped (--no-litellm)"
+            unavailable["litellm"] = "left out (--no-litellm)"
         else:
             reason = ensure_litellm()
-            if reason is None:
-                try:
-                    targets.append(start_litellm(procs, upstream, workdir))
-                except RuntimeError as exc:
-                    reason = str(exc)
             if reason:
                 unavailable["litellm"] = reason
+            else:
+                env["litellm"] = litellm_version()
+                ll_launch = launch_litellm(procs, upstream, workdir)
+        targets = [direct]
+        try:
+            targets.append(ready_switchboard(procs, sb_proc))
+        except (BenchError, OSError) as exc:
+            unavailable["switchboard"] = str(exc)
+        if ll_launch is not None:
+            try:
+                targets.append(ready_litellm(procs, *ll_launch))
+            except (BenchError, OSError) as exc:
+                procs.stop(ll_launch[0])
+                unavailable["litellm"] = str(exc)
+
         time.sleep(1.0)
         for t in targets:
             t.idle_rss = rss_mb(t.pid)
-        # warm-up
-        for t in targets:
-            asyncio.run(run_clients(t, stream=False, concurrency=4, count=200))
-            asyncio.run(run_clients(t, stream=True, concurrency=4, count=40))
+            t.pinned = cpus_allowed(t.pid)
+        print(
+            "targets: " + ", ".join(f"{t.name} (pid {t.pid}, cores {t.pinned})" for t in targets),
+            file=sys.stderr,
+            flush=True,
+        )
+        for t in targets:  # warm-up: connection pools, lazy imports, caches
+            run_clients(t, False, 4, 1.0, cap=300)
+            run_clients(t, True, 4, 1.0, cap=100)
 
-        raw: dict[str, dict[str, list[dict[str, float]]]] = {t.name: {} for t in targets}
-        for r in range(rounds):
-            print(f"round {r + 1}/{rounds} ...", file=sys.stderr, flush=True)
-            for t in targets:
-                raw[t.name].setdefault("plain c1", []).append(
-                    asyncio.run(measure_clients(t, False, 1, lat_count // rounds))
-                )
-            for conc in (8, 64):
+        samples: dict[str, dict[str, list[Sample]]] = {t.name: {} for t in targets}
+        for r in range(args.rounds):
+            print(f"round {r + 1}/{args.rounds} ({time.monotonic() - started:.0f} s) ...", file=sys.stderr, flush=True)
+            for kind, conc in WORKLOADS:
                 for t in targets:
-                    raw[t.name].setdefault(f"plain c{conc}", []).append(
-                        run_wrk(t, conc, duration / rounds * 2, workdir)
-                    )
-            for conc in (1, 8, 64):
-                for t in targets:
-                    raw[t.name].setdefault(f"stream c{conc}", []).append(
-                        asyncio.run(measure_clients(t, True, conc, stream_count[conc] // rounds))
-                    )
-        for t in targets:
-            t.results = {k: merge(v) for k, v in raw[t.name].items()}
-        time.sleep(1.0)  # let the request log flush (100 ms batches)
-        after_rss = {t.name: rss_mb(t.pid) for t in targets}
-        sb = targets[1]
-        logged = log_rows(home)
-        report = build_report(targets, after_rss, unavailable, sb.sent, logged)
-    print(report["table"])
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2, default=str))
-    return 0 if all(report["targets_met"].values()) else 1
+                    s = measure(t, kind, conc, args.duration, workdir)
+                    samples[t.name].setdefault(f"{kind} c{conc}", []).append(s)
 
+        results = {name: {key: aggregate(v) for key, v in rows.items()} for name, rows in samples.items()}
+        build_rows(results)
+        idle_rss = {t.name: t.idle_rss for t in targets}
 
-def build_report(
-    targets: list[Target], after_rss: dict[str, float], unavailable: dict[str, str], sent: int, logged: int
-) -> dict[str, object]:
-    direct = targets[0].results
-    lines = []
-    header = (
-        f"{'target':12} {'workload':11} {'add p50':>8} {'add p99':>8} {'p50':>8} {'p99':>8} {'req/s':>8} "
-        f"{'cpu/req':>8} {'ttfb+':>7} {'errors':>6}"
-    )
-    lines.append(header)
-    lines.append("-" * len(header))
-    for t in targets:
-        for workload, r in t.results.items():
-            d = direct[workload]
-            add50 = r["p50_ms"] - d["p50_ms"]
-            add99 = r["p99_ms"] - d["p99_ms"]
-            rps = r.get("rps")
-            if rps is None:
-                rps = float("nan")
-            ttfb_extra = (r["ttfb_p50_ms"] - d["ttfb_p50_ms"]) if "ttfb_p50_ms" in r else float("nan")
-            add = "" if t.name == "direct" else f"{add50:8.3f} {add99:8.3f}"
-            lines.append(
-                f"{t.name:12} {workload:11} {add:>17} {r['p50_ms']:8.3f} {r['p99_ms']:8.3f} {rps:8.0f} "
-                f"{r['cpu_ms_per_req']:8.3f} {ttfb_extra if t.name != 'direct' else float('nan'):7.3f} "
-                f"{int(r['errors']):6d}"
+        sb = next((t for t in targets if t.name == "switchboard"), None)
+        if sb is not None:
+            db = home / "data" / "requests.db"
+            wait_log(db, sb.completed)
+            log_info["stop"] = procs.stop(sb.proc, timeout=15)  # graceful: the log writer drains
+            counts = count_log(db)
+            rows = sum(counts.values())
+            log_info.update(
+                completed=sb.completed,
+                rows=rows,
+                missing=max(0, sb.completed - rows),
+                by_status=counts,
             )
-    lines.append("")
-    lines.append(f"{'target':12} {'idle RSS MB':>12} {'after-load RSS MB':>18}")
-    for t in targets:
-        lines.append(f"{t.name:12} {t.idle_rss:12.1f} {after_rss[t.name]:18.1f}")
-    sb = targets[1].results
-    met = {
-        "added p50 at c1 <= 0.5 ms": sb["plain c1"]["p50_ms"] - direct["plain c1"]["p50_ms"] <= 0.5,
-        "cpu per plain request <= 0.25 ms (c64, saturated)": sb["plain c64"]["cpu_ms_per_req"] <= 0.25,
-        "zero requests missing from the log": logged >= sent,
-    }
-    lines.append("")
-    lines.append(
-        f"Switchboard request log: {logged} rows for {sent} requests completed; missing: {max(0, sent - logged)}"
-        f" (rows beyond the count are requests wrk cut off at the end of a run, logged as client_cancelled)"
-    )
-    if len(targets) > 2:
-        ll = targets[2].results
-        lines.append("")
-        lines.append("Switchboard vs LiteLLM (lower is better; ratio = LiteLLM / Switchboard):")
-        for workload in sb:
-            a50 = sb[workload]["p50_ms"] - direct[workload]["p50_ms"]
-            b50 = ll[workload]["p50_ms"] - direct[workload]["p50_ms"]
-            cpu_ratio = ll[workload]["cpu_ms_per_req"] / max(sb[workload]["cpu_ms_per_req"], 1e-9)
-            lines.append(
-                f"  {workload:11} added p50 {a50:7.3f} vs {b50:7.3f} ms ({b50 / max(a50, 1e-3):5.1f}x)   "
-                f"cpu/req {sb[workload]['cpu_ms_per_req']:.3f} vs {ll[workload]['cpu_ms_per_req']:.3f} ms "
-                f"({cpu_ratio:4.1f}x)"
-                + (f"   req/s {sb[workload]['rps']:.0f} vs {ll[workload]['rps']:.0f}" if "rps" in sb[workload] else "")
-            )
-    for name, reason in unavailable.items():
-        lines.append(f"{name}: unavailable ({reason})")
-    lines.append("")
-    for name, ok in met.items():
-        lines.append(f"{'PASS' if ok else 'FAIL'}  {name}")
-    return {
-        "table": "\n".join(lines),
-        "results": {t.name: t.results for t in targets},
-        "rss": {t.name: {"idle": t.idle_rss, "after": after_rss[t.name]} for t in targets},
-        "log": {"sent": sent, "logged": logged},
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping everything", file=sys.stderr)
+        return 2
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        procs.stop_all()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    checks = evaluate(results, log_info)
+    text = report_text(args, env, results, idle_rss, unavailable, log_info, checks, time.monotonic() - started)
+    print(text)
+    payload = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "settings": {
+            "quick": args.quick,
+            "rounds": args.rounds,
+            "duration_s": args.duration,
+            "stream_chunks": STREAM_CHUNKS,
+            "proxy_core": PROXY_CORE,
+            "load_core": LOAD_CORE,
+        },
+        "environment": env,
+        "pinned": {t.name: t.pinned for t in targets},
+        "idle_rss_mb": idle_rss,
+        "results": results,
+        "request_log": log_info,
         "unavailable": unavailable,
-        "targets_met": met,
+        "checks": checks,
+        "table": text,
     }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"\nJSON: {args.output}")
+    return 0 if checks and all(c["pass"] for c in checks.values()) else 1
+
+
+TARGET_ADDED_P50_MS = 0.5
+TARGET_CPU_PER_REQ_MS = 0.25
+
+
+def evaluate(results: dict[str, dict[str, dict[str, float]]], log_info: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    sb = results.get("switchboard")
+    if not sb:
+        return {
+            "switchboard measured": {"pass": False, "value": None, "limit": None},
+        }
+    added = sb["plain c1"].get("added_p50_ms", float("nan"))
+    cpu = sb["plain c64"]["cpu_ms_per_req"]
+    return {
+        "added p50 latency at concurrency 1 (plain) <= 0.5 ms": {
+            "pass": added <= TARGET_ADDED_P50_MS,
+            "value": added,
+            "limit": TARGET_ADDED_P50_MS,
+        },
+        "proxy CPU per plain request (wrk c64, core saturated) <= 0.25 ms": {
+            "pass": cpu <= TARGET_CPU_PER_REQ_MS,
+            "value": cpu,
+            "limit": TARGET_CPU_PER_REQ_MS,
+        },
+        "zero requests missing from the request log": {
+            "pass": log_info.get("missing") == 0,
+            "value": log_info.get("missing"),
+            "limit": 0,
+        },
+    }
+
+
+def report_text(
+    args: argparse.Namespace,
+    env: dict[str, str],
+    results: dict[str, dict[str, dict[str, float]]],
+    idle_rss: dict[str, float],
+    unavailable: dict[str, str],
+    log_info: dict[str, Any],
+    checks: dict[str, dict[str, Any]],
+    elapsed: float,
+) -> str:
+    out = [
+        f"Switchboard benchmark ({'quick, ' if args.quick else ''}{args.rounds} interleaved rounds, "
+        f"{args.duration:g} s per measurement, {elapsed:.0f} s in all)",
+        f"  {env.get('cpu')}, {env.get('cores')} cores, Linux {env.get('kernel')}, Python {env.get('python')}, "
+        f"{env.get('wrk')}, switchboard @ {env.get('switchboard_commit')}, litellm {env.get('litellm', '-')}",
+        f"  proxies pinned to core {PROXY_CORE}; upstream, wrk and the asyncio client on core {LOAD_CORE}",
+        "  times in ms; +p50/+p99/+ttfb = added vs direct; cpu/req, cpu/strm = proxy CPU ms per request/stream "
+        "(direct rows: the upstream's); RSS0/RSS1 = idle / after-load MB",
+        "",
+        render_table(results, idle_rss),
+    ]
+    ratios = render_ratios(results, idle_rss)
+    if ratios:
+        out += ["", ratios]
+    for name, reason in unavailable.items():
+        out += ["", f"{name}: unavailable ({reason})"]
+    if log_info:
+        by_status = ", ".join(f"{k} {v}" for k, v in sorted(log_info.get("by_status", {}).items()))
+        out += [
+            "",
+            f"Switchboard request log: {log_info['rows']} rows ({by_status}) for {log_info['completed']} requests "
+            f"the load generators completed; missing: {log_info['missing']}; gateway {log_info.get('stop')}",
+        ]
+    out.append("")
+    for name, c in checks.items():
+        value = c["value"]
+        shown = "-" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+        out.append(f"{'PASS' if c['pass'] else 'FAIL'}  {name}  (measured: {shown})")
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

@@ -160,3 +160,39 @@ async def test_round_robin_spreads_requests(tmp_path, pair):
             await client.chat.completions.create(model="chain", messages=MESSAGES)
         assert (len(one.requests), len(two.requests)) == (2, 2)
         await client.close()
+
+
+async def test_status_and_metrics_show_health(tmp_path, pair):
+    import asyncio
+    import subprocess
+    import sys
+
+    one, two = pair
+    one.script(*[OpenAIError(503, "down", type="server_error")] * 2)
+    config = chain_config(one.base_url, two.base_url, cooldown={"failures": 2, "seconds": 60})
+    async with gateway_context(tmp_path, config, env={"SB_CHAIN_KEY": KEY}) as ctx:
+        client = ctx.openai()
+        await client.chat.completions.create(model="chain", messages=MESSAGES)
+        await client.close()
+        ctx.rows()  # flush the log (metrics are counted by the writer)
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"{ctx.base_url}/switchboard/status", headers=ctx.headers()) as resp:
+                status = await resp.json()
+            async with s.get(f"{ctx.base_url}/metrics", headers=ctx.headers()) as resp:
+                assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+                metrics = await resp.text()
+            async with s.get(f"{ctx.base_url}/metrics") as resp:
+                assert resp.status == 401, "metrics need the access key"
+        assert status["targets"]["one/gpt-4o-mini"]["state"] == "cooling"
+        assert status["targets"]["two/gpt-4o-mini"]["state"] == "healthy"
+        assert 'switchboard_requests_total{provider="two",route="chain",status="ok",surface="chat"} 1.0' in metrics
+        assert 'switchboard_upstream_attempts_total{route="chain"} 3.0' in metrics
+        assert KEY not in metrics
+        out = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "proxy.cli", "status", "--url", ctx.base_url, "--home", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert "one/gpt-4o-mini" in out.stdout and "cooling" in out.stdout and "last error" in out.stdout
