@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -97,11 +97,16 @@ def _setup_logging(verbosity: int) -> None:
     install_log_redaction()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+Tray = Callable[[GatewayOptions], "int | str"]
+
+
+def main(argv: Sequence[str] | None = None, *, tray: Tray | None = None) -> int:
+    """Run a command. Without one, ``tray`` (given by the desktop launcher) starts the tray app, or
+    returns why it cannot run here; then the gateway runs headless."""
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     if args.command is None:
-        return _run_default(args)
+        return _run_default(args, tray)
     if args.command == "serve":
         return _serve(args)
     if args.command == "config":
@@ -127,24 +132,11 @@ def _options(args: argparse.Namespace) -> GatewayOptions:
     )
 
 
-def display_usable() -> tuple[bool, str]:
-    """Whether the tray app can run here, and why not."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False, "no display (DISPLAY/WAYLAND_DISPLAY unset)"
-    try:
-        import PySide6.QtWidgets  # noqa: F401  (probe only)
-    except ImportError as exc:
-        return False, f"Qt is not usable ({exc})"
-    return True, ""
-
-
-def _run_default(args: argparse.Namespace) -> int:
-    usable, why = display_usable()
-    if usable:
-        from desktop.app import run_tray  # the only place proxy/ reaches desktop/, and only at run time
-
-        return run_tray(_options(args))
-    print(f"Switchboard: {why}; running the gateway headless (Ctrl+C to stop).", flush=True)
+def _run_default(args: argparse.Namespace, tray: Tray | None) -> int:
+    outcome = tray(_options(args)) if tray is not None else "the tray app is not part of this command"
+    if isinstance(outcome, int):
+        return outcome
+    print(f"Switchboard: {outcome}; running the gateway headless (Ctrl+C to stop).", flush=True)
     return _serve(args)
 
 

@@ -95,7 +95,10 @@ def test_python_m_proxy_runs_headless(tmp_path):
 
 
 def test_plain_switchboard_without_display_says_headless(tmp_path):
-    server = Server(["--home", str(tmp_path), "--config", str(write_config(tmp_path, DEMO)), "--port", "0"])
+    server = Server(
+        ["--home", str(tmp_path), "--config", str(write_config(tmp_path, DEMO)), "--port", "0"],
+        module="desktop.launcher",
+    )
     try:
         assert server.first_line == (
             "Switchboard: no display (DISPLAY/WAYLAND_DISPLAY unset); running the gateway headless (Ctrl+C to stop)."
