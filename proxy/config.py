@@ -209,6 +209,16 @@ class CooldownPolicy(_Model):
     )
 
 
+class CacheConfig(_Model):
+    """Exact-match response cache for a route (off by default)."""
+
+    enabled: bool = Field(default=False, description="Answer identical requests from the cache.")
+    ttl: float = Field(default=3600.0, gt=0, le=30 * 86400, description="Seconds an answer stays valid.")
+    max_entries: int = Field(
+        default=1000, ge=1, le=1_000_000, description="Entries kept for this route (least recently used go first)."
+    )
+
+
 class RouteConfig(_Model):
     """A public model name (or a glob of names) that clients ask for, and where it goes."""
 
@@ -225,6 +235,7 @@ class RouteConfig(_Model):
     )
     retries: RetryPolicy = Field(default_factory=RetryPolicy, description="Retries on the same target.")
     cooldown: CooldownPolicy = Field(default_factory=CooldownPolicy, description="Circuit breaker per target.")
+    cache: CacheConfig = Field(default_factory=CacheConfig, description="Response cache for this route.")
     enabled: bool = Field(default=True, description="Disabled routes answer 404 and are not listed.")
     description: str = Field(default="", max_length=500, description="A note shown in the tray and UI.")
 

@@ -16,14 +16,17 @@ import contextlib
 import errno
 import logging
 import socket
+import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
+from proxy.cache.store import ResponseCache
 from proxy.config import GatewayConfig, default_config
 from proxy.discovery import discover_local_servers
 from proxy.errors import ConfigError, GatewayStartError
@@ -44,7 +47,7 @@ from proxy.paths import Home, resolve_config_path
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.routing.attempts import AttemptLoop, Prime, no_route_error
 from proxy.routing.health import HealthBoard, TargetHealth
-from proxy.routing.resolve import Attempt
+from proxy.routing.resolve import Attempt, Resolution
 from proxy.server.exchange import Exchange
 from proxy.server.handlers import add_routes
 from proxy.server.keys import GATEWAY
@@ -93,6 +96,8 @@ class Gateway:
         self._initial_config = config
         self.snapshot: Snapshot | None = None  # type: ignore[assignment]
         self.gates: Gates | None = None  # type: ignore[assignment]
+        self.cache: ResponseCache | None = None
+        self._cache_thread = ThreadPoolExecutor(1, thread_name_prefix="switchboard-cache")
         self.metrics = Metrics()
         self.request_log = RequestLog(self.home.log_db, self.events, self.metrics.observe)
         self.started_at = time.time()
@@ -230,6 +235,23 @@ class Gateway:
         if old is not None:
             await old.stop()
 
+    async def cache_get(self, key: str) -> bytes | None:
+        """A cached answer, read on the cache's own thread (opened on first use)."""
+        return await asyncio.get_running_loop().run_in_executor(self._cache_thread, self._cache_call, "get", key)
+
+    def cache_put(self, key: str, route: str, body: bytes, ttl: float, max_entries: int) -> None:
+        """Store an answer in the background (never delays the response)."""
+        self._cache_thread.submit(self._cache_call, "put", key, route, body, ttl, max_entries)
+
+    def _cache_call(self, op: str, *args: Any) -> Any:
+        try:
+            if self.cache is None:
+                self.cache = ResponseCache(self.home.cache_dir / "responses.db")
+            return getattr(self.cache, op)(*args)
+        except sqlite3.Error:
+            log.exception("response cache %s failed; answering without the cache", op)
+            return None
+
     async def stop(self) -> None:
         """Stop accepting, drain in-flight requests (bounded), close upstream sessions and the log."""
         if self._watch_task is not None:
@@ -245,6 +267,11 @@ class Gateway:
             for adapter in self.snapshot.adapters.values():
                 await adapter.close()
         await _in_thread(self.request_log.close)
+        self._cache_thread.shutdown(wait=True)
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+        self._cache_thread = ThreadPoolExecutor(1, thread_name_prefix="switchboard-cache")
         self.events.emit(ServerStopped())
 
     async def apply_config(self, config: GatewayConfig) -> None:
@@ -395,18 +422,11 @@ class Gateway:
         if self.events.has_subscribers:
             self.events.emit(event)
 
-    async def forward(
-        self,
-        ex: Exchange,
-        snap: Snapshot,
-        model: str,
-        build: Callable[[Attempt, bool], UpstreamCall],
-        prime: Prime | None = None,
-    ) -> UpstreamReply:
-        """Resolve ``model`` and run the attempt loop (``routing/attempts.py``) over its targets.
+    def resolve(self, ex: Exchange, snap: Snapshot, model: str) -> Resolution:
+        """Where ``model`` goes (and the request starts counting as routed).
 
         Raises:
-            ApiError: not found, the client's own mistake, or the last target's failure.
+            ApiError: 404 in OpenAI's shape when no route or provider matches.
         """
         resolution = snap.resolver.resolve(model)
         if resolution is None:
@@ -414,6 +434,21 @@ class Gateway:
         ex.route = resolution.route
         if self.events.has_subscribers:
             self.events.emit(RequestStarted(ex.id, ex.started_at, ex.surface, model, ex.client, ex.stream))
+        return resolution
+
+    async def forward(
+        self,
+        ex: Exchange,
+        snap: Snapshot,
+        resolution: Resolution,
+        build: Callable[[Attempt, bool], UpstreamCall],
+        prime: Prime | None = None,
+    ) -> UpstreamReply:
+        """Run the attempt loop (``routing/attempts.py``) over the resolution's targets.
+
+        Raises:
+            ApiError: the client's own mistake, or the last target's failure.
+        """
 
         async def call(attempt: Attempt, upstream_call: UpstreamCall) -> UpstreamReply:
             ex.price = snap.price_ref(attempt)

@@ -71,6 +71,10 @@ class RequestRecord:
     cost: float | None = None
     """US dollars from genai-prices; ``None`` when the model's price is unknown (never 0 by default)."""
     attempts: int = 0
+    cache: str | None = None
+    """``hit``, ``miss`` or ``bypass`` when the route caches; ``None`` otherwise."""
+    cost_saved: float | None = None
+    """On a cache hit: what the answer cost when it was first made (the hit itself costs 0)."""
     attempt_log: str | None = None
     """JSON list, one entry per attempt: target, HTTP status (0 = no response), error, milliseconds."""
     request_body: str | None = None

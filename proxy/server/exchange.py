@@ -41,6 +41,7 @@ class Exchange:
         "ttfb_ms",
         "attempts",
         "attempt_log",
+        "cache",
         "usage",
         "price",
         "request_body",
@@ -66,6 +67,7 @@ class Exchange:
         self.ttfb_ms: float | None = None
         self.attempts = 0
         self.attempt_log: list[dict[str, object]] = []
+        self.cache: str | None = None
         self.usage: Usage | None = None
         self.price: PriceRef | None = None
         self.request_body: str | None = None
@@ -110,6 +112,7 @@ class Exchange:
             tokens_out=usage.tokens_out,
             tokens_cached=usage.tokens_cached,
             attempts=self.attempts,
+            cache=self.cache,
             attempt_log=orjson.dumps(self.attempt_log).decode() if self.attempt_log else None,
             request_body=self.request_body,
             response_body=self.response_body,

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 
+from proxy.cache.keys import cache_key
+from proxy.cache.replay import StreamAssembler, completion_to_events
 from proxy.errors import ApiError
 from proxy.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from proxy.models import Usage
+from proxy.models import OK, Usage
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.redact import REDACTOR
 from proxy.routing.resolve import Attempt
@@ -19,6 +22,7 @@ from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
 from proxy.server.streaming import prime_chat_stream, relay_chat_stream
 from proxy.server.validation import check_chat, check_embeddings, model_name, read_json
+from proxy.sse import SSEEvent
 
 _CREATED = int(time.time())
 
@@ -32,6 +36,8 @@ def _result_headers(ex: Exchange) -> dict[str, str]:
         headers["x-switchboard-provider"] = ex.provider
     if ex.upstream_model:
         headers["x-switchboard-model"] = ex.upstream_model
+    if ex.cache:
+        headers["x-switchboard-cache"] = ex.cache
     return headers
 
 
@@ -54,6 +60,20 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         ex.request_body = REDACTOR.redact(orjson.dumps(body).decode())
     options = body.get("stream_options")
     client_wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+    resolution = gateway.resolve(ex, snap, ex.requested_model or "")
+
+    cache = resolution.policy.cache
+    key = None
+    if cache.enabled and resolution.route is not None:
+        key = cache_key(resolution.route, body)
+        if _cache_bypassed(request):
+            ex.cache = "bypass"
+        else:
+            stored = await gateway.cache_get(key)
+            if stored is not None:
+                ex.cache = "hit"
+                return await _serve_cached(request, ex, snap, stored, stream, client_wants_usage, capture, gateway)
+            ex.cache = "miss"
 
     def build(attempt: Attempt, supports_stream_usage: bool) -> UpstreamCall:
         upstream = dict(body)
@@ -65,8 +85,61 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     async def prime(reply: UpstreamReply) -> UpstreamReply:
         return await prime_chat_stream(reply, ex.provider or "?")
 
-    reply = await gateway.forward(ex, snap, ex.requested_model or "", build, prime if stream else None)
+    reply = await gateway.forward(ex, snap, resolution, build, prime if stream else None)
     if stream:
+        assembler = StreamAssembler() if key is not None else None
+        response = await relay_chat_stream(
+            request,
+            ex,
+            reply,
+            client_wants_usage=client_wants_usage,
+            headers=_result_headers(ex),
+            capture=capture,
+            on_first_byte=gateway.emit_if_watched,
+            assembler=assembler,
+        )
+        if key is not None and assembler is not None and ex.status == OK and assembler.complete:
+            _store(gateway, key, resolution.route or "", ex, assembler.result(), cache)
+        return response
+    ex.usage = Usage.from_openai(reply.json.get("usage"))
+    ex.mark_first_byte()
+    if capture and reply.body is not None:
+        ex.response_body = REDACTOR.redact(reply.body.decode("utf-8", "replace"))
+    if key is not None:
+        _store(gateway, key, resolution.route or "", ex, reply.json, cache)
+    return web.Response(body=reply.body, content_type="application/json", headers=_result_headers(ex))
+
+
+def _cache_bypassed(request: web.Request) -> bool:
+    control = request.headers.get("Cache-Control", "").lower()
+    return "no-cache" in control or "no-store" in control or request.headers.get("x-switchboard-cache") == "bypass"
+
+
+def _store(gateway: Any, key: str, route: str, ex: Exchange, completion: Any, cache: Any) -> None:
+    entry = {"provider": ex.provider, "model": ex.upstream_model, "completion": completion}
+    gateway.cache_put(key, route, orjson.dumps(entry), cache.ttl, cache.max_entries)
+
+
+async def _serve_cached(
+    request: web.Request,
+    ex: Exchange,
+    snap: Any,
+    stored: bytes,
+    stream: bool,
+    client_wants_usage: bool,
+    capture: bool,
+    gateway: Any,
+) -> web.StreamResponse:
+    """Answer from the cache: the stored completion, or replayed as a stream."""
+    entry = orjson.loads(stored)
+    completion = entry["completion"]
+    ex.provider, ex.upstream_model = entry.get("provider"), entry.get("model")
+    if ex.provider and ex.upstream_model:
+        ex.price = snap.price_ref(Attempt(ex.provider, ex.upstream_model))
+    ex.usage = Usage.from_openai(completion.get("usage"))
+    if stream:
+        events = [SSEEvent(raw, raw[6:-2]) for raw in completion_to_events(completion, client_wants_usage)]
+        reply = UpstreamReply(200, events=_iterate(events))
         return await relay_chat_stream(
             request,
             ex,
@@ -76,11 +149,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             capture=capture,
             on_first_byte=gateway.emit_if_watched,
         )
-    ex.usage = Usage.from_openai(reply.json.get("usage"))
     ex.mark_first_byte()
-    if capture and reply.body is not None:
-        ex.response_body = REDACTOR.redact(reply.body.decode("utf-8", "replace"))
-    return web.Response(body=reply.body, content_type="application/json", headers=_result_headers(ex))
+    return web.Response(body=orjson.dumps(completion), content_type="application/json", headers=_result_headers(ex))
+
+
+async def _iterate(events: list[SSEEvent]) -> AsyncIterator[SSEEvent]:
+    for event in events:
+        yield event
 
 
 async def embeddings(request: web.Request) -> web.StreamResponse:
@@ -89,11 +164,12 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
     ex: Exchange = request[EXCHANGE]
     body = await _begin(request, ex)
     check_embeddings(body)
+    resolution = gateway.resolve(ex, snap, ex.requested_model or "")
 
     def build(attempt: Attempt, _: bool) -> UpstreamCall:
         return UpstreamCall("embeddings", {**body, "model": attempt.model})
 
-    reply = await gateway.forward(ex, snap, ex.requested_model or "", build)
+    reply = await gateway.forward(ex, snap, resolution, build)
     ex.usage = Usage.from_openai(reply.json.get("usage"))
     ex.mark_first_byte()
     return web.Response(body=reply.body, content_type="application/json", headers=_result_headers(ex))

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from proxy.cache.replay import StreamAssembler
 from proxy.errors import UpstreamError, UpstreamHTTPError, UpstreamProtocolError
 from proxy.events import RequestFirstByte
 from proxy.models import CUT, Usage
@@ -124,7 +125,9 @@ async def relay_chat_stream(
     headers: dict[str, str],
     capture: bool,
     on_first_byte: Any = None,
+    assembler: StreamAssembler | None = None,
 ) -> web.StreamResponse:
+    """Relay ``reply``'s events; ``assembler`` (for the cache) gets every parsed chunk."""
     assert reply.events is not None
     events = reply.events
     response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
@@ -147,6 +150,8 @@ async def relay_chat_stream(
                     except orjson.JSONDecodeError:
                         chunk = None
                     if isinstance(chunk, dict):
+                        if assembler is not None:
+                            assembler.feed(chunk)
                         if chunk.get("error"):  # an in-band error after content: pass it on, it ends the stream
                             ex.fail(CUT, 200, f"Provider {ex.provider!r} reported: {_message(chunk['error'])}")
                         usage = chunk.get("usage")

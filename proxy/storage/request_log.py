@@ -54,6 +54,8 @@ _COLUMNS: dict[str, type] = {
     "tokens_cached": int,
     "cost": float,
     "attempts": int,
+    "cache": str,
+    "cost_saved": float,
     "attempt_log": str,
     "request_body": str,
     "response_body": str,
@@ -61,7 +63,7 @@ _COLUMNS: dict[str, type] = {
 assert set(_COLUMNS) == set(RECORD_FIELDS), "request log columns must follow RequestRecord"
 
 
-_COLUMNS_V1 = {k: v for k, v in _COLUMNS.items() if k != "attempt_log"}
+_COLUMNS_V1 = {k: v for k, v in _COLUMNS.items() if k not in ("attempt_log", "cache", "cost_saved")}
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -74,7 +76,13 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db.execute(f"ALTER TABLE {TABLE} ADD COLUMN attempt_log TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2]
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """Response cache outcome and the money it saved."""
+    db.execute(f"ALTER TABLE {TABLE} ADD COLUMN cache TEXT")
+    db.execute(f"ALTER TABLE {TABLE} ADD COLUMN cost_saved REAL")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
 """Numbered schema migrations: ``MIGRATIONS[n]`` takes ``user_version`` n to n+1."""
 
 
@@ -192,7 +200,11 @@ class RequestLog:
         records = []
         for record, price in items:
             if price is not None and record.cost is None:
-                record = record.replace(cost=cost_usd(price, record.tokens_in, record.tokens_out, record.tokens_cached))
+                cost = cost_usd(price, record.tokens_in, record.tokens_out, record.tokens_cached)
+                if record.cache == "hit":  # a hit costs nothing; it saved what the answer once cost
+                    record = record.replace(cost=0.0, cost_saved=cost)
+                elif cost is not None:  # no copy of the record when the price is unknown
+                    record = record.replace(cost=cost)
             records.append(record)
         values = [tuple(getattr(r, f) for f in RECORD_FIELDS) for r in records]
         try:

@@ -1,0 +1,1 @@
+"""Exact-match response cache: keys, storage, and turning answers into streams and back."""
