@@ -209,6 +209,17 @@ class CooldownPolicy(_Model):
     )
 
 
+class Limits(_Model):
+    """Request, token and money limits for one access key or one route (unset = unlimited)."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1, description="Requests in any 60 s window.")
+    tokens_per_minute: int | None = Field(
+        default=None, ge=1, description="Tokens (in + out) used in any 60 s window; checked before each request."
+    )
+    daily_usd: float | None = Field(default=None, gt=0, description="Spend per UTC day, in US dollars.")
+    monthly_usd: float | None = Field(default=None, gt=0, description="Spend per UTC calendar month, in US dollars.")
+
+
 class CacheConfig(_Model):
     """Exact-match response cache for a route (off by default)."""
 
@@ -236,6 +247,7 @@ class RouteConfig(_Model):
     retries: RetryPolicy = Field(default_factory=RetryPolicy, description="Retries on the same target.")
     cooldown: CooldownPolicy = Field(default_factory=CooldownPolicy, description="Circuit breaker per target.")
     cache: CacheConfig = Field(default_factory=CacheConfig, description="Response cache for this route.")
+    limits: Limits = Field(default_factory=Limits, description="Limits and budgets for this route.")
     enabled: bool = Field(default=True, description="Disabled routes answer 404 and are not listed.")
     description: str = Field(default="", max_length=500, description="A note shown in the tray and UI.")
 
@@ -308,6 +320,9 @@ class GatewayConfig(_Model):
     providers: list[ProviderConfig] = Field(default_factory=list, description="Upstream providers.")
     routes: list[RouteConfig] = Field(default_factory=list, description="Public model names and their targets.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Request log and privacy.")
+    key_limits: dict[str, Limits] = Field(
+        default_factory=dict, description="Limits and budgets per local access key name (e.g. 'default')."
+    )
     default_route: str | None = Field(
         default=None, description="Route that serves model names no route or provider matches (off when unset)."
     )

@@ -93,6 +93,16 @@ class KeyFailing:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetThreshold:
+    """Spend crossed 80% (``fraction`` 0.8) or 100% of a budget (``scope``: ``key:NAME`` or ``route:NAME``)."""
+
+    scope: str
+    period: str
+    fraction: float
+    spent_usd: float
+
+
 GatewayEvent = (
     ServerStarted
     | ServerStopped
@@ -104,6 +114,7 @@ GatewayEvent = (
     | ConfigRejected
     | TargetHealthChanged
     | KeyFailing
+    | BudgetThreshold
 )
 Callback = Callable[[Any], None]
 

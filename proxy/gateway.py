@@ -27,10 +27,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from proxy.cache.store import ResponseCache
-from proxy.config import GatewayConfig, default_config
+from proxy.config import GatewayConfig, Limits, default_config
 from proxy.discovery import discover_local_servers
 from proxy.errors import ConfigError, GatewayStartError
 from proxy.events import (
+    BudgetThreshold,
     ConfigApplied,
     ConfigRejected,
     GatewayEvent,
@@ -43,10 +44,12 @@ from proxy.events import (
     TargetHealthChanged,
 )
 from proxy.metrics import Metrics
+from proxy.models import RequestRecord
 from proxy.paths import Home, resolve_config_path
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.routing.attempts import AttemptLoop, Prime, no_route_error
 from proxy.routing.health import HealthBoard, TargetHealth
+from proxy.routing.limits import LimitKeeper
 from proxy.routing.resolve import Attempt, Resolution
 from proxy.server.exchange import Exchange
 from proxy.server.handlers import add_routes
@@ -56,7 +59,7 @@ from proxy.snapshot import Gates, Snapshot, build_snapshot
 from proxy.storage.access_keys import AccessKeys, AccessKeyStore
 from proxy.storage.config_store import ConfigStore, Version, content_hash
 from proxy.storage.keychain import KeychainStore
-from proxy.storage.request_log import RequestLog
+from proxy.storage.request_log import RequestLog, month_spend
 from proxy.storage.secrets import SecretResolver
 
 log = logging.getLogger(__name__)
@@ -99,7 +102,8 @@ class Gateway:
         self.cache: ResponseCache | None = None
         self._cache_thread = ThreadPoolExecutor(1, thread_name_prefix="switchboard-cache")
         self.metrics = Metrics()
-        self.request_log = RequestLog(self.home.log_db, self.events, self.metrics.observe)
+        self.limits = LimitKeeper()
+        self.request_log = RequestLog(self.home.log_db, self.events, self._observe_logged)
         self.started_at = time.time()
         self.access_keys: AccessKeys | None = None
         self.base_url: str | None = None
@@ -179,6 +183,8 @@ class Gateway:
         self.access_keys = await _in_thread(self.access_store.load)
         self._watch_marks = await _in_thread(self._side_file_marks)
         await _in_thread(self.request_log.start)
+        await _in_thread(self._load_spend, config)
+        self.limits.on_threshold = self._on_budget
         self.snapshot = await _in_thread(self._build_snapshot, config)
         app = web.Application(middlewares=MIDDLEWARES, client_max_size=1024**3, handler_args={"max_field_size": 16384})
         app[GATEWAY] = self
@@ -396,9 +402,36 @@ class Gateway:
             return
         ex.finished = True
         record = ex.record()
+        tokens = (record.tokens_in or 0) + (record.tokens_out or 0)
+        if tokens and record.cache != "hit":
+            if record.client is not None:
+                self.limits.add_tokens(f"key:{record.client}", tokens)
+            if record.route is not None:
+                self.limits.add_tokens(f"route:{record.route}", tokens)
         self.request_log.submit(record, ex.price)
         if self.events.has_subscribers:
             self.events.emit(RequestFinished(record))
+
+    def _observe_logged(self, record: RequestRecord) -> None:
+        """On the log writer thread, once a record is priced: metrics and budgets."""
+        self.metrics.observe(record)
+        if record.cost and self.snapshot is not None:
+            self._count_spend(self.snapshot.config, record.client, record.route, record.cost, record.started_at)
+
+    def _count_spend(self, config: GatewayConfig, client: str | None, route: str | None, usd: float, at: float) -> None:
+        if client is not None:
+            self.limits.add_spend(f"key:{client}", usd, config.key_limits.get(client, Limits()), at)
+        if route is not None:
+            route_config = next((r for r in config.routes if r.name == route), None)
+            self.limits.add_spend(f"route:{route}", usd, route_config.limits if route_config else Limits(), at)
+
+    def _load_spend(self, config: GatewayConfig) -> None:
+        """Spend this month (by key, route and day) from the log, so budgets survive restarts."""
+        for client, route, day_start, usd in month_spend(self.home.log_db):
+            self._count_spend(config, client, route, usd, day_start)
+
+    def _on_budget(self, scope: str, period: str, fraction: float, spent: float) -> None:
+        self.events.emit(BudgetThreshold(scope, period, fraction, spent))
 
     def _on_health_change(self, key: tuple[str, str], health: TargetHealth) -> None:
         self.events.emit(TargetHealthChanged(f"{key[0]}/{key[1]}", health.state, health.last_error))
@@ -423,15 +456,21 @@ class Gateway:
             self.events.emit(event)
 
     def resolve(self, ex: Exchange, snap: Snapshot, model: str) -> Resolution:
-        """Where ``model`` goes (and the request starts counting as routed).
+        """Where ``model`` goes, once the request is within its key's and route's limits.
 
         Raises:
-            ApiError: 404 in OpenAI's shape when no route or provider matches.
+            ApiError: 404 in OpenAI's shape when no route or provider matches; 429 over a limit.
         """
         resolution = snap.resolver.resolve(model)
         if resolution is None:
             raise no_route_error(model)
         ex.route = resolution.route
+        scopes = []
+        if ex.client is not None and (key_limits := snap.config.key_limits.get(ex.client)) is not None:
+            scopes.append((f"key:{ex.client}", key_limits))
+        if resolution.route is not None:
+            scopes.append((f"route:{resolution.route}", resolution.policy.limits))
+        self.limits.check(*scopes)
         if self.events.has_subscribers:
             self.events.emit(RequestStarted(ex.id, ex.started_at, ex.surface, model, ex.client, ex.stream))
         return resolution

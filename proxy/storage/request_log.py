@@ -12,6 +12,7 @@ serving; they are kept apart from bugs, which propagate in tests.
 
 from __future__ import annotations
 
+import calendar
 import logging
 import sqlite3
 import threading
@@ -292,3 +293,21 @@ def count_rows(path: Path) -> int:
         return int(conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
     finally:
         conn.close()
+
+
+def month_spend(path: Path) -> list[tuple[str | None, str | None, float, float]]:
+    """Spend in the current UTC month: (client, route, a time in that day, dollars) per day."""
+    conn = _connect_ro(path)
+    if conn is None:
+        return []
+    now = time.gmtime()
+    month_start = calendar.timegm((now.tm_year, now.tm_mon, 1, 0, 0, 0))
+    try:
+        rows = conn.execute(
+            f"SELECT client, route, CAST((started_at - ?) / 86400 AS INTEGER) AS day, sum(cost) FROM {TABLE} "
+            "WHERE started_at >= ? AND cost > 0 GROUP BY client, route, day",
+            (month_start, month_start),
+        ).fetchall()
+    finally:
+        conn.close()
+    return [(r[0], r[1], month_start + r[2] * 86400 + 1, float(r[3])) for r in rows]
