@@ -247,6 +247,13 @@ class RouteConfig(_Model):
     retries: RetryPolicy = Field(default_factory=RetryPolicy, description="Retries on the same target.")
     cooldown: CooldownPolicy = Field(default_factory=CooldownPolicy, description="Circuit breaker per target.")
     cache: CacheConfig = Field(default_factory=CacheConfig, description="Response cache for this route.")
+    hedge_after_ms: int | None = Field(
+        default=None,
+        ge=1,
+        le=600_000,
+        description="Hedged requests: if the first target has not answered (first token) within this many ms, "
+        "start the second too and keep whichever answers first. Off when unset.",
+    )
     limits: Limits = Field(default_factory=Limits, description="Limits and budgets for this route.")
     enabled: bool = Field(default=True, description="Disabled routes answer 404 and are not listed.")
     description: str = Field(default="", max_length=500, description="A note shown in the tray and UI.")

@@ -490,14 +490,16 @@ class Gateway:
         """
 
         async def call(attempt: Attempt, upstream_call: UpstreamCall) -> UpstreamReply:
-            ex.price = snap.price_ref(attempt)
             return await snap.adapters[attempt.provider].call(upstream_call)
 
         def stream_usage(attempt: Attempt) -> bool:
             return snap.adapters[attempt.provider].supports_stream_usage
 
         self.attempts.prices = snap.price
-        return await self.attempts.run(ex, resolution, call, build, stream_usage, prime)
+        attempt, reply = await self.attempts.run(ex, resolution, call, build, stream_usage, prime)
+        ex.provider, ex.upstream_model = attempt.provider, attempt.model  # the answering target (hedging)
+        ex.price = snap.price_ref(attempt)
+        return reply
 
 
 async def _in_thread(func: Callable[..., T], *args: object) -> T:

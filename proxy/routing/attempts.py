@@ -27,6 +27,7 @@ response head still falls back. After that, nothing is retried: see ``server/str
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import itertools
 import logging
@@ -146,8 +147,8 @@ class AttemptLoop:
         build: Build,
         supports_stream_usage: Callable[[Attempt], bool],
         prime: Prime | None = None,
-    ) -> UpstreamReply:
-        """The primed reply of the first target that answers.
+    ) -> tuple[Attempt, UpstreamReply]:
+        """The target that answered first and its primed reply.
 
         Raises:
             ApiError: every target failed (the last failure, in OpenAI's shape), or the failure
@@ -159,65 +160,153 @@ class AttemptLoop:
         order = self.order(resolution)
         open_ = [a for a in order if self.health.available((a.provider, a.model))]
         targets = open_ or order  # all cooling down: try them anyway rather than refuse
-        last: UpstreamError | None = None
+
+        async def one(attempt: Attempt) -> UpstreamReply:
+            return await self._one_try(ex, attempt, route, call, build, supports_stream_usage, prime)
+
+        last: _Failed | None = None
+        if route.hedge_after_ms is not None and len(targets) >= 2:
+            hedged = await self._hedge(targets[0], targets[1], route.hedge_after_ms / 1000, one)
+            if isinstance(hedged, tuple):
+                return hedged
+            last, targets = hedged, targets[2:] if hedged.both else targets[1:]
         for index, attempt in enumerate(targets):
-            key = (attempt.provider, attempt.model)
             has_next = index + 1 < len(targets)
             for try_no in range(1 + policy.max_retries):
-                started = time.monotonic()
-                ex.attempts += 1
-                ex.provider, ex.upstream_model = attempt.provider, attempt.model
-                self.health.started(key)
                 try:
-                    reply = await call(attempt, build(attempt, supports_stream_usage(attempt)))
-                    if prime is not None and reply.events is not None:
-                        reply = await prime(reply)
-                except UpstreamError as exc:
-                    elapsed = (time.monotonic() - started) * 1000
-                    last = exc
-                    ex.note_attempt(attempt.provider, attempt.model, _status_of(exc), exc.message, elapsed)
-                    action = decide(exc, route)
-                    retry_after = retry_after_seconds(getattr(exc, "retry_after", None))
-                    rate_limited = isinstance(exc, UpstreamHTTPError) and exc.status == 429
-                    if action != RETURN:
-                        self.health.failed(
-                            key, route.cooldown, exc.message, rate_limited=rate_limited, retry_after=retry_after
-                        )
-                    if isinstance(exc, UpstreamHTTPError) and exc.status in (401, 403) and self.on_key_failing:
-                        self.on_key_failing(attempt.provider, exc.message)
-                    log.info("request %s attempt %d (%s/%s): %s -> %s", ex.id, ex.attempts, *key, exc.message, action)
-                    if action == RETURN:
-                        raise exc.to_api_error() from None
-                    if action == NEXT or try_no == policy.max_retries:
+                    return attempt, await one(attempt)
+                except _Failed as failed:
+                    last = failed
+                    if failed.action == RETURN:
+                        raise failed.error.to_api_error() from None
+                    if failed.action == NEXT or try_no == policy.max_retries:
                         break
                     wait = self._backoff(try_no, policy.backoff_base, policy.backoff_max)
-                    if retry_after is not None:
-                        if retry_after > policy.retry_after_cap:
+                    if failed.retry_after is not None:
+                        if failed.retry_after > policy.retry_after_cap:
                             break  # too long: move on, or return the 429 with its Retry-After
-                        wait = retry_after
+                        wait = failed.retry_after
                     if time.monotonic() + wait > deadline:
                         break
                     await asyncio.sleep(wait)
-                    continue
-                finally:
-                    self.health.finished(key)
-                elapsed = (time.monotonic() - started) * 1000
-                self.health.succeeded(key, elapsed)
-                ex.note_attempt(attempt.provider, attempt.model, reply.status, None, elapsed)
-                return reply
             if time.monotonic() > deadline and has_next:
                 log.info("request %s: attempt budget of %gs spent", ex.id, policy.budget)
                 break
         assert last is not None
-        raise last.to_api_error()
+        raise last.error.to_api_error()
+
+    async def _one_try(
+        self,
+        ex: Exchange,
+        attempt: Attempt,
+        route: RouteConfig,
+        call: Callable[[Attempt, UpstreamCall], Awaitable[UpstreamReply]],
+        build: Build,
+        supports_stream_usage: Callable[[Attempt], bool],
+        prime: Prime | None,
+    ) -> UpstreamReply:
+        """One try against one target, recorded in the log, the health board and the events.
+
+        Raises:
+            _Failed: with the decided action.
+        """
+        key = (attempt.provider, attempt.model)
+        started = time.monotonic()
+        ex.attempts += 1
+        ex.provider, ex.upstream_model = attempt.provider, attempt.model
+        self.health.started(key)
+        try:
+            reply = await call(attempt, build(attempt, supports_stream_usage(attempt)))
+            if prime is not None and reply.events is not None:
+                reply = await prime(reply)
+        except UpstreamError as exc:
+            elapsed = (time.monotonic() - started) * 1000
+            ex.note_attempt(attempt.provider, attempt.model, exc.status, exc.message, elapsed)
+            action = decide(exc, route)
+            retry_after = retry_after_seconds(getattr(exc, "retry_after", None))
+            rate_limited = isinstance(exc, UpstreamHTTPError) and exc.status == 429
+            if action != RETURN:
+                self.health.failed(key, route.cooldown, exc.message, rate_limited=rate_limited, retry_after=retry_after)
+            if isinstance(exc, UpstreamHTTPError) and exc.status in (401, 403) and self.on_key_failing:
+                self.on_key_failing(attempt.provider, exc.message)
+            log.info("request %s attempt %d (%s/%s): %s -> %s", ex.id, ex.attempts, *key, exc.message, action)
+            raise _Failed(exc, action, retry_after) from None
+        except asyncio.CancelledError:
+            elapsed = (time.monotonic() - started) * 1000
+            ex.note_attempt(attempt.provider, attempt.model, 0, "cancelled", elapsed)
+            raise
+        finally:
+            self.health.finished(key)
+        elapsed = (time.monotonic() - started) * 1000
+        self.health.succeeded(key, elapsed)
+        ex.note_attempt(attempt.provider, attempt.model, reply.status, None, elapsed)
+        return reply
+
+    async def _hedge(
+        self,
+        first: Attempt,
+        second: Attempt,
+        after: float,
+        one: Callable[[Attempt], Awaitable[UpstreamReply]],
+    ) -> tuple[Attempt, UpstreamReply] | _Failed:
+        """Start ``first``; if it has not answered within ``after`` seconds, start ``second`` too and
+        keep whichever answers first (the other is cancelled). A failure of the first before the
+        hedge fires goes back to the normal loop (``both`` false); if both fail, ``both`` is true."""
+        tasks: dict[asyncio.Task[UpstreamReply], Attempt] = {asyncio.ensure_future(one(first)): first}
+        failed: _Failed | None = None
+        chosen: asyncio.Task[UpstreamReply] | None = None
+        try:
+            done, _ = await asyncio.wait(tasks, timeout=after)
+            if done:
+                task = next(iter(done))
+                if task.exception() is None:
+                    chosen = task
+                    return first, task.result()
+                failed = task.exception()  # type: ignore[assignment]
+                assert isinstance(failed, _Failed)
+                if failed.action == RETURN:
+                    raise failed.error.to_api_error() from None
+                return failed
+            tasks[asyncio.ensure_future(one(second))] = second
+            pending = set(tasks)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    error = task.exception()
+                    if error is None:
+                        chosen = task
+                        return tasks[task], task.result()
+                    assert isinstance(error, _Failed)
+                    failed = error
+            assert failed is not None
+            failed.both = True
+            return failed
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            for task in tasks:  # let the losers close their connections; close a reply that raced in
+                if task is chosen:
+                    continue
+                with contextlib.suppress(asyncio.CancelledError, _Failed):
+                    reply = await task
+                    if reply.events is not None:
+                        await reply.events.aclose()  # type: ignore[attr-defined]
 
     def _backoff(self, try_no: int, base: float, cap: float) -> float:
         """Exponential backoff with full jitter."""
         return self.rng.uniform(0, min(cap, base * (2**try_no)))
 
 
-def _status_of(exc: UpstreamError) -> int:
-    return exc.status
+class _Failed(Exception):
+    """A failed try and what to do about it."""
+
+    def __init__(self, error: UpstreamError, action: str, retry_after: float | None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.action = action
+        self.retry_after = retry_after
+        self.both = False
 
 
 def no_route_error(model: str) -> ApiError:

@@ -196,3 +196,40 @@ async def test_status_and_metrics_show_health(tmp_path, pair):
             timeout=30,
         )
         assert "one/gpt-4o-mini" in out.stdout and "cooling" in out.stdout and "last error" in out.stdout
+
+
+async def test_hedged_request_takes_the_faster_target_and_cancels_the_other(tmp_path, pair):
+    import time
+
+    from tests.fakes.openai_upstream import Delay
+
+    one, two = pair
+    one.script(Delay(2.0))  # the first target is slow to answer
+    async with gateway_context(
+        tmp_path, chain_config(one.base_url, two.base_url, hedge_after_ms=200), env={"SB_CHAIN_KEY": KEY}
+    ) as ctx:
+        client = ctx.openai()
+        started = time.monotonic()
+        raw = await client.chat.completions.with_raw_response.create(model="chain", messages=MESSAGES)
+        assert time.monotonic() - started < 1.5, "the hedge answered before the slow target"
+        assert raw.headers["x-switchboard-provider"] == "two"
+        await one.wait_disconnect(timeout=2)  # the slow one was cancelled
+        row = ctx.rows()[-1]
+        assert row.provider == "two" and sorted(attempts(row)) == [("one", 0), ("two", 200)]
+        # a fast first target never starts the hedge
+        await client.chat.completions.create(model="chain", messages=MESSAGES)
+        assert attempts(ctx.rows()[-1]) == [("one", 200)]
+        await client.close()
+
+
+async def test_hedged_stream(tmp_path, pair):
+    from tests.fakes.openai_upstream import Delay
+
+    one, two = pair
+    one.script(Delay(2.0))
+    async with gateway_context(
+        tmp_path, chain_config(one.base_url, two.base_url, hedge_after_ms=100), env={"SB_CHAIN_KEY": KEY}
+    ) as ctx:
+        status, body, headers = await stream_raw(ctx)
+        assert status == 200 and headers["x-switchboard-provider"] == "two"
+        assert body.count(b"data: [DONE]") == 1 and body.count(b'"role":"assistant"') == 1
