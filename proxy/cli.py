@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from proxy import cli_keys
-from proxy.config import config_json_schema, load_config
+from proxy.config import GatewayConfig, config_json_schema, load_config
 from proxy.errors import ConfigError, GatewayStartError
 from proxy.gateway import Gateway, GatewayOptions
 from proxy.models import RequestRecord
@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new requests as they come")
     logs.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    ab = sub.add_parser("ab", help="A/B splits: promote a variant (undo with `config rollback`)")
+    _common(ab, suppress=True)
+    ab_sub = ab.add_subparsers(dest="ab_command", required=True)
+    promote = ab_sub.add_parser("promote", help="make one variant the route's only targets")
+    _common(promote, suppress=True)
+    promote.add_argument("route")
+    promote.add_argument("variant")
     status = sub.add_parser("status", help="ask the running gateway how it and its targets are doing")
     _common(status, suppress=True)
     status.add_argument("--url", help="gateway base URL (default: from the config)")
@@ -119,6 +126,8 @@ def main(argv: Sequence[str] | None = None, *, tray: Tray | None = None) -> int:
         return cli_keys.run_keys(args)
     if args.command == "status":
         return _status(args)
+    if args.command == "ab":
+        return _ab_promote(args)
     return 2
 
 
@@ -208,6 +217,27 @@ def _config(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(f"{args.path}: OK ({len(config.providers)} providers, {len(config.routes)} routes)")
+    return 0
+
+
+def _ab_promote(args: argparse.Namespace) -> int:
+    store = ConfigStore(resolve_config_path(Home.resolve(args.home), args.config))
+    try:
+        config = store.load()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    route = next((r for r in config.routes if r.name == args.route), None)
+    variant = next((v for v in route.variants if v.name == args.variant), None) if route else None
+    if route is None or variant is None:
+        known = ", ".join(v.name for v in route.variants) if route else "no such route"
+        print(f"switchboard: route {args.route!r} has no variant {args.variant!r} ({known})", file=sys.stderr)
+        return 1
+    promoted = route.model_copy(update={"targets": variant.targets, "variants": []})
+    routes = [promoted if r.name == route.name else r for r in config.routes]
+    updated = GatewayConfig.model_validate(config.model_copy(update={"routes": routes}).model_dump())
+    version = store.save(updated, "cli", f"promote variant {variant.name} of route {route.name}")
+    print(f"Config version {version.number}: {version.summary}. Undo with `switchboard config rollback`.")
     return 0
 
 

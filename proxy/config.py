@@ -230,6 +230,14 @@ class CacheConfig(_Model):
     )
 
 
+class Variant(_Model):
+    """One arm of an A/B split: its own targets, and its share of clients."""
+
+    name: Annotated[str, Field(pattern=_ID_RE)] = Field(description="Variant name (shown in the log).")
+    weight: float = Field(default=1.0, ge=0, le=1_000_000, description="Share of clients sent to this variant.")
+    targets: list[RouteTarget] = Field(min_length=1, description="Where this variant's requests go.")
+
+
 class RouteConfig(_Model):
     """A public model name (or a glob of names) that clients ask for, and where it goes."""
 
@@ -239,7 +247,18 @@ class RouteConfig(_Model):
         pattern=r"^\S+$",
         description="The model name clients send (e.g. 'fast'), or a glob such as 'claude-*haiku*'.",
     )
-    targets: list[RouteTarget] = Field(min_length=1, description="Where requests go.")
+    targets: list[RouteTarget] = Field(
+        default_factory=list, description="Where requests go (or use `variants` for an A/B split)."
+    )
+    variants: list[Variant] = Field(
+        default_factory=list,
+        description="A/B split: each client is assigned one variant by weight, stickily (see `sticky`).",
+    )
+    sticky: Literal["access-key", "user", "header"] = Field(
+        default="access-key",
+        description="What keeps a client on its variant: its access key, the request's `user` field, or a header.",
+    )
+    sticky_header: str = Field(default="x-session-id", description="The header used when `sticky` is 'header'.")
     strategy: Strategy = Field(default="fallback", description="How targets are ordered for each request.")
     triggers: FallbackTriggers = Field(
         default_factory=FallbackTriggers, description="What moves on to the next target."
@@ -261,6 +280,21 @@ class RouteConfig(_Model):
     @property
     def is_pattern(self) -> bool:
         return any(c in self.name for c in "*?[")
+
+    @property
+    def all_targets(self) -> list[RouteTarget]:
+        return [*self.targets, *(t for v in self.variants for t in v.targets)]
+
+    @model_validator(mode="after")
+    def _targets_or_variants(self) -> RouteConfig:
+        if bool(self.targets) == bool(self.variants):
+            raise ValueError("set either `targets` or `variants` (an A/B split), not both or neither")
+        names = [v.name for v in self.variants]
+        if len(names) != len(set(names)):
+            raise ValueError("variant names must be unique within a route")
+        if self.variants and not any(v.weight > 0 for v in self.variants):
+            raise ValueError("an A/B split needs a variant with weight > 0")
+        return self
 
 
 class ServerConfig(_Model):
@@ -356,7 +390,13 @@ class GatewayConfig(_Model):
             for j, t in enumerate(r.targets):
                 if t.provider not in seen:
                     raise ValueError(f"routes[{i}].targets[{j}].provider: unknown provider {t.provider!r}")
-            if r.strategy == "weighted" and not any(t.weight > 0 for t in r.targets):
+            for k, v in enumerate(r.variants):
+                for j, t in enumerate(v.targets):
+                    if t.provider not in seen:
+                        raise ValueError(
+                            f"routes[{i}].variants[{k}].targets[{j}].provider: unknown provider {t.provider!r}"
+                        )
+            if r.strategy == "weighted" and not any(t.weight > 0 for t in r.all_targets):
                 raise ValueError(f"routes[{i}].targets: the weighted strategy needs a target with weight > 0")
         if self.default_route is not None and self.default_route not in names:
             raise ValueError(f"default_route: no route named {self.default_route!r}")

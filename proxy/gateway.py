@@ -18,7 +18,7 @@ import logging
 import socket
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -455,8 +455,17 @@ class Gateway:
         if self.events.has_subscribers:
             self.events.emit(event)
 
-    def resolve(self, ex: Exchange, snap: Snapshot, model: str) -> Resolution:
-        """Where ``model`` goes, once the request is within its key's and route's limits.
+    def resolve(
+        self,
+        ex: Exchange,
+        snap: Snapshot,
+        model: str,
+        *,
+        user: object = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Resolution:
+        """Where ``model`` goes (for an A/B split: this client's variant), once the request is
+        within its key's and route's limits.
 
         Raises:
             ApiError: 404 in OpenAI's shape when no route or provider matches; 429 over a limit.
@@ -464,6 +473,15 @@ class Gateway:
         resolution = snap.resolver.resolve(model)
         if resolution is None:
             raise no_route_error(model)
+        if resolution.variants:
+            policy = resolution.policy
+            sticky: object = ex.client
+            if policy.sticky == "user" and isinstance(user, str) and user:
+                sticky = user
+            elif policy.sticky == "header" and headers is not None and headers.get(policy.sticky_header):
+                sticky = headers[policy.sticky_header]
+            resolution = resolution.for_client(str(sticky or "anonymous"))
+            ex.variant = resolution.variant
         ex.route = resolution.route
         scopes = []
         if ex.client is not None and (key_limits := snap.config.key_limits.get(ex.client)) is not None:

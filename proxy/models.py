@@ -73,6 +73,8 @@ class RequestRecord:
     attempts: int = 0
     cache: str | None = None
     """``hit``, ``miss`` or ``bypass`` when the route caches; ``None`` otherwise."""
+    variant: str | None = None
+    """The A/B variant that served the request, on routes with a split."""
     cost_saved: float | None = None
     """On a cache hit: what the answer cost when it was first made (the hit itself costs 0)."""
     attempt_log: str | None = None

@@ -77,7 +77,7 @@ def build_snapshot(config: GatewayConfig, secrets: SecretResolver, previous: Sna
     prices: dict[tuple[str, str], float | None] = {}
     for route in config.routes:
         if route.strategy == "lowest-cost":
-            for t in route.targets:
+            for t in route.all_targets:
                 if t.provider in refs:
                     prices[(t.provider, t.model)] = price_per_mtok(PriceRef(*refs[t.provider], t.model))
     return Snapshot(config, adapters, Resolver(config), refs, prices)

@@ -17,8 +17,10 @@ Strategies (``routing/strategies.py``) order the candidates; the attempt loop
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from proxy.config import GatewayConfig, RouteConfig
 
@@ -44,6 +46,25 @@ class Resolution:
     attempts: tuple[Attempt, ...]
     policy: RouteConfig
     """Strategy, triggers, retries and cooldown for this request."""
+    variant: str | None = None
+    """The A/B variant chosen for this request."""
+    variants: tuple[tuple[str, float, tuple[Attempt, ...]], ...] = ()
+    """An A/B split still to decide: (name, weight, attempts) per variant."""
+
+    def for_client(self, sticky_id: str) -> Resolution:
+        """Pick this client's variant: a hash of the route and the client, so it is stable across
+        requests and restarts, spread by the variants' weights."""
+        if not self.variants:
+            return self
+        digest = hashlib.sha256(f"{self.route}\0{sticky_id}".encode()).digest()
+        point = int.from_bytes(digest[:8], "big") / 2**64 * sum(w for _, w, _ in self.variants)
+        upto = 0.0
+        for name, weight, attempts in self.variants:
+            upto += weight
+            if point < upto and weight > 0:
+                return Resolution(self.route, attempts, self.policy, name)
+        name, _, attempts = next(v for v in reversed(self.variants) if v[1] > 0)
+        return Resolution(self.route, attempts, self.policy, name)
 
 
 class Resolver:
@@ -53,9 +74,16 @@ class Resolver:
         enabled = {p.id for p in config.providers if p.enabled}
         self._providers = frozenset(enabled)
 
+        def usable(targets: list[Any]) -> tuple[Attempt, ...]:
+            return tuple(Attempt(t.provider, t.model, t.weight) for t in targets if t.provider in enabled)
+
         def resolution(r: RouteConfig) -> Resolution:
-            attempts = tuple(Attempt(t.provider, t.model, t.weight) for t in r.targets if t.provider in enabled)
-            return Resolution(r.name, attempts, r)
+            if r.variants:
+                variants = tuple((v.name, v.weight, usable(v.targets)) for v in r.variants)
+                live = tuple(v for v in variants if v[2])
+                first = live[0][2] if live else ()
+                return Resolution(r.name, first, r, variants=live)
+            return Resolution(r.name, usable(r.targets), r)
 
         live = [r for r in config.routes if r.enabled]
         self._exact: Mapping[str, Resolution] = {r.name: resolution(r) for r in live if not r.is_pattern}

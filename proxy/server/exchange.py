@@ -42,6 +42,7 @@ class Exchange:
         "attempts",
         "attempt_log",
         "cache",
+        "variant",
         "usage",
         "price",
         "request_body",
@@ -68,6 +69,7 @@ class Exchange:
         self.attempts = 0
         self.attempt_log: list[dict[str, object]] = []
         self.cache: str | None = None
+        self.variant: str | None = None
         self.usage: Usage | None = None
         self.price: PriceRef | None = None
         self.request_body: str | None = None
@@ -113,6 +115,7 @@ class Exchange:
             tokens_cached=usage.tokens_cached,
             attempts=self.attempts,
             cache=self.cache,
+            variant=self.variant,
             attempt_log=orjson.dumps(self.attempt_log).decode() if self.attempt_log else None,
             request_body=self.request_body,
             response_body=self.response_body,

@@ -38,6 +38,8 @@ def _result_headers(ex: Exchange) -> dict[str, str]:
         headers["x-switchboard-model"] = ex.upstream_model
     if ex.cache:
         headers["x-switchboard-cache"] = ex.cache
+    if ex.variant:
+        headers["x-switchboard-variant"] = ex.variant
     return headers
 
 
@@ -60,12 +62,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         ex.request_body = REDACTOR.redact(orjson.dumps(body).decode())
     options = body.get("stream_options")
     client_wants_usage = isinstance(options, dict) and options.get("include_usage") is True
-    resolution = gateway.resolve(ex, snap, ex.requested_model or "")
+    resolution = gateway.resolve(ex, snap, ex.requested_model or "", user=body.get("user"), headers=request.headers)
 
     cache = resolution.policy.cache
     key = None
     if cache.enabled and resolution.route is not None:
-        key = cache_key(resolution.route, body)
+        scope = f"{resolution.route}#{resolution.variant}" if resolution.variant else resolution.route
+        key = cache_key(scope, body)
         if _cache_bypassed(request):
             ex.cache = "bypass"
         else:
@@ -164,7 +167,7 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
     ex: Exchange = request[EXCHANGE]
     body = await _begin(request, ex)
     check_embeddings(body)
-    resolution = gateway.resolve(ex, snap, ex.requested_model or "")
+    resolution = gateway.resolve(ex, snap, ex.requested_model or "", user=body.get("user"), headers=request.headers)
 
     def build(attempt: Attempt, _: bool) -> UpstreamCall:
         return UpstreamCall("embeddings", {**body, "model": attempt.model})

@@ -56,6 +56,7 @@ _COLUMNS: dict[str, type] = {
     "cost": float,
     "attempts": int,
     "cache": str,
+    "variant": str,
     "cost_saved": float,
     "attempt_log": str,
     "request_body": str,
@@ -64,7 +65,7 @@ _COLUMNS: dict[str, type] = {
 assert set(_COLUMNS) == set(RECORD_FIELDS), "request log columns must follow RequestRecord"
 
 
-_COLUMNS_V1 = {k: v for k, v in _COLUMNS.items() if k not in ("attempt_log", "cache", "cost_saved")}
+_COLUMNS_V1 = {k: v for k, v in _COLUMNS.items() if k not in ("attempt_log", "cache", "cost_saved", "variant")}
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -83,7 +84,12 @@ def _migration_3(db: sqlite_utils.Database) -> None:
     db.execute(f"ALTER TABLE {TABLE} ADD COLUMN cost_saved REAL")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: sqlite_utils.Database) -> None:
+    """A/B variants."""
+    db.execute(f"ALTER TABLE {TABLE} ADD COLUMN variant TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
 """Numbered schema migrations: ``MIGRATIONS[n]`` takes ``user_version`` n to n+1."""
 
 
