@@ -1,3 +1,3 @@
-"""The benchmark runs on demand (tests/bench/run_bench.py), never as part of the test suite."""
+"""The benchmark runs on demand (``tests/bench/run_bench.py``), never as part of the test suite."""
 
-collect_ignore_glob = ["*.py"]
+collect_ignore_glob = ["*"]

@@ -2,7 +2,7 @@
 
 Run on demand (never part of the test suite; see tests/bench/README.md):
 
-    .venv/bin/python tests/bench/run_bench.py              # full run (~6 min)
+    .venv/bin/python tests/bench/run_bench.py              # full run (~4-5 min)
     .venv/bin/python tests/bench/run_bench.py --quick      # smoke run (< 2 min)
     .venv/bin/python tests/bench/run_bench.py --rounds 5 --duration 8 --no-litellm
 
@@ -69,8 +69,8 @@ WORKLOADS: list[tuple[str, int]] = [
     ("stream", 8),
     ("stream", 64),
 ]
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 CLIENT_CAP = 50_000  # requests per client measurement, whatever the duration
-SETTLE_S = 0.25  # after each measurement, so work the proxy does after answering (logging) is counted
 
 
 class BenchError(RuntimeError):
@@ -157,14 +157,19 @@ class Processes:
         self.workdir = workdir
         self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
 
-    def start(self, name: str, cmd: list[str], core: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, cmd: list[str], core: int, env: dict[str, str], cwd: Path, unset: tuple[str, ...] = ()
+    ) -> subprocess.Popen[bytes]:
+        drop = {*unset, *PROXY_VARS}  # all traffic stays on 127.0.0.1, never through a proxy
+        full_env = {k: v for k, v in os.environ.items() if k not in drop}
+        full_env.update(env)
         out = open(self.workdir / f"{name}.stdout", "wb")  # noqa: SIM115 - closed with the process
         err = open(self.workdir / f"{name}.stderr", "wb")  # noqa: SIM115
         try:
             proc = subprocess.Popen(
                 ["taskset", "-c", str(core), *cmd],
                 cwd=cwd,
-                env={**os.environ, **env},
+                env=full_env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -195,43 +200,39 @@ class Processes:
         raise BenchError(f"{name} printed no ready line within {timeout:.0f} s: {self.output(name).strip()}")
 
     def stop(self, proc: subprocess.Popen[bytes], timeout: float = 10.0) -> str:
-        """SIGTERM the process group, SIGKILL what is left after ``timeout``. Says how it ended."""
+        """SIGTERM the process group, SIGKILL it if the process is still there after ``timeout``."""
         if proc.poll() is not None:
             return f"had exited ({proc.returncode})"
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        _signal_group(proc, signal.SIGTERM)
         try:
             proc.wait(timeout)
-            how = "stopped"
+            return "stopped"
         except subprocess.TimeoutExpired:
-            how = f"killed (no exit {timeout:.0f} s after SIGTERM)"
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group, if any
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        return how
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait()
+            return f"killed (still running {timeout:.0f} s after SIGTERM)"
 
     def stop_all(self) -> None:
-        for _, proc in reversed(self.started):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
+        running = [proc for _, proc in reversed(self.started) if proc.poll() is None]
+        for proc in running:
+            _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for _, proc in self.started:
+        for proc in running:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """Signal the group of a process we started (its own session), only while we have not reaped it."""
+    if proc.returncode is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def free_port() -> int:
@@ -240,10 +241,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an HTTP proxy from the env
+
+
 def http_ok(url: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, str]:
     req = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body else "GET")
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with _DIRECT.open(req, timeout=30) as resp:
             return resp.status, resp.read().decode(errors="replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(errors="replace")
@@ -398,8 +402,7 @@ def launch_litellm(procs: Processes, upstream: str, workdir: Path) -> tuple[subp
         "LITELLM_MODE": "PRODUCTION",  # no .env loading
         "NO_PROXY": "127.0.0.1,localhost",
     }
-    for var in ("DATABASE_URL", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        env[var] = ""
+    unset = ("DATABASE_URL",)  # no database: LiteLLM would try to use it
     cmd = [
         str(LITELLM_VENV / "bin" / "litellm"),
         "--config",
@@ -411,7 +414,7 @@ def launch_litellm(procs: Processes, upstream: str, workdir: Path) -> tuple[subp
         "--num_workers",
         "1",
     ]
-    return procs.start("litellm", cmd, PROXY_CORE, env, workdir), port
+    return procs.start("litellm", cmd, PROXY_CORE, env, workdir, unset=unset), port
 
 
 def ready_litellm(procs: Processes, proc: subprocess.Popen[bytes], port: int) -> Target:
@@ -440,9 +443,10 @@ def smoke_test(target: Target) -> None:
         if status != 200 or (stream and "[DONE]" not in text):
             raise BenchError(f"{target.name}: smoke request (stream={stream}) answered {status}: {text[:300]}")
         target.completed += 1
-    bad = {**target.headers(), "Authorization": "Bearer wrong-key"}
+    # LiteLLM without a database answers 400 "No connected db." to any key but the master key.
+    bad = {**target.headers(), "Authorization": "Bearer sk-bench-wrong-key"}
     status, _ = http_ok(target.url, bad, target.body(False))
-    if target.name != "direct" and status not in (401, 403):
+    if not 400 <= status < 500:
         raise BenchError(f"{target.name}: a wrong key got {status}, so auth is not on")
 
 
@@ -455,15 +459,17 @@ def smoke_test(target: Target) -> None:
 class Sample:
     """One measurement of one target, one workload, one round."""
 
-    requests: int  # completed responses
+    requests: int  # responses received in full
+    cut: int  # requests still in flight when the load generator stopped (wrk: one per connection)
     errors: int  # non-200, broken bodies, transport failures, timeouts
-    wall_s: float
-    cpu_s: float  # proxy (or, for direct, upstream) CPU over the measurement
-    rss_after: float
+    wall_s: float  # load generator's running time
     rps: float
+    cpu_run_s: float = 0.0  # proxy (for direct: upstream) CPU while the load ran
+    cpu_s: float = 0.0  # ... plus what it spent finishing up afterwards (cut requests, log writes)
+    rss_after: float = float("nan")
     p50_ms: float = float("nan")  # wrk only (client samples are pooled across rounds instead)
     p99_ms: float = float("nan")
-    ttfb: list[float] = field(default_factory=list)  # seconds, client only
+    ttfb: list[float] = field(default_factory=list)  # seconds, own client only
     total: list[float] = field(default_factory=list)
 
 
@@ -516,15 +522,13 @@ async def client_load(
 def run_clients(target: Target, stream: bool, concurrency: int, seconds: float, cap: int = CLIENT_CAP) -> Sample:
     gc.collect()
     gc.disable()  # no collector pauses inside the timed loop (bounded run, so bounded garbage)
-    cpu0 = cpu_seconds(target.pid)
     try:
         ttfb, total, completed, errors, wall = asyncio.run(client_load(target, stream, concurrency, seconds, cap))
     finally:
         gc.enable()
-    time.sleep(SETTLE_S)
-    cpu = cpu_seconds(target.pid) - cpu0
     target.completed += completed
-    return Sample(completed, errors, wall, cpu, rss_mb(target.pid), completed / wall, ttfb=ttfb, total=total)
+    # Each worker waits for its last answer, so nothing is cut off at the end.
+    return Sample(completed, 0, errors, wall, completed / wall, ttfb=ttfb, total=total)
 
 
 WRK_SCRIPT = """\
@@ -562,12 +566,7 @@ def run_wrk(target: Target, concurrency: int, seconds: int, workdir: Path) -> Sa
         str(script),
         target.url,
     ]
-    cpu0 = cpu_seconds(target.pid)
-    t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
-    wall = time.perf_counter() - t0
-    time.sleep(SETTLE_S)
-    cpu = cpu_seconds(target.pid) - cpu0
     m = re.search(r"BENCH-JSON (\{.*\})", proc.stdout)
     if not m:
         raise BenchError(f"wrk output not understood:\n{proc.stdout}\n{proc.stderr}")
@@ -577,20 +576,44 @@ def run_wrk(target: Target, concurrency: int, seconds: int, workdir: Path) -> Sa
     duration = max(data["duration_us"] / 1e6, 1e-6)
     return Sample(
         requests=requests,
+        cut=concurrency,  # wrk keeps one request in flight per connection and drops them when time is up
         errors=int(data["non2xx"]) + int(data["socket_errors"]),
-        wall_s=min(wall, duration),
-        cpu_s=cpu,
-        rss_after=rss_mb(target.pid),
+        wall_s=duration,
         rps=requests / duration,
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
     )
 
 
+def wait_idle(pid: int, quiet: float = 0.3, limit: float = 4.0) -> float:
+    """Wait until the process tree has used no CPU for ``quiet`` seconds (at most ``limit``).
+
+    Returns the last CPU reading. A proxy goes on working after the load generator stops: on
+    requests wrk cut off (LiteLLM finishes them) and on its request log; that CPU is part of the cost.
+    """
+    deadline = time.monotonic() + limit
+    last = cpu_seconds(pid)
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = cpu_seconds(pid)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet:
+            break
+    return last
+
+
 def measure(target: Target, kind: str, concurrency: int, seconds: float, workdir: Path) -> Sample:
+    cpu0 = cpu_seconds(target.pid)
     if kind == "plain" and concurrency > 1:
-        return run_wrk(target, concurrency, max(1, round(seconds)), workdir)
-    return run_clients(target, kind == "stream", concurrency, seconds)
+        sample = run_wrk(target, concurrency, max(1, round(seconds)), workdir)
+    else:
+        sample = run_clients(target, kind == "stream", concurrency, seconds)
+    sample.cpu_run_s = cpu_seconds(target.pid) - cpu0
+    sample.cpu_s = wait_idle(target.pid) - cpu0
+    sample.rss_after = rss_mb(target.pid)
+    return sample
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,7 +624,9 @@ def measure(target: Target, kind: str, concurrency: int, seconds: float, workdir
 def aggregate(samples: list[Sample]) -> dict[str, float]:
     """One row from the interleaved rounds of one (target, workload, concurrency)."""
     requests = sum(s.requests for s in samples)
+    handled = requests + sum(s.cut for s in samples)
     cpu = sum(s.cpu_s for s in samples)
+    cpu_run = sum(s.cpu_run_s for s in samples)
     wall = sum(s.wall_s for s in samples)
     ttfb = [x for s in samples for x in s.ttfb]
     total = [x for s in samples for x in s.total]
@@ -609,8 +634,9 @@ def aggregate(samples: list[Sample]) -> dict[str, float]:
         "requests": requests,
         "errors": sum(s.errors for s in samples),
         "rps": statistics.median(s.rps for s in samples),
-        "core_pct": 100 * cpu / wall if wall else float("nan"),
-        "cpu_ms_per_req": 1000 * cpu / requests if requests else float("nan"),
+        "cut": handled - requests,
+        "core_pct": 100 * cpu_run / wall if wall else float("nan"),
+        "cpu_ms_per_req": 1000 * cpu / handled if handled else float("nan"),
         "rss_after_mb": max(s.rss_after for s in samples),
     }
     if total:  # own client: percentiles over all samples of all rounds
@@ -719,7 +745,8 @@ def render_ratios(results: dict[str, dict[str, dict[str, float]]], idle_rss: dic
             f"  {key:<10}",
             f"added p50 {fmt(a.get('added_p50_ms'), 7, 3)} | {fmt(b.get('added_p50_ms'), 8, 3)} ms "
             f"{ratio(a.get('added_p50_ms'), b.get('added_p50_ms'))}",
-            f"cpu/req {fmt(a['cpu_ms_per_req'], 6, 3)} | {fmt(b['cpu_ms_per_req'], 7, 3)} ms "
+            f"{'cpu/req ' if kind == 'plain' else 'cpu/strm'} {fmt(a['cpu_ms_per_req'], 6, 3)} | "
+            f"{fmt(b['cpu_ms_per_req'], 7, 3)} ms "
             f"{ratio(a['cpu_ms_per_req'], b['cpu_ms_per_req'])}",
             f"req/s {fmt(a['rps'], 6, 0)} | {fmt(b['rps'], 5, 0)} {ratio(b['rps'], a['rps'])}",
         ]
@@ -842,7 +869,7 @@ def main(argv: list[str] | None = None) -> int:
         print("this benchmark needs two cores (0 and 1)", file=sys.stderr)
         return 2
     os.sched_setaffinity(0, {LOAD_CORE})  # the asyncio client shares core 0 with the upstream and wrk
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGINT too: it may arrive ignored
         signal.signal(sig, _raise_interrupt)
 
     started = time.monotonic()
@@ -894,6 +921,7 @@ def main(argv: list[str] | None = None) -> int:
         for t in targets:  # warm-up: connection pools, lazy imports, caches
             run_clients(t, False, 4, 1.0, cap=300)
             run_clients(t, True, 4, 1.0, cap=100)
+            wait_idle(t.pid)
 
         samples: dict[str, dict[str, list[Sample]]] = {t.name: {} for t in targets}
         for r in range(args.rounds):

@@ -91,7 +91,7 @@ def test_schema_has_a_description_for_every_field():
             },
             "routes[0].targets[0].provider: unknown provider 'x'",
         ),
-        ({"routes": [{"name": "r", "targets": []}]}, "routes[0].targets: List should have at least 1 item"),
+        ({"routes": [{"name": "r", "targets": []}]}, "routes[0]: set either `targets` or `variants`"),
         ({"schema_version": 99}, "unsupported schema_version 99"),
     ],
 )
