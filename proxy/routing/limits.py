@@ -111,8 +111,13 @@ class LimitKeeper:
             )
 
     def add_tokens(self, scope: str, count: int) -> None:
-        if count > 0:
-            self._usage(scope).tokens.append((self.clock(), count))
+        if count <= 0:
+            return
+        now = self.clock()
+        tokens = self._usage(scope).tokens
+        while tokens and tokens[0][0] <= now - WINDOW:  # keep only the window: memory stays flat
+            tokens.popleft()
+        tokens.append((now, count))
 
     def add_spend(self, scope: str, usd: float, limits: Limits, at: float | None = None) -> None:
         """Add spend (any thread); reports 80% and 100% of a budget once per period."""

@@ -122,3 +122,12 @@ def test_a_refused_request_counts_against_no_scope():
     with pytest.raises(ApiError, match="route 'r'"):
         keeper.check(key, route)
     keeper.check(key)  # the key's window is still empty
+
+
+def test_token_window_does_not_grow_without_limits():
+    clock = Clock()
+    keeper = LimitKeeper(clock=clock)
+    for _ in range(1000):
+        keeper.add_tokens("route:r", 10)
+        clock.now += 1
+    assert len(keeper._usage("route:r").tokens) <= 61
