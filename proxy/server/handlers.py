@@ -18,6 +18,7 @@ from proxy.models import OK, Usage
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.redact import REDACTOR
 from proxy.routing.resolve import Attempt
+from proxy.server.compare import compare
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
 from proxy.server.streaming import prime_chat_stream, relay_chat_stream
@@ -237,3 +238,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/switchboard/status", status)
+    app.router.add_post("/switchboard/compare", compare)

@@ -35,6 +35,7 @@ SURFACES = {
     "/v1/models": "models",
     "/metrics": "metrics",
     "/switchboard/status": "status",
+    "/switchboard/compare": "compare-batch",
 }
 UNLOGGED_PATHS = frozenset({"/health"})
 UNAUTHENTICATED_PATHS = frozenset({"/health"})
