@@ -160,6 +160,16 @@ class RouteTarget(_Model):
     weight: float = Field(
         default=1.0, ge=0, le=1_000_000, description="Share of traffic for the weighted strategy (0 = never picked)."
     )
+    max_concurrent: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="At most this many requests at once to this target; more move on to the next target, "
+        "or wait briefly (queue_timeout) when there is none.",
+    )
+    queue_timeout: float = Field(
+        default=2.0, ge=0, le=600, description="Seconds a request waits for a free slot before a 429."
+    )
 
 
 Strategy = Literal["fallback", "weighted", "round-robin", "least-busy", "lowest-latency", "lowest-cost"]

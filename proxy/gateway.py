@@ -398,6 +398,8 @@ class Gateway:
 
     def request_ended(self, ex: Exchange) -> None:
         self.in_flight -= 1
+        while ex.on_end:
+            ex.on_end.pop()()
         if ex.finished:
             return
         ex.finished = True

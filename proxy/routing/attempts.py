@@ -125,6 +125,7 @@ class AttemptLoop:
         self.prices = prices or (lambda _a: None)
         self.on_key_failing = on_key_failing
         self._turns: dict[str, itertools.count[int]] = {}
+        self._slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
 
     def order(self, resolution: Resolution) -> list[Attempt]:
         route = resolution.policy
@@ -172,6 +173,23 @@ class AttemptLoop:
             last, targets = hedged, targets[2:] if hedged.both else targets[1:]
         for index, attempt in enumerate(targets):
             has_next = index + 1 < len(targets)
+            slot = self._slot(attempt)
+            if slot is not None:
+                if slot.locked() and has_next:
+                    ex.note_attempt(attempt.provider, attempt.model, 0, "skipped: at its concurrency limit", 0.0)
+                    continue
+                try:
+                    await asyncio.wait_for(slot.acquire(), attempt.queue_timeout)
+                except TimeoutError:
+                    raise ApiError(
+                        429,
+                        f"Every target of this route is busy: {attempt.provider}/{attempt.model} is limited to "
+                        f"{attempt.max_concurrent} requests at once. Try again shortly.",
+                        "rate_limit_error",
+                        code="targets_busy",
+                        headers={"Retry-After": "1"},
+                    ) from None
+                ex.on_end.append(slot.release)  # held until the request (and its stream) is over
             for try_no in range(1 + policy.max_retries):
                 try:
                     return attempt, await one(attempt)
@@ -189,6 +207,9 @@ class AttemptLoop:
                     if time.monotonic() + wait > deadline:
                         break
                     await asyncio.sleep(wait)
+            if slot is not None:  # this target is done with: give its slot back now
+                ex.on_end.remove(slot.release)
+                slot.release()
             if time.monotonic() > deadline and has_next:
                 log.info("request %s: attempt budget of %gs spent", ex.id, policy.budget)
                 break
@@ -292,6 +313,15 @@ class AttemptLoop:
                     reply = await task
                     if reply.events is not None:
                         await reply.events.aclose()  # type: ignore[attr-defined]
+
+    def _slot(self, attempt: Attempt) -> asyncio.Semaphore | None:
+        if attempt.max_concurrent is None:
+            return None
+        key = (attempt.provider, attempt.model, attempt.max_concurrent)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = asyncio.Semaphore(attempt.max_concurrent)
+        return slot
 
     def _backoff(self, try_no: int, base: float, cap: float) -> float:
         """Exponential backoff with full jitter."""

@@ -35,6 +35,8 @@ class Attempt:
     provider: str
     model: str
     weight: float = 1.0
+    max_concurrent: int | None = None
+    queue_timeout: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,11 @@ class Resolver:
         self._providers = frozenset(enabled)
 
         def usable(targets: list[Any]) -> tuple[Attempt, ...]:
-            return tuple(Attempt(t.provider, t.model, t.weight) for t in targets if t.provider in enabled)
+            return tuple(
+                Attempt(t.provider, t.model, t.weight, t.max_concurrent, t.queue_timeout)
+                for t in targets
+                if t.provider in enabled
+            )
 
         def resolution(r: RouteConfig) -> Resolution:
             if r.variants:

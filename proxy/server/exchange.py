@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 
 import orjson
 
@@ -43,6 +44,7 @@ class Exchange:
         "attempt_log",
         "cache",
         "variant",
+        "on_end",
         "usage",
         "price",
         "request_body",
@@ -70,6 +72,8 @@ class Exchange:
         self.attempt_log: list[dict[str, object]] = []
         self.cache: str | None = None
         self.variant: str | None = None
+        self.on_end: list[Callable[[], None]] = []
+        """Run when the request is over (e.g. give back a concurrency slot held by a stream)."""
         self.usage: Usage | None = None
         self.price: PriceRef | None = None
         self.request_body: str | None = None

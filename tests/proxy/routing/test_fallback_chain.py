@@ -233,3 +233,35 @@ async def test_hedged_stream(tmp_path, pair):
         status, body, headers = await stream_raw(ctx)
         assert status == 200 and headers["x-switchboard-provider"] == "two"
         assert body.count(b"data: [DONE]") == 1 and body.count(b'"role":"assistant"') == 1
+
+
+async def test_concurrency_cap_moves_on_or_answers_busy(tmp_path, pair):
+    import asyncio
+
+    one, two = pair
+    one.script(Stream(chunks=["slow "] * 5, chunk_delay=0.2))
+    config = chain_config(one.base_url, two.base_url)
+    config["routes"][0]["targets"][0]["max_concurrent"] = 1
+    config["routes"].append(
+        {
+            "name": "solo",
+            "targets": [{"provider": "one", "model": "gpt-4o-mini", "max_concurrent": 1, "queue_timeout": 0.2}],
+        }
+    )
+    async with gateway_context(tmp_path, config, env={"SB_CHAIN_KEY": KEY}) as ctx:
+        slow = asyncio.create_task(stream_raw(ctx))
+        while not one.requests:
+            await asyncio.sleep(0.01)
+        client = ctx.openai()
+        raw = await client.chat.completions.with_raw_response.create(model="chain", messages=MESSAGES)
+        assert raw.headers["x-switchboard-provider"] == "two", "a busy target is skipped"
+        async with aiohttp.ClientSession() as s:
+            body = {"model": "solo", "messages": MESSAGES}
+            async with s.post(f"{ctx.base_url}/v1/chat/completions", json=body, headers=ctx.headers()) as resp:
+                assert resp.status == 429 and resp.headers["Retry-After"] == "1"
+                assert (await resp.json())["error"]["code"] == "targets_busy"
+        status, body, _ = await slow
+        assert status == 200 and body.endswith(b"data: [DONE]\n\n")
+        again = await client.chat.completions.with_raw_response.create(model="solo", messages=MESSAGES)
+        assert again.headers["x-switchboard-provider"] == "one", "the slot was given back when the stream ended"
+        await client.close()
