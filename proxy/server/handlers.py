@@ -37,8 +37,7 @@ def _result_headers(ex: Exchange) -> dict[str, str]:
         headers["x-switchboard-provider"] = ex.provider
     if ex.upstream_model:
         headers["x-switchboard-model"] = ex.upstream_model
-    if ex.cache:
-        headers["x-switchboard-cache"] = ex.cache
+    headers["x-switchboard-cache"] = ex.cache or "off"
     if ex.variant:
         headers["x-switchboard-variant"] = ex.variant
     return headers
