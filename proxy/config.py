@@ -212,7 +212,7 @@ class RetryPolicy(_Model):
 class CooldownPolicy(_Model):
     """Skipping a target that keeps failing (circuit breaker)."""
 
-    failures: int = Field(default=3, ge=1, le=1000, description="Consecutive failures that open the breaker.")
+    failures: int = Field(default=3, ge=1, le=1_000_000, description="Consecutive failures that open the breaker.")
     seconds: float = Field(default=30.0, ge=0, le=86400, description="How long a failing target is skipped.")
     on_rate_limit: bool = Field(
         default=True, description="A 429 opens the breaker at once (for Retry-After, or `seconds`)."

@@ -360,6 +360,8 @@ class FakeOpenAIUpstream:
         self.requests: list[RecordedRequest] = []
         self.disconnects: list[float] = []
         self._script: deque[Behaviour] = deque()
+        self.default_behaviour: Behaviour | None = None
+        """Used when no scripted behaviour is queued (``None``: answer normally)."""
         self._disconnect_seen = 0
         self._disconnect_event = asyncio.Event()
         self._waiters: set[asyncio.Future[bool]] = set()
@@ -549,7 +551,7 @@ class FakeOpenAIUpstream:
         self, request: web.Request
     ) -> tuple[Reply | OpenAIError | Stream | None, web.StreamResponse | None]:
         """Take the next behaviour and wait its delay; answer now if it fully decides the response."""
-        behaviour = self._script.popleft() if self._script else None
+        behaviour = self._script.popleft() if self._script else self.default_behaviour
         if behaviour is None:
             return None, None
         delay, behaviour = _unwrap(behaviour)
@@ -858,6 +860,10 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         record=False,
     )
+    if args.fail_status:
+        fake.default_behaviour = OpenAIError(
+            args.fail_status, "The server is overloaded (benchmark).", type="server_error"
+        )
     url = await fake.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -878,6 +884,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model ids")
     parser.add_argument("--chunks", type=int, default=5, help="content pieces per streamed reply")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds before each streamed piece")
+    parser.add_argument("--fail-status", type=int, default=0, help="answer every request with this error status")
     args = parser.parse_args(argv)
     try:
         import uvloop
