@@ -1,59 +1,86 @@
 """GatewayBridge: the only place Qt meets the gateway.
 
-The gateway runs on its own thread and loop (:class:`proxy.runner.GatewayThread`). Its event
-callbacks run on gateway threads, so they only emit Qt signals, which Qt queues to the GUI
-thread. Starting and stopping happen on worker threads too: the GUI thread never waits on the
-network, the disk or the keychain.
+The gateway runs on its own thread with its own loop (:class:`proxy.runner.GatewayThread`). Its
+event callbacks run on gateway threads, so here they only emit Qt signals, which Qt queues to the
+GUI thread. Starting, stopping and reading the keychain or the log happen on short-lived worker
+threads: the GUI thread never waits on the network, the disk or the keychain.
+
+Lifecycle: ``start()`` → ``started`` or ``start_failed``; ``stop()`` → ``stopped`` (always, also
+after a failed start or when stopped while still starting). Values crossing threads are
+immutable: ``RequestRecord`` is frozen, strings are strings.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import deque
+from collections.abc import Callable
+from datetime import date
 
 from PySide6.QtCore import QObject, Signal
 
+from proxy.config import RouteConfig
 from proxy.errors import SwitchboardError
 from proxy.events import ConfigRejected, RequestFinished, RequestLogged
 from proxy.gateway import GatewayOptions
 from proxy.models import RequestRecord
 from proxy.runner import GatewayThread
+from proxy.storage.access_keys import ACCESS_KEY_ENV, DEFAULT_NAME
 
 log = logging.getLogger(__name__)
 
+RECENT_KEPT = 50
+"""How many finished requests the bridge keeps in memory for the tray and future windows."""
+HISTORY_READ = 500
+"""How many log rows are read at start, to fill :meth:`recent` and count today's requests."""
+START_TIMEOUT = 15.0
+
 
 class GatewayBridge(QObject):
-    """Qt face of a :class:`GatewayThread`.
+    """Qt face of a :class:`GatewayThread`; create it on the GUI thread.
 
     Signals:
-        started(str): the gateway listens; the argument is its base URL.
-        start_failed(str): the gateway could not start; the argument says why.
-        stopped(): the gateway has stopped (after draining).
-        request_finished(object): a request ended (a :class:`RequestRecord`, cost not yet known).
+        started(str): the gateway listens; the argument is its base URL (``http://host:port``).
+        stopped(): the gateway has stopped (in-flight requests drained, bounded), or was never
+            running. Emitted once per :meth:`stop`.
+        start_failed(str): the gateway could not start; the argument says why, for people.
+        request_finished(object): a request ended (a :class:`RequestRecord`; cost not known yet).
         request_logged(object): a request's log row is written (a :class:`RequestRecord` with cost).
         config_rejected(str): an edit of the config file was refused; the text lists the problems.
-        access_key_fetched(str): the answer to :meth:`fetch_access_key` ("" if not available).
+        access_key_fetched(str): the answer to :meth:`fetch_access_key`; ``""`` when no key can
+            be shown (none kept in a keychain, and none in ``SWITCHBOARD_ACCESS_KEY``).
     """
 
     started = Signal(str)
-    start_failed = Signal(str)
     stopped = Signal()
+    start_failed = Signal(str)
     request_finished = Signal(object)
     request_logged = Signal(object)
     config_rejected = Signal(str)
     access_key_fetched = Signal(str)
+    _history_loaded = Signal(object)  # list[RequestRecord], oldest first; from the start worker
 
     def __init__(self, options: GatewayOptions, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.options = options
         self.thread = GatewayThread(options)
-        self.thread.events.connect(self._on_gateway_event)
-        self.base_url: str | None = None
-        self.requests_today = 0
-        self._recent: deque[RequestRecord] = deque(maxlen=50)
-        self.request_finished.connect(self._remember)  # queued: runs on the GUI thread
+        self._unsubscribe: Callable[[], None] | None = self.thread.events.connect(self._on_gateway_event)
+        self._base_url: str | None = None
+        self._recent: deque[RequestRecord] = deque(maxlen=RECENT_KEPT)
+        self._day = date.today()
+        self._today = 0
+        self._is_today_partial = False
+        self._starter: threading.Thread | None = None
+        self._stopper: threading.Thread | None = None
+        # queued: these run on the GUI thread, in the order the workers emitted
+        self._history_loaded.connect(self._on_history_loaded)
+        self.request_finished.connect(self._on_request_finished)
 
-    def _on_gateway_event(self, event: object) -> None:  # runs on gateway threads: signals only
+    # -- gateway threads: emit signals, nothing else ----------------------------------------------
+
+    def _on_gateway_event(self, event: object) -> None:
         if isinstance(event, RequestFinished):
             self.request_finished.emit(event.record)
         elif isinstance(event, RequestLogged):
@@ -61,57 +88,142 @@ class GatewayBridge(QObject):
         elif isinstance(event, ConfigRejected):
             self.config_rejected.emit(f"{event.source}:\n" + "\n".join(event.problems))
 
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str | None:
+        """``http://127.0.0.1:PORT`` while the gateway runs, else ``None``."""
+        return self._base_url
+
+    @property
+    def has_created_access_key(self) -> bool:
+        """True when this start made the first access key (a first run): worth telling the user."""
+        return self.thread.gateway.created_access_key is not None
+
     def start(self) -> None:
-        """Start the gateway on a worker thread; ``started`` or ``start_failed`` follows."""
+        """Start the gateway on a worker thread; ``started`` or ``start_failed`` follows.
 
-        def run() -> None:
-            try:
-                url = self.thread.start()
-            except SwitchboardError as exc:
-                self.start_failed.emit(str(exc))
-                return
-            except Exception as exc:  # report, never crash the tray
-                log.exception("gateway failed to start")
-                self.start_failed.emit(f"{type(exc).__name__}: {exc}")
-                return
-            self.base_url = url
-            self.started.emit(url)
+        The worker first reads the recent log (for :meth:`recent` and the count of today's
+        requests), then starts the gateway and waits until it listens.
+        """
+        if self._starter is not None or self._stopper is not None:
+            raise RuntimeError("a GatewayBridge starts once; make a new one to start again")
+        self._starter = threading.Thread(target=self._run_start, name="switchboard-bridge-start", daemon=True)
+        self._starter.start()
 
-        threading.Thread(target=run, name="switchboard-bridge-start", daemon=True).start()
+    def _run_start(self) -> None:  # worker thread
+        try:
+            self._history_loaded.emit(self.thread.query_log(HISTORY_READ))
+        except Exception:  # a damaged log must not keep the gateway down
+            log.warning("could not read the request log", exc_info=True)
+        try:
+            url = self.thread.start(START_TIMEOUT)
+        except SwitchboardError as exc:  # ConfigError, GatewayStartError: written for people
+            self.start_failed.emit(str(exc))
+            return
+        except TimeoutError:
+            self.start_failed.emit(f"The gateway did not start within {START_TIMEOUT:.0f} seconds.")
+            return
+        except Exception as exc:  # report, never crash the tray
+            log.exception("the gateway failed to start")
+            self.start_failed.emit(f"{type(exc).__name__}: {exc}")
+            return
+        self._base_url = url
+        log.info("gateway listening on %s", url)
+        self.started.emit(url)
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Stop the gateway and wait (in-flight requests drain, bounded), then emit ``stopped``.
-        Blocks: for tests and shutdown; the GUI uses :meth:`stop_async`."""
-        self.thread.stop(timeout)
-        self.stopped.emit()
+    def stop(self, timeout: float | None = None, *, block: bool = False) -> None:
+        """Stop the gateway (in-flight requests drain, bounded); ``stopped`` follows.
 
-    def stop_async(self, timeout: float = 15.0) -> None:
-        """Stop on a worker thread; ``stopped`` is emitted when done."""
-        threading.Thread(target=self.stop, args=(timeout,), name="switchboard-bridge-stop", daemon=True).start()
+        Args:
+            timeout: how long to wait for the drain and the gateway thread; by default the
+                config's ``server.drain_timeout`` plus 5 seconds.
+            block: wait here until stopped. For tests and teardown only: the GUI passes
+                ``False`` (the default) and waits for ``stopped``.
+        """
+        if self._stopper is not None:  # already stopping or stopped
+            if block:
+                self._stopper.join(self._stop_timeout(timeout) + START_TIMEOUT)
+            return
+        self._stopper = threading.Thread(
+            target=self._run_stop, args=(timeout,), name="switchboard-bridge-stop", daemon=True
+        )
+        self._stopper.start()
+        if block:
+            self._stopper.join(self._stop_timeout(timeout) + START_TIMEOUT)
+
+    def _stop_timeout(self, timeout: float | None) -> float:
+        if timeout is not None:
+            return timeout
+        snapshot = self.thread.gateway.snapshot
+        return (snapshot.config.server.drain_timeout if snapshot is not None else 10.0) + 5.0
+
+    def _run_stop(self, timeout: float | None) -> None:  # worker thread
+        if self._starter is not None:  # stopped while starting: let the start finish first
+            self._starter.join(START_TIMEOUT + 1)
+        self._base_url = None
+        try:
+            self.thread.stop(self._stop_timeout(timeout))
+        except Exception:
+            log.exception("the gateway did not stop cleanly")
+        finally:
+            if self._unsubscribe is not None:  # no more signals from gateway threads after this
+                self._unsubscribe()
+                self._unsubscribe = None
+            self.stopped.emit()
+
+    # -- state for the tray and windows (GUI thread) -----------------------------------------------
 
     def recent(self, limit: int = 5) -> list[RequestRecord]:
-        """The latest finished requests, newest last (kept in memory: no disk on the GUI thread)."""
-        return list(self._recent)[-limit:]
+        """The latest finished requests, newest first (from memory: no disk on the GUI thread)."""
+        records = list(self._recent)[-limit:] if limit > 0 else []
+        return records[::-1]
 
-    def _remember(self, record: RequestRecord) -> None:
-        self._recent.append(record)
-        self.requests_today += 1
+    @property
+    def requests_today(self) -> int:
+        """Requests since local midnight, this run and earlier ones (see :attr:`is_today_partial`)."""
+        return self._today if self._day == date.today() else 0
 
-    def route_names(self) -> list[tuple[str, bool]]:
-        snapshot = self.thread.gateway.snapshot
-        if snapshot is None:
-            return []
-        return [(r.name, r.enabled) for r in snapshot.config.routes]
+    @property
+    def is_today_partial(self) -> bool:
+        """True when today's count hit the start-up read limit: the true number is higher."""
+        return self._is_today_partial and self._day == date.today()
+
+    def routes(self) -> list[RouteConfig]:
+        """The routes of the config in force (frozen config objects), or ``[]`` before start."""
+        snapshot = self.thread.gateway.snapshot  # swapped whole on config changes: safe to read
+        return list(snapshot.config.routes) if snapshot is not None else []
 
     def fetch_access_key(self) -> None:
-        """Read the ``default`` access key from the keychain on a worker thread; emits
-        ``access_key_fetched`` with the key, or an empty string when it cannot be shown."""
+        """Look up the access key a client should use, on a worker thread (the keychain may
+        block); ``access_key_fetched`` follows."""
+        threading.Thread(target=self._run_fetch_key, name="switchboard-bridge-key", daemon=True).start()
 
-        def run() -> None:
+    def _run_fetch_key(self) -> None:  # worker thread
+        value = os.environ.get(ACCESS_KEY_ENV) or ""  # replaces the stored keys for this run
+        gateway = self.thread.gateway
+        if not value and gateway.created_access_key is not None:  # made by this start, maybe not kept
+            value = gateway.created_access_key[0]
+        if not value:
             try:
-                value = self.thread.gateway.access_store.reveal("default") or ""
+                names = [DEFAULT_NAME] + [k.name for k in gateway.access_store.infos() if k.name != DEFAULT_NAME]
+                value = next((v for v in map(gateway.access_store.reveal, names) if v), "")
             except Exception:
-                value = ""
-            self.access_key_fetched.emit(value)
+                log.warning("could not read the access key", exc_info=True)
+        self.access_key_fetched.emit(value)
 
-        threading.Thread(target=run, name="switchboard-bridge-key", daemon=True).start()
+    # -- slots (GUI thread) ------------------------------------------------------------------------
+
+    def _on_history_loaded(self, records: list[RequestRecord]) -> None:
+        self._recent.extend(records[-RECENT_KEPT:])
+        today = date.today()
+        self._day = today
+        self._today = sum(1 for r in records if date.fromtimestamp(r.started_at) == today)
+        self._is_today_partial = len(records) >= HISTORY_READ and self._today == len(records)
+
+    def _on_request_finished(self, record: RequestRecord) -> None:
+        self._recent.append(record)
+        day = date.fromtimestamp(record.started_at)
+        if day != self._day:  # first request after midnight
+            self._day, self._today, self._is_today_partial = day, 0, False
+        self._today += 1

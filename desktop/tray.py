@@ -1,124 +1,193 @@
-"""The tray icon and its menu, rebuilt each time it opens so it shows live state."""
+"""The tray icon and its menu, rebuilt each time it opens so it shows live state.
+
+Menu texts are plain text. Model names and error messages come from clients, upstreams and
+config files, so ``&`` is doubled (Qt would take it as a mnemonic) and long values are elided.
+Tooltips always start with a fixed line of ours: Qt decides "rich text or not" from the first
+line only, so untrusted text on later lines is shown as typed.
+"""
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
+from typing import Literal
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QGuiApplication, QIcon
+from PySide6.QtGui import QAction, QCursor, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from desktop.bridge import GatewayBridge
-from desktop.resources import icon_path
+from desktop.resources import app_icon
 from proxy.models import RequestRecord
+
+TrayState = Literal["starting", "running", "error", "stopping"]
+RECENT_SHOWN = 5
+NOTICE_MS = 2500
+
+
+def menu_text(text: str, limit: int = 60) -> str:
+    """``text`` made safe for a QAction: one line, elided to ``limit``, ``&`` shown as itself."""
+    line = " ".join(text.split())
+    if len(line) > limit:
+        line = line[: limit - 1] + "…"
+    return line.replace("&", "&&")
 
 
 def describe(record: RequestRecord) -> str:
-    """One plain-text line for a request (never rich text: model names come from clients)."""
+    """One line for a request: time, model, status, latency (plain text, not yet escaped)."""
     when = datetime.fromtimestamp(record.started_at).strftime("%H:%M:%S")
-    took = f"{record.latency_ms:.0f} ms" if record.latency_ms is not None else "-"
-    model = (record.requested_model or "-")[:40]
-    return f"{when}  {model}  {record.status}  {took}"
+    model = (record.requested_model or record.surface or "-")[:32]
+    took = f"{record.latency_ms:,.0f} ms" if record.latency_ms is not None else "–"
+    status = record.status if record.status == "ok" else f"{record.status} {record.http_status}"
+    return f"{when} · {model} · {status} · {took}"
+
+
+def details(record: RequestRecord) -> str:
+    """A request's tooltip: its ID, where it went, tokens, error (plain text)."""
+    lines = [f"Request {record.id}: click to copy its ID"]
+    if record.route:
+        target = "/".join(filter(None, [record.provider, record.upstream_model]))
+        lines.append(f"Route {record.route}" + (f" → {target}" if target else ""))
+    if record.tokens_in is not None or record.tokens_out is not None:
+        lines.append(f"Tokens {record.tokens_in or 0:,} in, {record.tokens_out or 0:,} out")
+    if record.error:
+        lines.append(f"Error: {record.error[:200]}")
+    return "\n".join(lines)
 
 
 class TrayIcon(QSystemTrayIcon):
     """Switchboard in the system tray.
 
     Signals:
-        quit_requested(): the user chose Quit.
+        quit_requested(): the user chose Quit (the app stops the gateway, then exits).
     """
 
     quit_requested = Signal()
 
     def __init__(self, bridge: GatewayBridge) -> None:
-        super().__init__(QIcon(str(icon_path())))
+        super().__init__()
         self.bridge = bridge
-        self.state = "starting"
+        self.state: TrayState = "starting"
         self.error: str | None = None
-        self.menu = QMenu()  # one menu, cleared and refilled on every open
+        self.menu = QMenu()  # one menu, cleared and refilled on every open (no GC surprises)
+        self.menu.setToolTipsVisible(True)
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.setContextMenu(self.menu)
+        self.activated.connect(self.on_activated)
         bridge.started.connect(self.on_started)
         bridge.start_failed.connect(self.on_start_failed)
-        bridge.request_finished.connect(lambda _record: self.update_tooltip())
+        bridge.request_finished.connect(self.on_request_finished)
         bridge.access_key_fetched.connect(self.on_access_key_fetched)
+        self.set_state("starting")
         self.rebuild_menu()
-        self.update_tooltip()
 
-    # -- state -----------------------------------------------------------------------------------
+    # -- state -------------------------------------------------------------------------------------
+
+    def set_state(self, state: TrayState, error: str | None = None) -> None:
+        self.state, self.error = state, error
+        self.setIcon(app_icon("running" if state == "running" else "error" if state == "error" else "paused"))
+        self.update_tooltip()
 
     def on_started(self, url: str) -> None:
-        self.state, self.error = "running", None
-        self.setIcon(QIcon(str(icon_path())))
-        self.update_tooltip()
+        if self.state != "stopping":
+            self.set_state("running")
 
     def on_start_failed(self, message: str) -> None:
-        self.state, self.error = "error", message
-        self.setIcon(QIcon(str(icon_path("error"))))
+        self.set_state("error", message)  # the app also opens its window with the message
+
+    def on_request_finished(self, record: RequestRecord) -> None:
         self.update_tooltip()
 
     def update_tooltip(self) -> None:
         if self.state == "running":
-            text = f"Switchboard — {self.bridge.base_url}\n{self.bridge.requests_today} requests since start"
+            count = self.bridge.requests_today
+            plus = "+" if self.bridge.is_today_partial else ""
+            noun = "request" if count == 1 and not plus else "requests"
+            text = f"Switchboard — {self.bridge.base_url}\n{count:,}{plus} {noun} today"
         elif self.state == "error":
-            text = f"Switchboard — not running\n{self.error}"
+            text = f"Switchboard — not running\n{self.error or ''}".rstrip()
+        elif self.state == "stopping":
+            text = "Switchboard — stopping…"
         else:
             text = "Switchboard — starting…"
         self.setToolTip(text)
 
-    # -- menu ------------------------------------------------------------------------------------
+    # -- menu --------------------------------------------------------------------------------------
 
     def rebuild_menu(self) -> None:
         menu = self.menu
         menu.clear()
-        if self.state == "running" and self.bridge.base_url:
-            endpoint = menu.addAction(f"Copy endpoint  {self.bridge.base_url}/v1")
-            endpoint.setToolTip("Copy the OpenAI base URL for your tools")
+        url = self.bridge.base_url
+        if self.state == "running" and url:
+            endpoint = menu.addAction(f"{url}/v1\tCopy")  # after a tab: the hint column
+            endpoint.setToolTip("Copy the endpoint (OpenAI base URL) to the clipboard")
             endpoint.triggered.connect(self.copy_endpoint)
-            menu.addAction("Copy access key").triggered.connect(self.bridge.fetch_access_key)
+            key = menu.addAction("Copy access key")
+            key.setToolTip("Copy the key your tools send as their API key")
+            key.triggered.connect(self.bridge.fetch_access_key)
         elif self.state == "error":
-            failed = menu.addAction(f"Not running: {(self.error or '')[:80]}")
+            menu.addAction("Not running").setEnabled(False)
+            failed = menu.addAction(menu_text(self.error or "unknown error"))
             failed.setEnabled(False)
+            failed.setToolTip(f"Why the gateway could not start:\n{self.error or ''}")
         else:
-            menu.addAction("Starting…").setEnabled(False)
+            menu.addAction("Stopping…" if self.state == "stopping" else "Starting…").setEnabled(False)
         menu.addSeparator()
-        models = menu.addMenu("Models")
-        routes = self.bridge.route_names()
-        for name, enabled in routes:
-            action = models.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(enabled)
-            action.setEnabled(False)  # toggling arrives with the routing editor
-        if not routes:
-            models.addAction("(no routes)").setEnabled(False)
-        recent = menu.addMenu("Recent requests")
-        records = self.bridge.recent(5)
-        for record in reversed(records):
-            recent.addAction(describe(record)).setEnabled(False)
-        if not records:
-            recent.addAction("(none yet)").setEnabled(False)
+        self._add_models(menu.addMenu("Models"))
+        self._add_recent(menu.addMenu("Recent requests"))
         menu.addSeparator()
         quit_action = QAction("Quit Switchboard", menu)
+        quit_action.setEnabled(self.state != "stopping")
         quit_action.triggered.connect(self.quit_requested.emit)
         menu.addAction(quit_action)
 
+    def _add_models(self, models: QMenu) -> None:
+        models.setToolTipsVisible(True)
+        routes = self.bridge.routes()
+        for route in routes:  # read-only for now; clicking copies the name a tool should ask for
+            action = models.addAction(menu_text(route.name) + ("" if route.enabled else "   (off)"))
+            action.setEnabled(route.enabled)
+            action.setToolTip("\n".join(filter(None, ["Click to copy the model name", route.description])))
+            action.triggered.connect(lambda _=False, name=route.name: self.copy("Model name", name))
+        if not routes:
+            models.addAction("No models yet" if self.state != "running" else "No routes configured").setEnabled(False)
+
+    def _add_recent(self, recent: QMenu) -> None:
+        # Enabled (disabled rows are drawn too faint to read); a click copies the request ID,
+        # which the client also got in its x-request-id header. A log window comes later.
+        recent.setToolTipsVisible(True)
+        records = self.bridge.recent(RECENT_SHOWN)
+        for record in records:
+            action = recent.addAction(menu_text(describe(record), 80))
+            action.setToolTip(details(record))
+            action.triggered.connect(lambda _=False, rid=record.id: self.copy("Request ID", rid))
+        if not records:
+            recent.addAction("None yet").setEnabled(False)
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        # A left click shows the menu too: there is no main window yet, and on Linux a left click
+        # otherwise does nothing. (macOS opens the context menu on any click by itself.)
+        if reason == QSystemTrayIcon.ActivationReason.Trigger and sys.platform != "darwin":
+            self.menu.popup(QCursor.pos())
+
+    def copy(self, what: str, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.showMessage("Switchboard", f"{what} copied.", QSystemTrayIcon.MessageIcon.Information, NOTICE_MS)
+
     def copy_endpoint(self) -> None:
         if self.bridge.base_url:
-            QGuiApplication.clipboard().setText(f"{self.bridge.base_url}/v1")
-            self.showMessage(
-                "Switchboard", "Endpoint copied to the clipboard.", QSystemTrayIcon.MessageIcon.NoIcon, 2000
-            )
+            self.copy("Endpoint", f"{self.bridge.base_url}/v1")
 
     def on_access_key_fetched(self, value: str) -> None:
         if value:
-            QGuiApplication.clipboard().setText(value)
-            self.showMessage(
-                "Switchboard", "Access key copied to the clipboard.", QSystemTrayIcon.MessageIcon.NoIcon, 2000
-            )
+            self.copy("Access key", value)
         else:
             self.showMessage(
                 "Switchboard",
-                "The access key is not kept in a keychain here; run `switchboard access-key new NAME` for a new one.",
+                "No keychain keeps the access key here, so it cannot be shown again. "
+                "Make a new one with: switchboard access-key new NAME",
                 QSystemTrayIcon.MessageIcon.Warning,
-                5000,
+                8000,
             )

@@ -1,124 +1,129 @@
-"""GatewayBridge and the tray against a real gateway (offscreen Qt, real widgets)."""
+"""GatewayBridge against a real gateway: start, request signals, stop, start failure."""
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
+import time
+import urllib.error
 import urllib.request
 
 import pytest
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
 
-from desktop.bridge import GatewayBridge
-from desktop.single_instance import SingleInstance
-from desktop.tray import TrayIcon, describe
 from proxy.gateway import GatewayOptions
-from tests.helpers import ACCESS_KEY
-
-DEMO = {
-    "providers": [{"id": "demo", "preset": "demo", "demo": {"pace_ms": 0}}],
-    "routes": [{"name": "demo", "targets": [{"provider": "demo", "model": "echo"}]}],
-}
+from tests.desktop.conftest import ACCESS_KEY, in_worker, post_chat
 
 
-@pytest.fixture
-def bridge(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("SWITCHBOARD_ACCESS_KEY", ACCESS_KEY)
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(DEMO))
-    b = GatewayBridge(GatewayOptions(home=tmp_path, config_path=config, port=0, discover_local=False))
-    yield b
-    b.stop(10)
-
-
-def post_chat(url: str) -> None:
-    request = urllib.request.Request(
-        f"{url}/v1/chat/completions",
-        data=json.dumps({"model": "demo", "messages": [{"role": "user", "content": "tray"}]}).encode(),
-        headers={"Authorization": f"Bearer {ACCESS_KEY}", "Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=10).read()
-
-
-def test_bridge_starts_and_reports_requests(qtbot, bridge):
+def test_started_carries_the_url(qtbot, bridge):
     with qtbot.waitSignal(bridge.started, timeout=10000) as started:
         bridge.start()
     url = started.args[0]
     assert url.startswith("http://127.0.0.1:") and bridge.base_url == url
-    with qtbot.waitSignal(bridge.request_finished, timeout=10000) as finished:
-        threading.Thread(target=post_chat, args=(url,), daemon=True).start()  # never block the GUI thread
+    with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
+        assert response.status == 200
+
+
+def test_request_signals_reach_the_gui_thread(qtbot, started):
+    seen_on: list[QThread] = []
+    started.request_finished.connect(lambda _record: seen_on.append(QThread.currentThread()))
+    # both blockers connect before the request starts, so neither signal can slip past
+    with qtbot.waitSignal(started.request_logged, timeout=10000) as logged:
+        with qtbot.waitSignal(started.request_finished, timeout=10000) as finished:
+            worker = in_worker(post_chat, started.base_url)  # the GUI thread only waits for signals
     record = finished.args[0]
-    assert (record.requested_model, record.status) == ("demo", "ok")
-    with qtbot.waitSignal(bridge.request_logged, timeout=10000):
+    assert (record.requested_model, record.route, record.status) == ("demo", "demo", "ok")
+    assert seen_on == [QApplication.instance().thread()]  # queued to the GUI thread, not run on the gateway's
+    assert logged.args[0].id == record.id
+    worker.join(10)
+    assert [r.id for r in started.recent(5)] == [record.id]
+    assert started.requests_today == 1 and not started.is_today_partial
+
+
+def test_recent_is_newest_first_and_survives_a_restart(qtbot, make_bridge, options):
+    first = make_bridge(options)
+    with qtbot.waitSignal(first.started, timeout=10000):
+        first.start()
+    for text in ("one", "two", "three"):
+        with qtbot.waitSignal(first.request_logged, timeout=10000):
+            worker = in_worker(post_chat, first.base_url, "demo", text)
+        worker.join(10)
+    newest_first = [r.id for r in first.recent(5)]
+    assert len(newest_first) == 3
+    assert first.recent(2) == first.recent(5)[:2]
+    with qtbot.waitSignal(first.stopped, timeout=15000):
+        first.stop()
+
+    second = make_bridge(options)  # a new run reads the log it left behind
+    with qtbot.waitSignal(second.started, timeout=10000):
+        second.start()
+    assert [r.id for r in second.recent(5)] == newest_first
+    assert second.requests_today == 3
+
+
+def test_stop_ends_the_gateway(qtbot, started):
+    url = started.base_url
+    gateway_thread = started.thread._thread
+    with qtbot.waitSignal(started.stopped, timeout=15000):
+        started.stop()  # returns at once; the GUI thread keeps running
+    assert started.base_url is None
+    assert gateway_thread is not None and not gateway_thread.is_alive()
+    try:
+        urllib.request.urlopen(f"{url}/health", timeout=2)
+    except (urllib.error.URLError, ConnectionError):
         pass
-    qtbot.waitUntil(lambda: bridge.recent(5) != [], timeout=5000)
-    assert bridge.route_names() == [("demo", True)]
+    else:
+        raise AssertionError("the gateway still answers after stop")
+    started.stop()  # a second stop is harmless
+    with pytest.raises(RuntimeError):
+        started.start()  # one run per bridge
+
+
+def test_stop_does_not_block_the_gui_thread(qtbot, started):
+    with qtbot.waitSignal(started.stopped, timeout=15000):  # connected before stop(): no race
+        t0 = time.monotonic()
+        started.stop()
+        assert time.monotonic() - t0 < 0.1
+
+
+def test_stop_while_starting_leaves_nothing_running(qtbot, bridge):
+    bridge.start()
     with qtbot.waitSignal(bridge.stopped, timeout=15000):
-        bridge.stop_async()
+        bridge.stop()  # the stop waits for the start to finish, then stops the gateway
+    assert bridge.base_url is None
+    assert not any(t.name == "switchboard-gateway" for t in threading.enumerate())
 
 
-def test_start_failure_names_the_port(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("SWITCHBOARD_ACCESS_KEY", ACCESS_KEY)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        port = s.getsockname()[1]
-        config = tmp_path / "config.json"
-        config.write_text(json.dumps(DEMO))
-        b = GatewayBridge(GatewayOptions(home=tmp_path, config_path=config, port=port, discover_local=False))
-        with qtbot.waitSignal(b.start_failed, timeout=10000) as failed:
-            b.start()
-        assert f"Port {port} on 127.0.0.1 is already in use" in failed.args[0]
-        tray = TrayIcon(b)
-        tray.on_start_failed(failed.args[0])
-        tray.rebuild_menu()
-        texts = [a.text() for a in tray.menu.actions()]
-        assert any(t.startswith("Not running: Port") for t in texts)
-        with qtbot.waitSignal(b.stopped, timeout=5000):
-            b.stop_async()
+def test_start_failure_names_the_port(qtbot, make_bridge, options):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bridge = make_bridge(GatewayOptions(home=options.home, port=port, discover_local=False))
+        with qtbot.waitSignal(bridge.start_failed, timeout=10000) as failed:
+            bridge.start()
+    assert str(port) in failed.args[0] and "in use" in failed.args[0]
+    assert bridge.base_url is None
+    with qtbot.waitSignal(bridge.stopped, timeout=5000):
+        bridge.stop()
 
 
-def test_tray_menu_and_copy_endpoint(qtbot, bridge):
-    tray = TrayIcon(bridge)
-    assert [a.text() for a in tray.menu.actions() if a.text()][0] == "Starting…"
-    with qtbot.waitSignal(bridge.started, timeout=10000):
+def test_bad_config_fails_with_a_message(qtbot, make_bridge, options, tmp_path):
+    config = tmp_path / "broken.json"
+    config.write_text('{"routes": [{"name": "x"}]}')
+    bridge = make_bridge(GatewayOptions(home=options.home, config_path=config, port=0, discover_local=False))
+    with qtbot.waitSignal(bridge.start_failed, timeout=10000) as failed:
         bridge.start()
-    tray.rebuild_menu()
-    texts = [a.text() for a in tray.menu.actions() if a.text()]
-    assert texts[0] == f"Copy endpoint  {bridge.base_url}/v1"
-    assert texts[1:] == ["Copy access key", "Models", "Recent requests", "Quit Switchboard"]
-    tray.menu.actions()[0].trigger()
-    assert QGuiApplication.clipboard().text() == f"{bridge.base_url}/v1"
-    assert tray.toolTip().startswith(f"Switchboard — {bridge.base_url}")
-    models = next(a.menu() for a in tray.menu.actions() if a.text() == "Models")
-    assert [(a.text(), a.isChecked()) for a in models.actions()] == [("demo", True)]
-    with qtbot.waitSignal(tray.quit_requested, timeout=1000):
-        tray.menu.actions()[-1].trigger()
+    assert "routes" in failed.args[0]
 
 
-def test_describe_is_plain_text():
-    from proxy.models import RequestRecord
-
-    record = RequestRecord(
-        id="x",
-        started_at=0,
-        surface="chat",
-        status="ok",
-        http_status=200,
-        requested_model="<b>bold</b>",
-        latency_ms=12.3,
-    )
-    assert "<b>bold</b>" in describe(record) and "12 ms" in describe(record)
+def test_access_key_from_the_environment(qtbot, started):
+    with qtbot.waitSignal(started.access_key_fetched, timeout=5000) as fetched:
+        started.fetch_access_key()
+    assert fetched.args[0] == ACCESS_KEY
 
 
-def test_single_instance(qtbot, tmp_path):
-    first = SingleInstance(tmp_path)
-    assert first.acquire()
-    second = SingleInstance(tmp_path)
-    with qtbot.waitSignal(first.activated, timeout=5000):
-        assert not second.acquire()
-    first.release()
-    third = SingleInstance(tmp_path)
-    assert third.acquire()
-    third.release()
+def test_routes_are_the_config_in_force(started):
+    names = [(r.name, r.enabled) for r in started.routes()]
+    assert ("demo", True) in names

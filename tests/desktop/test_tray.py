@@ -1,0 +1,122 @@
+"""TrayIcon: menu contents by state, copying, tooltip, plain-text request lines."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication, Qt  # QtGui's Qt has mightBeRichText
+from PySide6.QtWidgets import QMenu
+
+from desktop.tray import TrayIcon, describe, details, menu_text
+from proxy.models import RequestRecord
+from tests.desktop.conftest import ACCESS_KEY, in_worker, post_chat
+
+
+def texts(menu: QMenu) -> list[str]:
+    return [a.text() for a in menu.actions() if not a.isSeparator()]
+
+
+def action(menu: QMenu, text: str):
+    return next(a for a in menu.actions() if a.text() == text)
+
+
+def submenu(menu: QMenu, text: str) -> QMenu:
+    found = action(menu, text).menu()
+    assert isinstance(found, QMenu)
+    return found
+
+
+def open_menu(tray: TrayIcon) -> QMenu:
+    tray.menu.aboutToShow.emit()  # what Qt does right before the menu appears
+    return tray.menu
+
+
+def test_menu_while_starting(qtbot, bridge):
+    tray = TrayIcon(bridge)
+    menu = open_menu(tray)
+    assert texts(menu) == ["Starting…", "Models", "Recent requests", "Quit Switchboard"]
+    assert not action(menu, "Starting…").isEnabled()
+    assert texts(submenu(menu, "Recent requests")) == ["None yet"]
+    assert tray.toolTip() == "Switchboard — starting…"
+
+
+def test_menu_when_running_and_copy_endpoint(qtbot, started):
+    tray = TrayIcon(started)
+    tray.on_started(started.base_url)
+    menu = open_menu(tray)
+    endpoint = f"{started.base_url}/v1"
+    assert texts(menu) == [f"{endpoint}\tCopy", "Copy access key", "Models", "Recent requests", "Quit Switchboard"]
+    action(menu, f"{endpoint}\tCopy").trigger()
+    assert QGuiApplication.clipboard().text() == endpoint
+    models = submenu(menu, "Models")
+    assert "demo" in texts(models)
+    action(models, "demo").trigger()
+    assert QGuiApplication.clipboard().text() == "demo"
+    assert tray.toolTip() == f"Switchboard — {started.base_url}\n0 requests today"
+
+
+def test_copy_access_key(qtbot, started):
+    tray = TrayIcon(started)
+    tray.on_started(started.base_url)
+    with qtbot.waitSignal(started.access_key_fetched, timeout=5000):
+        action(open_menu(tray), "Copy access key").trigger()
+    assert QGuiApplication.clipboard().text() == ACCESS_KEY
+
+
+def test_recent_requests_and_tooltip_follow_traffic(qtbot, started):
+    tray = TrayIcon(started)
+    tray.on_started(started.base_url)
+    with qtbot.waitSignal(started.request_finished, timeout=10000):
+        worker = in_worker(post_chat, started.base_url)
+    worker.join(10)
+    recent = submenu(open_menu(tray), "Recent requests")
+    assert len(texts(recent)) == 1
+    line = texts(recent)[0]
+    assert " · demo · ok · " in line and line.endswith(" ms")
+    record = started.recent(1)[0]
+    assert (
+        action(recent, line)
+        .toolTip()
+        .startswith(f"Request {record.id}: click to copy its ID\nRoute demo → demo/echo\n")
+    )
+    action(recent, line).trigger()
+    assert QGuiApplication.clipboard().text() == record.id
+    assert tray.toolTip().endswith("\n1 request today")
+
+
+def test_menu_rebuilds_in_place(qtbot, bridge):
+    tray = TrayIcon(bridge)
+    first = open_menu(tray)
+    for _ in range(3):
+        assert open_menu(tray) is first  # one QMenu, cleared and refilled
+    assert len(texts(first)) == 4
+
+
+def test_menu_after_a_failed_start(qtbot, bridge):
+    tray = TrayIcon(bridge)
+    tray.on_start_failed("Port 4141 on 127.0.0.1 is already in use & busy")
+    menu = open_menu(tray)
+    assert texts(menu)[:2] == ["Not running", "Port 4141 on 127.0.0.1 is already in use && busy"]
+    assert tray.toolTip().startswith("Switchboard — not running\nPort 4141")
+
+
+def test_quit_action(qtbot, bridge):
+    tray = TrayIcon(bridge)
+    with qtbot.waitSignal(tray.quit_requested, timeout=1000):
+        action(open_menu(tray), "Quit Switchboard").trigger()
+    tray.set_state("stopping")
+    assert not action(open_menu(tray), "Quit Switchboard").isEnabled()
+
+
+def test_request_lines_are_plain_text():
+    record = RequestRecord(
+        id="x", started_at=0, surface="chat", status="upstream_error", http_status=502,
+        requested_model="<b>A&B</b>", latency_ms=1234.5,
+    )  # fmt: skip
+    line = describe(record)
+    assert "<b>A&B</b>" in line and "upstream_error 502" in line and line.endswith("1,234 ms")
+    assert "A&&B" in menu_text(line)  # shown as "A&B", not as a mnemonic
+    assert not Qt.mightBeRichText(details(record.replace(error="<b>boom</b>")))
+
+
+def test_menu_text_is_one_short_line():
+    assert menu_text("a\nb   c") == "a b c"
+    assert menu_text("x" * 100, 10) == "x" * 9 + "…"
