@@ -27,13 +27,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from proxy.cache.store import ResponseCache
-from proxy.config import GatewayConfig, Limits, default_config
-from proxy.discovery import discover_local_servers
-from proxy.errors import ConfigError, GatewayStartError
+from proxy.config import GatewayConfig, Limits
+from proxy.errors import GatewayStartError
 from proxy.events import (
     BudgetThreshold,
     ConfigApplied,
-    ConfigRejected,
     GatewayEvent,
     GatewayEvents,
     KeyFailing,
@@ -47,6 +45,7 @@ from proxy.metrics import Metrics
 from proxy.models import RequestRecord
 from proxy.paths import Home, resolve_config_path
 from proxy.providers.base import UpstreamCall, UpstreamReply
+from proxy.reload import ReloadMixin
 from proxy.routing.attempts import AttemptLoop, Prime, no_route_error
 from proxy.routing.health import HealthBoard, TargetHealth
 from proxy.routing.limits import LimitKeeper
@@ -57,14 +56,14 @@ from proxy.server.keys import GATEWAY
 from proxy.server.middlewares import MIDDLEWARES, add_cors_headers
 from proxy.snapshot import Gates, Snapshot, build_snapshot
 from proxy.storage.access_keys import AccessKeys, AccessKeyStore
-from proxy.storage.config_store import ConfigStore, Version, content_hash
+from proxy.storage.config_store import ConfigStore, Version
 from proxy.storage.keychain import KeychainStore
 from proxy.storage.request_log import RequestLog, month_spend
 from proxy.storage.secrets import SecretResolver
+from proxy.threads import in_thread
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-CONFIG_WATCH_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class GatewayOptions:
     """Without a config file, probe Ollama and LM Studio on localhost and add them if they answer."""
 
 
-class Gateway:
+class Gateway(ReloadMixin):
     """The headless gateway. Not thread-safe: use it from its event loop (see ``GatewayThread``)."""
 
     def __init__(
@@ -124,51 +123,6 @@ class Gateway:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def load_config(self) -> GatewayConfig:
-        """The config to start with.
-
-        The config file if there is one (an invalid file falls back to the newest valid saved
-        version, reported through :class:`ConfigRejected`; with none, ConfigError is raised);
-        else the zero-config default with any local model servers that answer.
-        """
-        if self._initial_config is not None:
-            return self._initial_config
-        if not await _in_thread(self.store.exists):
-            discovered = await discover_local_servers() if self.options.discover_local else ()
-            if discovered:
-                log.info("found local model servers: %s", ", ".join(discovered))
-            return default_config(discovered)
-        await _in_thread(self.store.sweep)
-        try:
-            config = await _in_thread(self.store.load)
-        except ConfigError as exc:
-            fallback = await _in_thread(self._last_good_version)
-            if fallback is None:
-                raise
-            log.warning("config file is invalid; using saved version %d instead:\n%s", fallback[0], exc)
-            self.events.emit(ConfigRejected(exc.source, tuple(exc.problems)))
-            self._applied_hash = await _in_thread(self.store.file_hash)
-            return fallback[1]
-        self._applied_hash = await _in_thread(self._record_if_new, config)
-        return config
-
-    def _last_good_version(self) -> tuple[int, GatewayConfig] | None:
-        for version in reversed(self.store.history()):
-            try:
-                return version.number, self.store.version_config(version.number)
-            except ConfigError:
-                continue
-        return None
-
-    def _record_if_new(self, config: GatewayConfig) -> str | None:
-        """Record the file as a version unless it is the latest one already; returns its hash."""
-        text = self.config_path.read_text(encoding="utf-8")
-        digest = content_hash(text)
-        latest = self.store.latest()
-        if latest is None or latest.sha256 != digest:
-            self.store.record(config, "file edit" if latest else "initial", text=text)
-        return digest
-
     async def start(self) -> str:
         """Start serving; returns the base URL.
 
@@ -177,15 +131,15 @@ class Gateway:
             GatewayStartError: the address cannot be bound (port in use ...).
         """
         config = await self.load_config()
-        await _in_thread(self.home.ensure)
+        await in_thread(self.home.ensure)
         if config.server.require_auth and AccessKeys.from_env() is None:
-            self.created_access_key = await _in_thread(self.access_store.ensure_default)
-        self.access_keys = await _in_thread(self.access_store.load)
-        self._watch_marks = await _in_thread(self._side_file_marks)
-        await _in_thread(self.request_log.start)
-        await _in_thread(self._load_spend, config)
+            self.created_access_key = await in_thread(self.access_store.ensure_default)
+        self.access_keys = await in_thread(self.access_store.load)
+        self._watch_marks = await in_thread(self._side_file_marks)
+        await in_thread(self.request_log.start)
+        await in_thread(self._load_spend, config)
         self.limits.on_threshold = self._on_budget
-        self.snapshot = await _in_thread(self._build_snapshot, config)
+        self.snapshot = await in_thread(self._build_snapshot, config)
         app = web.Application(middlewares=MIDDLEWARES, client_max_size=1024**3, handler_args={"max_field_size": 16384})
         app[GATEWAY] = self
         app.on_response_prepare.append(add_cors_headers)
@@ -272,7 +226,7 @@ class Gateway:
         if self.snapshot is not None:
             for adapter in self.snapshot.adapters.values():
                 await adapter.close()
-        await _in_thread(self.request_log.close)
+        await in_thread(self.request_log.close)
         self._cache_thread.shutdown(wait=True)
         if self.cache is not None:
             self.cache.close()
@@ -291,7 +245,7 @@ class Gateway:
             GatewayStartError: the new address cannot be bound (the old config stays in force).
         """
         old = self.snapshot
-        snapshot = await _in_thread(self._build_snapshot, config, old)
+        snapshot = await in_thread(self._build_snapshot, config, old)
         if self._runner is not None and self._address(config) != self._requested:
             await self._bind(*self._address(config))
         self.snapshot = snapshot
@@ -305,78 +259,11 @@ class Gateway:
 
     async def save_config(self, config: GatewayConfig, author: str, summary: str | None = None) -> Version:
         """Save ``config`` as a new version of the config file, then apply it."""
-        version = await _in_thread(self.store.save, config, author, summary)
+        version = await in_thread(self.store.save, config, author, summary)
         self._applied_hash = version.sha256
         await self.apply_config(config)
         self.events.emit(ConfigApplied(version.number, version.author, version.summary))
         return version
-
-    async def _watch_files(self) -> None:
-        """Pick up changes made by other processes (the CLI, an editor): access keys, provider
-        keys, and edits of the config file (unless the config was given in memory)."""
-        while True:
-            await asyncio.sleep(CONFIG_WATCH_SECONDS)
-            try:
-                await self._check_side_files()
-                if self._initial_config is None:
-                    await self._check_config_file()
-            except Exception:
-                log.exception("checking for changed files failed")
-
-    def _side_file_marks(self) -> tuple[float | None, float | None]:
-        def mtime(path: Path) -> float | None:
-            try:
-                return path.stat().st_mtime_ns
-            except FileNotFoundError:
-                return None
-
-        return mtime(self.home.access_keys_index), mtime(self.home.keys_epoch_file)
-
-    async def _check_side_files(self) -> None:
-        """Access keys created or revoked, provider keys changed in the keychain (by the CLI)."""
-        marks = await _in_thread(self._side_file_marks)
-        if marks == self._watch_marks:
-            return
-        keys_changed = marks[0] != self._watch_marks[0]
-        secrets_changed = marks[1] != self._watch_marks[1]
-        self._watch_marks = marks
-        if keys_changed:
-            self.access_keys = await _in_thread(self.access_store.load)
-        if secrets_changed and self.snapshot is not None:
-            # rebuild every adapter whose key lives in the keychain; in-flight requests keep theirs
-            config = self.snapshot.config
-            keep = {
-                pid: a
-                for pid, a in self.snapshot.adapters.items()
-                if not ((p := config.provider(pid)) is not None and p.key is not None and p.key.keychain)
-            }
-            previous = Snapshot(config, keep, self.snapshot.resolver, self.snapshot.price_refs)
-            self.snapshot = await _in_thread(self._build_snapshot, config, previous)
-        if self.snapshot is not None:
-            self.gates = self._build_gates(self.snapshot.config)
-
-    async def _check_config_file(self) -> None:
-        """Valid edits are recorded and applied; invalid ones are rejected (the last good config
-        stays in force) and reported."""
-        digest = await _in_thread(self.store.file_hash)
-        if digest is None or digest == self._applied_hash:
-            return
-        self._applied_hash = digest
-        try:
-            config = await _in_thread(self.store.load)
-        except ConfigError as exc:
-            log.warning("rejected an edit of the config file; the last good config stays in force:\n%s", exc)
-            self.events.emit(ConfigRejected(exc.source, tuple(exc.problems)))
-            return
-        await _in_thread(self._record_if_new, config)
-        try:
-            await self.apply_config(config)
-        except GatewayStartError as exc:
-            self.events.emit(ConfigRejected(str(self.config_path), (str(exc),)))
-            return
-        latest = await _in_thread(self.store.latest)
-        if latest is not None:
-            self.events.emit(ConfigApplied(latest.number, latest.author, latest.summary))
 
     def _build_snapshot(self, config: GatewayConfig, previous: Snapshot | None = None) -> Snapshot:
         """Runs off the loop: resolving keys may touch the keychain."""
@@ -520,11 +407,6 @@ class Gateway:
         ex.provider, ex.upstream_model = attempt.provider, attempt.model  # the answering target (hedging)
         ex.price = snap.price_ref(attempt)
         return reply
-
-
-async def _in_thread(func: Callable[..., T], *args: object) -> T:
-    """Run blocking work (disk, keychain) off the event loop."""
-    return await asyncio.get_running_loop().run_in_executor(None, func, *args)
 
 
 def free_port() -> int:
