@@ -27,6 +27,8 @@ class Preset:
     """Accepts ``stream_options.include_usage``; otherwise usage arrives unasked (or never)."""
     local: bool = False
     """A server on this machine (plain http allowed, no key needed)."""
+    clean_tool_schemas: bool = False
+    """Strip JSON Schema keywords the upstream rejects from tool parameters (Gemini)."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -57,6 +59,7 @@ PRESETS: dict[str, Preset] = {
             "https://generativelanguage.googleapis.com/v1beta/openai",
             True,
             "GEMINI_API_KEY",
+            clean_tool_schemas=True,
         ),
         Preset("ollama", "Ollama (local)", "openai", "http://127.0.0.1:11434/v1", False, local=True),
         Preset("lmstudio", "LM Studio (local)", "openai", "http://127.0.0.1:1234/v1", False, local=True),

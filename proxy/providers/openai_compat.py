@@ -27,6 +27,7 @@ from proxy.errors import (
 )
 from proxy.presets import PRESETS
 from proxy.providers.base import UpstreamCall, UpstreamReply
+from proxy.providers.schema_cleanup import clean_request
 from proxy.redact import REDACTOR
 from proxy.sse import SSEEvent, SSEParser
 
@@ -91,7 +92,8 @@ class OpenAICompatAdapter:
         url = f"{self.base_url}/{call.endpoint}"
         timeout = self._stream_timeout if call.stream else self._timeout
         try:
-            resp = await self.session.post(url, data=orjson.dumps(call.body), allow_redirects=False, timeout=timeout)
+            body = clean_request(call.body) if self.preset.clean_tool_schemas else call.body
+            resp = await self.session.post(url, data=orjson.dumps(body), allow_redirects=False, timeout=timeout)
         except aiohttp.ConnectionTimeoutError:
             raise UpstreamTimeout(self.id, "connection", t.connect) from None
         except TimeoutError:  # sock_read (no response head) or total
