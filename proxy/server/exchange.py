@@ -88,6 +88,24 @@ class Exchange:
             self.ttfb_ms = self.elapsed_ms()
         return self.ttfb_ms
 
+    def result_headers(self) -> dict[str, str]:
+        """Tell the client what happened: request id, and once routed, route, provider, upstream
+        model, attempts, cache and A/B variant."""
+        headers = {"x-request-id": self.id}
+        if self.route is None and not self.attempts:
+            return headers
+        headers["x-switchboard-attempts"] = str(self.attempts)
+        if self.route:
+            headers["x-switchboard-route"] = self.route
+        if self.provider:
+            headers["x-switchboard-provider"] = self.provider
+        if self.upstream_model:
+            headers["x-switchboard-model"] = self.upstream_model
+        headers["x-switchboard-cache"] = self.cache or "off"
+        if self.variant:
+            headers["x-switchboard-variant"] = self.variant
+        return headers
+
     def note_attempt(self, provider: str, model: str, status: int, error: str | None, ms: float) -> None:
         self.attempt_log.append({"target": f"{provider}/{model}", "status": status, "error": error, "ms": round(ms, 2)})
 

@@ -28,21 +28,6 @@ from proxy.sse import SSEEvent
 _CREATED = int(time.time())
 
 
-def _result_headers(ex: Exchange) -> dict[str, str]:
-    """Tell the client what happened (route, provider, upstream model, attempts)."""
-    headers = {"x-request-id": ex.id, "x-switchboard-attempts": str(ex.attempts)}
-    if ex.route:
-        headers["x-switchboard-route"] = ex.route
-    if ex.provider:
-        headers["x-switchboard-provider"] = ex.provider
-    if ex.upstream_model:
-        headers["x-switchboard-model"] = ex.upstream_model
-    headers["x-switchboard-cache"] = ex.cache or "off"
-    if ex.variant:
-        headers["x-switchboard-variant"] = ex.variant
-    return headers
-
-
 async def _begin(request: web.Request, ex: Exchange) -> dict[str, Any]:
     snap = request.app[GATEWAY].snapshot
     body = await read_json(request, snap.config.server.max_body_bytes)
@@ -96,7 +81,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             ex,
             reply,
             client_wants_usage=client_wants_usage,
-            headers=_result_headers(ex),
+            headers=ex.result_headers(),
             capture=capture,
             on_first_byte=gateway.emit_if_watched,
             assembler=assembler,
@@ -110,7 +95,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         ex.response_body = REDACTOR.redact(reply.body.decode("utf-8", "replace"))
     if key is not None:
         _store(gateway, key, resolution.route or "", ex, reply.json, cache)
-    return web.Response(body=reply.body, content_type="application/json", headers=_result_headers(ex))
+    return web.Response(body=reply.body, content_type="application/json", headers=ex.result_headers())
 
 
 def _cache_bypassed(request: web.Request) -> bool:
@@ -148,12 +133,12 @@ async def _serve_cached(
             ex,
             reply,
             client_wants_usage=client_wants_usage,
-            headers=_result_headers(ex),
+            headers=ex.result_headers(),
             capture=capture,
             on_first_byte=gateway.emit_if_watched,
         )
     ex.mark_first_byte()
-    return web.Response(body=orjson.dumps(completion), content_type="application/json", headers=_result_headers(ex))
+    return web.Response(body=orjson.dumps(completion), content_type="application/json", headers=ex.result_headers())
 
 
 async def _iterate(events: list[SSEEvent]) -> AsyncIterator[SSEEvent]:
@@ -175,7 +160,7 @@ async def embeddings(request: web.Request) -> web.StreamResponse:
     reply = await gateway.forward(ex, snap, resolution, build)
     ex.usage = Usage.from_openai(reply.json.get("usage"))
     ex.mark_first_byte()
-    return web.Response(body=reply.body, content_type="application/json", headers=_result_headers(ex))
+    return web.Response(body=reply.body, content_type="application/json", headers=ex.result_headers())
 
 
 async def _model_list(request: web.Request) -> list[dict[str, Any]]:

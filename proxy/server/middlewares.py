@@ -42,8 +42,9 @@ UNAUTHENTICATED_PATHS = frozenset({"/health"})
 CORS_ALLOW_HEADERS = "authorization, content-type, x-api-key, anthropic-version, openai-organization"
 
 
-def error_response(err: ApiError) -> web.Response:
-    return web.Response(body=err.body_bytes(), status=err.status, content_type="application/json", headers=err.headers)
+def error_response(err: ApiError, extra: dict[str, str] | None = None) -> web.Response:
+    headers = {**(extra or {}), **err.headers}
+    return web.Response(body=err.body_bytes(), status=err.status, content_type="application/json", headers=headers)
 
 
 def _http_exception_error(exc: web.HTTPException) -> ApiError:
@@ -71,7 +72,7 @@ async def exchange_middleware(request: web.Request, handler: web.Handler) -> web
         return await handler(request)
     except ApiError as err:
         ex.fail(err.outcome, err.status, err.message)
-        response = error_response(err)
+        response = error_response(err, ex.result_headers())
         if request.body_exists and not request.content.at_eof():
             response.force_close()  # never drain (possibly huge) bodies we refused unread
         return response

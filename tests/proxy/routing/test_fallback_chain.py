@@ -265,3 +265,20 @@ async def test_concurrency_cap_moves_on_or_answers_busy(tmp_path, pair):
         again = await client.chat.completions.with_raw_response.create(model="solo", messages=MESSAGES)
         assert again.headers["x-switchboard-provider"] == "one", "the slot was given back when the stream ended"
         await client.close()
+
+
+async def test_error_answers_say_what_was_tried(tmp_path, pair):
+    one, two = pair
+    for fake in (one, two):
+        fake.script(*[OpenAIError(503, "down", type="server_error")] * 2)
+    async with gateway_context(tmp_path, chain_config(one.base_url, two.base_url), env={"SB_CHAIN_KEY": KEY}) as ctx:
+        async with aiohttp.ClientSession() as s:
+            body = {"model": "chain", "messages": MESSAGES}
+            async with s.post(f"{ctx.base_url}/v1/chat/completions", json=body, headers=ctx.headers()) as resp:
+                assert resp.status == 503
+                assert resp.headers["x-switchboard-attempts"] == "4"
+                assert resp.headers["x-switchboard-provider"] == "two"
+                assert resp.headers["x-request-id"] == ctx.rows()[-1].id
+            async with s.post(f"{ctx.base_url}/v1/chat/completions", data=b"{", headers=ctx.headers()) as resp:
+                assert resp.status == 400 and "x-request-id" in resp.headers
+                assert "x-switchboard-attempts" not in resp.headers, "nothing was routed"
