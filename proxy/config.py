@@ -121,6 +121,11 @@ class ProviderConfig(_Model):
     )
     enabled: bool = Field(default=True, description="Disabled providers are never called.")
     demo: DemoSettings | None = Field(default=None, description="Settings for the demo provider only.")
+    api_version: str = Field(
+        default="2024-10-21",
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$",
+        description="Azure OpenAI only: the api-version query parameter.",
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -29,6 +29,8 @@ class Preset:
     """A server on this machine (plain http allowed, no key needed)."""
     clean_tool_schemas: bool = False
     """Strip JSON Schema keywords the upstream rejects from tool parameters (Gemini)."""
+    azure: bool = False
+    """Azure OpenAI: ``api-key`` header, the deployment in the path, ``api-version`` in the query."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -61,6 +63,8 @@ PRESETS: dict[str, Preset] = {
             "GEMINI_API_KEY",
             clean_tool_schemas=True,
         ),
+        # base_url is the resource endpoint, e.g. https://NAME.openai.azure.com; route targets name deployments
+        Preset("azure", "Azure OpenAI", "openai", None, True, "AZURE_OPENAI_API_KEY", azure=True),
         Preset("ollama", "Ollama (local)", "openai", "http://127.0.0.1:11434/v1", False, local=True),
         Preset("lmstudio", "LM Studio (local)", "openai", "http://127.0.0.1:1234/v1", False, local=True),
         Preset("vllm", "vLLM (local)", "openai", "http://127.0.0.1:8000/v1", False, local=True),
@@ -79,6 +83,7 @@ PresetId = Literal[
     "together",
     "huggingface",
     "gemini",
+    "azure",
     "ollama",
     "lmstudio",
     "vllm",

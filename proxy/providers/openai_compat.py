@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import orjson
@@ -56,7 +57,10 @@ class OpenAICompatAdapter:
             **config.headers,
         }
         if key:
-            self._headers["Authorization"] = f"Bearer {key}"
+            if self.preset.azure:
+                self._headers["api-key"] = key
+            else:
+                self._headers["Authorization"] = f"Bearer {key}"
         t = config.timeouts
         # Built once: aiohttp enforces them without an extra timer context per request.
         # sock_read bounds the wait for the response head (time to first byte) and each read.
@@ -89,7 +93,7 @@ class OpenAICompatAdapter:
             raise KeyUnavailable(self.id, self._key_problem)
         t = self.config.timeouts
         started = time.monotonic()
-        url = f"{self.base_url}/{call.endpoint}"
+        url = self._url(call)
         timeout = self._stream_timeout if call.stream else self._timeout
         try:
             body = clean_request(call.body) if self.preset.clean_tool_schemas else call.body
@@ -135,6 +139,14 @@ class OpenAICompatAdapter:
         finally:
             if not call.stream:
                 resp.release()
+
+    def _url(self, call: UpstreamCall) -> str:
+        if self.preset.azure:  # the deployment (the route target's model) is part of the path
+            deployment = quote(str(call.body.get("model", "")), safe="")
+            return (
+                f"{self.base_url}/openai/deployments/{deployment}/{call.endpoint}?api-version={self.config.api_version}"
+            )
+        return f"{self.base_url}/{call.endpoint}"
 
     async def _events(self, resp: aiohttp.ClientResponse, started: float) -> AsyncIterator[SSEEvent]:
         t = self.config.timeouts
@@ -190,7 +202,7 @@ class OpenAICompatAdapter:
 
     async def list_models(self) -> list[str]:
         """Model ids: from config if listed, else the upstream's /models (cached; [] if unreachable)."""
-        if self.config.models:
+        if self.config.models or self.preset.azure:  # Azure lists deployments elsewhere: use the config
             return list(self.config.models)
         now = time.monotonic()
         if self._models is not None and now - self._models[0] < MODELS_CACHE_SECONDS:

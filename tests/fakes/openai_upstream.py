@@ -406,6 +406,9 @@ class FakeOpenAIUpstream:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._guarded(self._chat))
         app.router.add_post("/v1/embeddings", self._guarded(self._embeddings))
+        # Azure OpenAI's URL shape: the deployment in the path, `api-version` in the query
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._guarded(self._chat))
+        app.router.add_post("/openai/deployments/{deployment}/embeddings", self._guarded(self._embeddings))
         app.router.add_get("/v1/models", self._list_models)
         app.router.add_get("/v1/models/{model}", self._get_model)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
@@ -488,7 +491,18 @@ class FakeOpenAIUpstream:
             headers = Headers(request.headers.items())
             self.requests.append(RecordedRequest(request.method, request.path, headers, parsed, raw, arrived))
         if self._auth is not None:
-            auth = request.headers.get("Authorization", "")
+            if request.path.startswith("/openai/deployments/"):  # Azure OpenAI: `api-key` header, api-version
+                auth = "Bearer " + request.headers.get("api-key", "")
+                if "api-version" not in request.query:
+                    return (
+                        parsed,
+                        raw,
+                        web.Response(
+                            status=404, body=_error_json("Resource not found", code="404"), content_type=_JSON
+                        ),
+                    )
+            else:
+                auth = request.headers.get("Authorization", "")
             if auth != self._auth:
                 return parsed, raw, self._unauthorized(auth)
         return parsed, raw, None
