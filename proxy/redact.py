@@ -22,8 +22,8 @@ _PATTERNS = re.compile(
             r"\bxai-[A-Za-z0-9]{20,}",
             r"(?<=[Bb]earer )[A-Za-z0-9._~+/=\-]{8,}",
             r"(?<=[?&]key=)[^&\s\"']+",
-            r"(?<=\"x-api-key\": \")[^\"]+",
-            r"(?<=[Xx]-[Aa]pi-[Kk]ey: )\S+",
+            r"(?<=api-key\": \")[^\"]+",
+            r"(?<=[Aa]pi-[Kk]ey: )\S+",  # x-api-key, and Azure's api-key
             r"(?<=x-goog-api-key: )\S+",
         )
     )
