@@ -161,9 +161,33 @@ class Gateway(ReloadMixin):
             self.request_log.close()
             raise
         self.gates = self._build_gates(config)
+        if not await self._rebinding_guard_holds():
+            await runner.cleanup()
+            self._runner = None
+            self.request_log.close()
+            raise GatewayStartError(
+                "Refusing to serve: a request with a foreign Host header was not refused, so the DNS-rebinding "
+                "guard is not working (check server.allowed_hosts)."
+            )
         self._watch_task = asyncio.create_task(self._watch_files(), name="switchboard-config-watch")
         self.events.emit(ServerStarted(self.base_url or ""))
         return self.base_url or ""
+
+    async def _rebinding_guard_holds(self) -> bool:
+        """Startup self-check: a request naming a foreign host must get 403 before we say we are ready."""
+        assert self.host is not None and self.port is not None
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 5)
+            writer.write(
+                f"GET /health HTTP/1.1\r\nHost: rebind-probe.invalid:{self.port}\r\nConnection: close\r\n\r\n".encode()
+            )
+            status_line = await asyncio.wait_for(reader.readline(), 5)
+            writer.close()
+            await writer.wait_closed()
+        except (OSError, TimeoutError) as exc:
+            log.error("the startup Host check could not run: %s", exc)
+            return False
+        return status_line.split(b" ")[1:2] == [b"403"]
 
     def _address(self, config: GatewayConfig) -> tuple[str, int]:
         """Where to listen: the command line wins over the config."""

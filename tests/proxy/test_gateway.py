@@ -81,3 +81,31 @@ async def test_zero_config_discovers_local_servers(tmp_path, monkeypatch):
             assert "ollama/llama3.2" in ids and "demo" in ids
         finally:
             await gateway.stop()
+
+
+async def test_startup_refuses_to_serve_when_the_host_guard_lets_a_foreign_host_in(tmp_path, monkeypatch):
+    import pytest
+
+    from proxy.errors import GatewayStartError
+    from proxy.gateway import Gateway, GatewayOptions
+    from proxy.snapshot import Gates
+
+    original = Gateway._build_gates
+
+    def broken(self, config):  # simulate a guard that lets everything through
+        gates = original(self, config)
+        return Gates(
+            frozenset({*gates.allowed_hosts, f"rebind-probe.invalid:{self.port}"}),
+            gates.allowed_origins,
+            gates.access_keys,
+            gates.max_body_bytes,
+        )
+
+    monkeypatch.setattr(Gateway, "_build_gates", broken)
+    monkeypatch.setenv("SWITCHBOARD_ACCESS_KEY", "sb-local-test-access-key-0123456789abcdef")
+    gateway = Gateway(
+        GatewayOptions(home=tmp_path, port=0, discover_local=False), config=GatewayConfig.model_validate(SLOW_DEMO)
+    )
+    with pytest.raises(GatewayStartError, match="DNS-rebinding guard is not working"):
+        await gateway.start()
+    await gateway.stop()
