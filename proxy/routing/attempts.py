@@ -34,7 +34,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from proxy.config import RouteConfig
 from proxy.errors import (
@@ -346,7 +346,3 @@ def no_route_error(model: str) -> ApiError:
         param="model",
         code="model_not_found",
     )
-
-
-def describe_attempts(entries: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{e['target']}: {e['status']}" for e in entries)

@@ -294,7 +294,9 @@ def last_rowid(path: Path) -> int:
 
 
 def count_rows(path: Path) -> int:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    conn = _connect_ro(path)
+    if conn is None:
+        return 0
     try:
         return int(conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
     finally:
