@@ -11,6 +11,7 @@
         ├── UpstreamConnectError   no connection (refused, DNS, TLS, reset before a response) -> 502
         ├── UpstreamTimeout        a timeout fired (connect, first token, idle, total)       -> 504
         ├── UpstreamProtocolError  the provider answered with something unusable             -> 502
+        ├── UpstreamUnsupported    this provider cannot take the request as it is            -> 400
         └── KeyUnavailable         the provider's key could not be resolved                  -> 503
 
 Every ``UpstreamError`` turns into an :class:`ApiError` through :meth:`UpstreamError.to_api_error`,
@@ -152,6 +153,22 @@ class UpstreamProtocolError(UpstreamError):
 
     def __init__(self, provider: str, detail: str) -> None:
         super().__init__(provider, f"Provider {provider!r} sent an unusable response: {detail}")
+
+
+class UpstreamUnsupported(UpstreamError):
+    """This provider cannot take the request as it is (e.g. ``n: 2`` for an Anthropic model, or a
+    field its API has no place for). Another target may: the attempt loop moves on."""
+
+    status = 400
+    outcome = "rejected"
+    code = "unsupported_by_provider"
+
+    def __init__(self, provider: str, detail: str, *, param: str | None = None) -> None:
+        super().__init__(provider, f"Provider {provider!r} cannot take this request: {detail}")
+        self.param = param
+
+    def to_api_error(self) -> ApiError:
+        return ApiError(400, self.message, "invalid_request_error", param=self.param, code=self.code)
 
 
 class KeyUnavailable(UpstreamError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-AdapterKind = Literal["openai", "demo"]
+AdapterKind = Literal["openai", "anthropic", "demo"]
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,17 @@ class Preset:
     """Strip JSON Schema keywords the upstream rejects from tool parameters (Gemini)."""
     azure: bool = False
     """Azure OpenAI: ``api-key`` header, the deployment in the path, ``api-version`` in the query."""
+    responses_api: bool = False
+    """Serves OpenAI's Responses API (``/responses``): Responses requests pass through untranslated."""
 
 
 PRESETS: dict[str, Preset] = {
     p.id: p
     for p in (
         Preset("demo", "Built-in demo (offline)", "demo", None, needs_key=False, local=True),
-        Preset("openai", "OpenAI", "openai", "https://api.openai.com/v1", True, "OPENAI_API_KEY"),
+        Preset("openai", "OpenAI", "openai", "https://api.openai.com/v1", True, "OPENAI_API_KEY", responses_api=True),
+        # Also fits Anthropic-compatible endpoints (set base_url): the Messages API with x-api-key.
+        Preset("anthropic", "Anthropic", "anthropic", "https://api.anthropic.com/v1", True, "ANTHROPIC_API_KEY"),
         Preset("openrouter", "OpenRouter", "openai", "https://openrouter.ai/api/v1", True, "OPENROUTER_API_KEY"),
         Preset("groq", "Groq", "openai", "https://api.groq.com/openai/v1", True, "GROQ_API_KEY"),
         # Mistral rejects unknown request fields and reports usage in its last chunk unasked.
@@ -75,6 +79,7 @@ PRESETS: dict[str, Preset] = {
 PresetId = Literal[
     "demo",
     "openai",
+    "anthropic",
     "openrouter",
     "groq",
     "mistral",

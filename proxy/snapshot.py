@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from proxy.config import GatewayConfig, ProviderConfig
 from proxy.presets import PRESETS
 from proxy.pricing import PriceRef, price_per_mtok
+from proxy.providers.anthropic import AnthropicAdapter
 from proxy.providers.base import ProviderAdapter
 from proxy.providers.demo import DemoAdapter
 from proxy.providers.openai_compat import OpenAICompatAdapter
@@ -60,6 +61,8 @@ def build_adapter(config: ProviderConfig, secrets: SecretResolver) -> ProviderAd
             key = secrets.resolve(config.key)
         except SecretUnavailable as exc:
             problem = str(exc)
+    if preset.kind == "anthropic":
+        return AnthropicAdapter(config, key, problem)
     return OpenAICompatAdapter(config, key, problem)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 
 from proxy.config import GatewayConfig
@@ -44,6 +45,11 @@ class GatewayContext:
         kwargs.setdefault("max_retries", 0)
         kwargs.setdefault("timeout", 20)
         return openai.AsyncOpenAI(base_url=f"{self.base_url}/v1", api_key=ACCESS_KEY, **kwargs)
+
+    def anthropic(self, **kwargs: Any) -> anthropic.AsyncAnthropic:
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 20)
+        return anthropic.AsyncAnthropic(base_url=self.base_url, api_key=ACCESS_KEY, **kwargs)
 
     def headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {ACCESS_KEY}", "Content-Type": "application/json", **extra}

@@ -14,9 +14,13 @@ class UpstreamCall:
     """One request to send upstream, already in the upstream's OpenAI-compatible shape."""
 
     endpoint: str
-    """Path below the base URL: ``chat/completions`` or ``embeddings``."""
+    """Path below the base URL: ``chat/completions`` or ``embeddings`` (every adapter), or a native
+    path of the upstream's own API (``messages``, ``messages/count_tokens``, ``responses``) for an
+    adapter whose ``native`` set names it."""
     body: dict[str, Any]
     stream: bool = False
+    headers: dict[str, str] | None = None
+    """Extra request headers (e.g. a client's ``anthropic-beta`` on a native Anthropic call)."""
 
 
 @dataclass(slots=True)
@@ -29,6 +33,9 @@ class UpstreamReply:
     """The parsed ``body`` (non-stream only)."""
     events: AsyncIterator[SSEEvent] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    format: str = "openai"
+    """``openai`` (Chat Completions, what every adapter answers by default), ``anthropic`` (a
+    native Messages answer) or ``responses`` (a native Responses API answer)."""
 
 
 class ProviderAdapter(Protocol):
@@ -40,6 +47,8 @@ class ProviderAdapter(Protocol):
     """
 
     id: str
+    native: frozenset[str]
+    """Endpoints of the upstream's own API this adapter passes through untranslated."""
     supports_stream_usage: bool
     """Accepts ``stream_options.include_usage`` (else usage comes unasked, or not at all)."""
 

@@ -62,6 +62,7 @@ class DemoAdapter:
     """The demo provider."""
 
     supports_stream_usage = True
+    native: frozenset[str] = frozenset()
 
     def __init__(self, config: ProviderConfig) -> None:
         self.id = config.id

@@ -49,6 +49,7 @@ class OpenAICompatAdapter:
         self.preset = PRESETS[config.preset]
         self.base_url = config.effective_base_url
         self.supports_stream_usage = self.preset.stream_usage_option
+        self.native = frozenset({"responses"}) if self.preset.responses_api else frozenset()
         self._key_problem = key_problem
         self._headers = {
             "Content-Type": "application/json",
@@ -91,13 +92,23 @@ class OpenAICompatAdapter:
     async def call(self, call: UpstreamCall) -> UpstreamReply:
         if self._key_problem is not None:
             raise KeyUnavailable(self.id, self._key_problem)
+        body = clean_request(call.body) if self.preset.clean_tool_schemas else call.body
+        reply = await self._post(self._url(call), body, call.stream, call.headers)
+        if call.endpoint == "responses":
+            reply.format = "responses"
+        return reply
+
+    async def _post(
+        self, url: str, body: dict[str, Any], stream: bool, headers: dict[str, str] | None = None
+    ) -> UpstreamReply:
+        """POST ``body`` as JSON; a 2xx JSON object or event stream, else an ``UpstreamError``."""
         t = self.config.timeouts
         started = time.monotonic()
-        url = self._url(call)
-        timeout = self._stream_timeout if call.stream else self._timeout
+        timeout = self._stream_timeout if stream else self._timeout
         try:
-            body = clean_request(call.body) if self.preset.clean_tool_schemas else call.body
-            resp = await self.session.post(url, data=orjson.dumps(body), allow_redirects=False, timeout=timeout)
+            resp = await self.session.post(
+                url, data=orjson.dumps(body), allow_redirects=False, timeout=timeout, headers=headers
+            )
         except aiohttp.ConnectionTimeoutError:
             raise UpstreamTimeout(self.id, "connection", t.connect) from None
         except TimeoutError:  # sock_read (no response head) or total
@@ -109,7 +120,7 @@ class OpenAICompatAdapter:
         try:
             if resp.status >= 300:
                 raise await self._http_error(resp)
-            if call.stream:
+            if stream:
                 if not resp.content_type.startswith("text/event-stream"):
                     body = await _read_capped(resp, MAX_ERROR_BYTES)
                     raise UpstreamProtocolError(
@@ -137,7 +148,7 @@ class OpenAICompatAdapter:
             resp.close()  # not released to the pool mid-body
             raise
         finally:
-            if not call.stream:
+            if not stream:
                 resp.release()
 
     def _url(self, call: UpstreamCall) -> str:

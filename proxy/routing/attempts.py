@@ -12,6 +12,7 @@ failure                            action (when its trigger is on; otherwise: re
 refused / reset / unusable answer  retry the same target, then next target
 timeout                            next target
 missing key                        next target
+request this provider cannot take  next target (else its 400 is returned)
 429                                retry after Retry-After if within the cap, else next
 408, 409, 5xx (529 included)       retry the same target, then next target
 401, 403                           next target (the key is reported as failing)
@@ -45,6 +46,7 @@ from proxy.errors import (
     UpstreamHTTPError,
     UpstreamProtocolError,
     UpstreamTimeout,
+    UpstreamUnsupported,
 )
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.routing.health import HealthBoard
@@ -90,6 +92,8 @@ def is_context_length_error(exc: UpstreamHTTPError) -> bool:
 def decide(exc: UpstreamError, route: RouteConfig) -> str:
     """What to do after ``exc``: return it, retry the same target, or go to the next one."""
     t = route.triggers
+    if isinstance(exc, UpstreamUnsupported):
+        return NEXT  # another target may take it; the last one's 400 is returned
     if isinstance(exc, KeyUnavailable):
         return NEXT if t.missing_key else RETURN
     if isinstance(exc, UpstreamTimeout):
@@ -246,7 +250,7 @@ class AttemptLoop:
             action = decide(exc, route)
             retry_after = retry_after_seconds(getattr(exc, "retry_after", None))
             rate_limited = isinstance(exc, UpstreamHTTPError) and exc.status == 429
-            if action != RETURN:
+            if action != RETURN and not isinstance(exc, UpstreamUnsupported):  # the request's fault, not the target's
                 self.health.failed(key, route.cooldown, exc.message, rate_limited=rate_limited, retry_after=retry_after)
             if isinstance(exc, UpstreamHTTPError) and exc.status in (401, 403) and self.on_key_failing:
                 self.on_key_failing(attempt.provider, exc.message)

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+import orjson
 from aiohttp import web
 from aiohttp.client_exceptions import ClientConnectionResetError
 
@@ -23,6 +24,7 @@ from proxy.errors import ApiError
 from proxy.models import CLIENT_CANCELLED, ERROR, REJECTED
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY, ORIGIN
+from proxy.translate.anthropic import anthropic_error_body
 
 if TYPE_CHECKING:
     from proxy.gateway import Gateway
@@ -36,15 +38,25 @@ SURFACES = {
     "/metrics": "metrics",
     "/switchboard/status": "status",
     "/switchboard/compare": "compare-batch",
+    "/v1/messages": "messages",
+    "/v1/messages/count_tokens": "count_tokens",
+    "/v1/responses": "responses",
 }
+ANTHROPIC_PATHS = ("/v1/messages",)
+"""Errors on these paths are answered in Anthropic's error shape."""
 UNLOGGED_PATHS = frozenset({"/health"})
 UNAUTHENTICATED_PATHS = frozenset({"/health"})
 CORS_ALLOW_HEADERS = "authorization, content-type, x-api-key, anthropic-version, openai-organization"
 
 
-def error_response(err: ApiError, extra: dict[str, str] | None = None) -> web.Response:
+def error_response(err: ApiError, extra: dict[str, str] | None = None, *, path: str = "") -> web.Response:
+    """The error in the shape of the API the client speaks: OpenAI's, or Anthropic's on its paths."""
     headers = {**(extra or {}), **err.headers}
-    return web.Response(body=err.body_bytes(), status=err.status, content_type="application/json", headers=headers)
+    if path.startswith(ANTHROPIC_PATHS):
+        body = orjson.dumps(anthropic_error_body(err.status, err.type, err.message))
+    else:
+        body = err.body_bytes()
+    return web.Response(body=body, status=err.status, content_type="application/json", headers=headers)
 
 
 def _http_exception_error(exc: web.HTTPException) -> ApiError:
@@ -72,7 +84,7 @@ async def exchange_middleware(request: web.Request, handler: web.Handler) -> web
         return await handler(request)
     except ApiError as err:
         ex.fail(err.outcome, err.status, err.message)
-        response = error_response(err, ex.result_headers())
+        response = error_response(err, ex.result_headers(), path=request.path)
         if request.body_exists and not request.content.at_eof():
             response.force_close()  # never drain (possibly huge) bodies we refused unread
         return response
@@ -81,7 +93,7 @@ async def exchange_middleware(request: web.Request, handler: web.Handler) -> web
             raise
         err = _http_exception_error(exc)
         ex.fail(REJECTED, err.status, err.message)
-        return error_response(err)
+        return error_response(err, path=request.path)
     except asyncio.CancelledError:
         ex.fail(CLIENT_CANCELLED, 499, "the client disconnected")
         raise
@@ -92,7 +104,7 @@ async def exchange_middleware(request: web.Request, handler: web.Handler) -> web
         log.exception("internal error while handling %s %s", request.method, request.path)
         err = ApiError(500, f"Internal error in Switchboard ({type(exc).__name__}).", "internal_error")
         ex.fail(ERROR, 500, err.message)
-        return error_response(err)
+        return error_response(err, path=request.path)
     finally:
         gateway.request_ended(ex)
 

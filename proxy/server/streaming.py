@@ -95,11 +95,11 @@ async def prime_chat_stream(reply: UpstreamReply, provider: str) -> UpstreamRepl
     except BaseException:
         await upstream.aclose()  # type: ignore[attr-defined]
         raise
-    reply.events = _chain(held, upstream)
+    reply.events = chain_events(held, upstream)
     return reply
 
 
-async def _chain(held: list[SSEEvent], rest: AsyncIterator[SSEEvent]) -> AsyncIterator[SSEEvent]:
+async def chain_events(held: list[SSEEvent], rest: AsyncIterator[SSEEvent]) -> AsyncIterator[SSEEvent]:
     try:
         for event in held:
             yield event
@@ -183,3 +183,32 @@ def _message(error: Any) -> str:
     if isinstance(error, dict):
         return REDACTOR.redact(str(error.get("message") or error))
     return REDACTOR.redact(str(error))
+
+
+class StreamWriter:
+    """Writes to the client, keeping a capped copy for the log when bodies are captured."""
+
+    def __init__(self, response: web.StreamResponse, capture: bool) -> None:
+        self.response = response
+        self.captured: list[bytes] | None = [] if capture else None
+        self.size = 0
+
+    async def write(self, data: bytes) -> None:
+        if self.captured is not None and self.size < MAX_CAPTURE:
+            self.captured.append(data)
+            self.size += len(data)
+        await self.response.write(data)
+
+    def text(self) -> str | None:
+        if self.captured is None:
+            return None
+        return REDACTOR.redact(b"".join(self.captured).decode("utf-8", "replace"))
+
+
+async def open_stream(request: web.Request, ex: Exchange, capture: bool, on_first_byte: Any) -> StreamWriter:
+    response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **ex.result_headers()})
+    await response.prepare(request)
+    ttfb = ex.mark_first_byte()
+    if on_first_byte is not None:
+        on_first_byte(RequestFirstByte(ex.id, ttfb))
+    return StreamWriter(response, capture)

@@ -33,7 +33,9 @@ BANNED_FIELDS = frozenset(
     }
 )
 # Top-level fields holding user content or JSON Schemas, where any key name is legitimate.
-_CONTENT_FIELDS = frozenset({"messages", "tools", "functions", "response_format", "input", "tool_choice", "prediction"})
+_CONTENT_FIELDS = frozenset(
+    {"messages", "tools", "functions", "response_format", "input", "tool_choice", "prediction", "system", "text"}
+)
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
@@ -189,3 +191,52 @@ def check_embeddings(body: dict[str, Any]) -> None:
             code="invalid_value",
         )
     check_banned(body)
+
+
+def check_messages(body: dict[str, Any], *, count_only: bool = False) -> bool:
+    """Validate an Anthropic Messages request (``count_only``: a count_tokens request, which has no
+    ``max_tokens``); returns whether it streams."""
+    if not count_only:
+        max_tokens = body.get("max_tokens")
+        if max_tokens is None:
+            raise _missing("max_tokens")
+        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
+            raise _type_error("max_tokens", "an integer", max_tokens)
+        if max_tokens < 1:
+            raise ApiError(400, "'max_tokens' must be at least 1.", param="max_tokens", code="invalid_value")
+    messages = body.get("messages")
+    if messages is None:
+        raise _missing("messages")
+    if not isinstance(messages, list):
+        raise _type_error("messages", "an array of message objects", messages)
+    if not messages:
+        raise ApiError(400, "'messages' must contain at least one message.", param="messages", code="invalid_value")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise _type_error(f"messages[{i}]", "an object", m)
+        role = m.get("role")
+        if role not in ("user", "assistant"):
+            raise ApiError(
+                400,
+                f"Invalid value for 'messages[{i}].role': {role!r} is not one of ['assistant', 'user'].",
+                param=f"messages[{i}].role",
+                code="invalid_value",
+            )
+        content = m.get("content")
+        if not isinstance(content, (str, list)):
+            raise _type_error(f"messages[{i}].content", "a string or an array of content blocks", content)
+    system = body.get("system")
+    if system is not None and not isinstance(system, (str, list)):
+        raise _type_error("system", "a string or an array of text blocks", system)
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise _type_error("stream", "a boolean", stream)
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise _type_error("tools", "an array", tools)
+        for i, t in enumerate(tools):
+            if not isinstance(t, dict):
+                raise _type_error(f"tools[{i}]", "an object", t)
+    check_banned(body)
+    return stream is True

@@ -1,0 +1,1 @@
+"""Translations between the APIs clients speak and the APIs upstreams speak."""

@@ -1,0 +1,979 @@
+"""OpenAI Chat Completions <-> Anthropic Messages, both directions, JSON and streams.
+
+Two directions are needed:
+
+- **Chat in, Anthropic upstream** (:func:`chat_to_messages_request`, :func:`messages_to_chat_response`,
+  :class:`MessagesToChatStream`): the Anthropic adapter uses these, so an OpenAI-style client can
+  use a Claude model.
+- **Anthropic in, chat upstream** (:func:`messages_to_chat_request`, :func:`chat_to_messages_response`,
+  :class:`ChatToMessagesStream`): the ``/v1/messages`` surface uses these, so Claude Code can use
+  any OpenAI-compatible model.
+
+Pure functions, no I/O. What cannot be carried across is either rejected with a
+:class:`~proxy.translate.common.TranslationError` naming the field (when dropping it would change
+the answer: ``n > 1``, ``logprobs``, audio input) or dropped (when it is only a hint the other side
+has no place for); the docstring of each function lists which.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from proxy.translate.common import TranslationError, sse_event
+
+DEFAULT_MAX_TOKENS = 4096
+"""``max_tokens`` sent to Anthropic when an OpenAI client did not say (Anthropic requires one)."""
+THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+"""``reasoning_effort`` -> Anthropic extended-thinking ``budget_tokens``."""
+
+STOP_TO_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+FINISH_TO_STOP = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+_KNOWN_ANTHROPIC_TYPES = frozenset(ANTHROPIC_ERROR_TYPES.values()) | {"overloaded_error"}
+_OPENAI_TYPE_FOR_ANTHROPIC = {
+    "invalid_request_error": "invalid_request_error",
+    "authentication_error": "authentication_error",
+    "permission_error": "permission_error",
+    "not_found_error": "invalid_request_error",
+    "request_too_large": "invalid_request_error",
+    "rate_limit_error": "rate_limit_error",
+    "billing_error": "insufficient_quota",
+    "api_error": "server_error",
+    "overloaded_error": "server_error",
+    "timeout_error": "server_error",
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# Errors
+# ------------------------------------------------------------------------------------------------
+
+
+def anthropic_error_type(status: int, type_: str | None) -> str:
+    """The Anthropic error ``type`` for an answer with ``status`` (keeps a type that is already one)."""
+    if type_ in _KNOWN_ANTHROPIC_TYPES and type_ != "invalid_request_error":
+        return type_  # type: ignore[return-value]
+    if status in ANTHROPIC_ERROR_TYPES:
+        return ANTHROPIC_ERROR_TYPES[status]
+    return "api_error" if status >= 500 else "invalid_request_error"
+
+
+def anthropic_error_body(status: int, type_: str | None, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": anthropic_error_type(status, type_), "message": message}}
+
+
+def openai_error_for_anthropic(status: int, type_: str | None) -> tuple[int, str, str | None]:
+    """An Anthropic upstream error as OpenAI would say it: (status, type, code).
+
+    529 ``overloaded_error`` becomes 503 (OpenAI clients know 503); the Anthropic type is kept as
+    the ``code`` so nothing is lost.
+    """
+    openai_status = 503 if status == 529 else status
+    openai_type = _OPENAI_TYPE_FOR_ANTHROPIC.get(
+        type_ or "", "server_error" if status >= 500 else "invalid_request_error"
+    )
+    return openai_status, openai_type, type_
+
+
+# ------------------------------------------------------------------------------------------------
+# Chat request -> Anthropic request (the Anthropic adapter)
+# ------------------------------------------------------------------------------------------------
+
+_DROPPED_CHAT_FIELDS = (
+    "frequency_penalty",
+    "presence_penalty",
+    "logit_bias",
+    "seed",
+    "service_tier",
+    "store",
+    "prediction",
+    "modalities",
+    "audio",
+    "web_search_options",
+    "stream_options",
+    "verbosity",
+    "prompt_cache_key",
+    "safety_identifier",
+)
+
+
+def chat_to_messages_request(body: dict[str, Any], *, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> dict[str, Any]:
+    """A Chat Completions request -> an Anthropic Messages request.
+
+    - ``system``/``developer`` messages (anywhere) -> the top-level ``system`` blocks, in order.
+    - ``tool`` messages -> ``tool_result`` blocks in a user turn; consecutive same-role turns merge
+      (Anthropic requires alternation), tool results first.
+    - Assistant ``tool_calls`` -> ``tool_use`` blocks (ids kept); ``thinking_blocks`` on an
+      assistant message (as returned by :func:`messages_to_chat_response`) are sent back as they
+      were, signatures included, so extended thinking works across turns with tools.
+    - ``image_url`` parts -> image blocks (data URLs as base64, others by URL); ``file`` parts with a
+      PDF data URL -> document blocks. ``cache_control`` on a content part is kept.
+    - ``max_completion_tokens``/``max_tokens`` -> ``max_tokens`` (default :data:`DEFAULT_MAX_TOKENS`);
+      ``stop`` -> ``stop_sequences``; ``user`` -> ``metadata.user_id``; ``temperature`` is capped at
+      1 (Anthropic's range is 0-1); ``reasoning_effort`` -> ``thinking`` with a token budget
+      (:data:`THINKING_BUDGETS`), an explicit ``thinking`` object passes through.
+    - ``tool_choice``: auto/none/required/function -> auto/none/any/tool;
+      ``parallel_tool_calls: false`` -> ``disable_parallel_tool_use``.
+    - ``response_format`` json_object/json_schema -> an instruction appended to ``system`` (Anthropic
+      has no JSON mode; the schema is given to the model verbatim).
+    - Rejected: ``n`` > 1, ``logprobs``/``top_logprobs``, audio input, legacy ``function`` messages.
+    - Dropped: sampling knobs Anthropic lacks (see ``_DROPPED_CHAT_FIELDS``).
+    """
+    if not isinstance(body.get("messages"), list):
+        raise TranslationError("`messages` must be a list", "messages")
+    n = body.get("n")
+    if n not in (None, 1):
+        raise TranslationError("Anthropic models return one choice per request: `n` must be 1", "n")
+    if body.get("logprobs") or body.get("top_logprobs"):
+        raise TranslationError("Anthropic models do not return log probabilities", "logprobs")
+
+    system: list[dict[str, Any]] = []
+    turns: list[dict[str, Any]] = []
+    for i, msg in enumerate(body["messages"]):
+        path = f"messages[{i}]"
+        if not isinstance(msg, dict):
+            raise TranslationError("each message must be an object", path)
+        role = msg.get("role")
+        if role in ("system", "developer"):
+            system += _chat_text_blocks(msg.get("content"), f"{path}.content")
+        elif role == "user":
+            _add_turn(turns, "user", _chat_user_blocks(msg.get("content"), f"{path}.content"))
+        elif role == "assistant":
+            _add_turn(turns, "assistant", _chat_assistant_blocks(msg, path))
+        elif role == "tool":
+            call_id = msg.get("tool_call_id")
+            if not isinstance(call_id, str):
+                raise TranslationError("a tool message needs `tool_call_id`", f"{path}.tool_call_id")
+            block = {"type": "tool_result", "tool_use_id": call_id, "content": _tool_result_content(msg, path)}
+            _add_turn(turns, "user", [block])
+        else:
+            raise TranslationError(f"unsupported message role {role!r}", f"{path}.role")
+
+    out: dict[str, Any] = {"model": body.get("model")}
+    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or default_max_tokens
+    out["max_tokens"] = max_tokens
+    out["messages"] = turns
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+        system.append({"type": "text", "text": _json_instruction(fmt)})
+    if system:
+        out["system"] = system
+    stop = body.get("stop")
+    if isinstance(stop, str):
+        out["stop_sequences"] = [stop]
+    elif isinstance(stop, list) and stop:
+        out["stop_sequences"] = stop
+    if body.get("top_p") is not None:
+        out["top_p"] = body["top_p"]
+    thinking = body.get("thinking")
+    effort = body.get("reasoning_effort")
+    if isinstance(thinking, dict):
+        out["thinking"] = thinking
+    elif isinstance(effort, str) and effort in THINKING_BUDGETS:
+        out["thinking"] = {"type": "enabled", "budget_tokens": THINKING_BUDGETS[effort]}
+    if "thinking" in out and out["thinking"].get("type") == "enabled":
+        budget = out["thinking"].get("budget_tokens") or 0
+        if isinstance(budget, int) and out["max_tokens"] <= budget:
+            out["max_tokens"] = budget + default_max_tokens  # Anthropic requires max_tokens > budget
+        out.pop("top_p", None)  # not allowed together with thinking
+    elif isinstance(body.get("temperature"), (int, float)):
+        out["temperature"] = min(float(body["temperature"]), 1.0)
+    if isinstance(body.get("user"), str):
+        out["metadata"] = {"user_id": body["user"]}
+    tools = body.get("tools")
+    if tools:
+        out["tools"] = [_chat_tool(t, f"tools[{k}]") for k, t in enumerate(tools)]
+    choice = _chat_tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
+    if choice is not None and (tools or choice["type"] == "none"):
+        out["tool_choice"] = choice
+    if body.get("stream"):
+        out["stream"] = True
+    return out
+
+
+def _add_turn(turns: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+    if not blocks:
+        return
+    if turns and turns[-1]["role"] == role:
+        previous = turns[-1]["content"]
+        if role == "user" and blocks[0]["type"] == "tool_result" and previous and previous[-1]["type"] != "tool_result":
+            turns.append({"role": role, "content": blocks})  # keep tool results at the start of a turn
+            return
+        previous.extend(blocks)
+    else:
+        turns.append({"role": role, "content": blocks})
+
+
+def _chat_text_blocks(content: Any, path: str) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    if isinstance(content, list):
+        blocks = []
+        for k, part in enumerate(content):
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise TranslationError("system content parts must be text", f"{path}[{k}]")
+            blocks.append(_with_cache_control({"type": "text", "text": part["text"]}, part))
+        return blocks
+    if content is None:
+        return []
+    raise TranslationError("content must be a string or a list of parts", path)
+
+
+def _with_cache_control(block: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(part.get("cache_control"), dict):
+        block["cache_control"] = part["cache_control"]
+    return block
+
+
+def _chat_user_blocks(content: Any, path: str) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    if not isinstance(content, list):
+        raise TranslationError("content must be a string or a list of parts", path)
+    blocks = []
+    for k, part in enumerate(content):
+        where = f"{path}[{k}]"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            if not isinstance(part.get("text"), str):
+                raise TranslationError("a text part needs `text`", f"{where}.text")
+            if part["text"]:
+                blocks.append(_with_cache_control({"type": "text", "text": part["text"]}, part))
+        elif kind == "image_url":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else image
+            if not isinstance(url, str):
+                raise TranslationError("an image part needs `image_url.url`", f"{where}.image_url")
+            blocks.append(_with_cache_control({"type": "image", "source": _image_source(url, where)}, part))
+        elif kind == "file":
+            file = part.get("file") if isinstance(part.get("file"), dict) else {}
+            data = file.get("file_data")
+            if not isinstance(data, str) or not data.startswith("data:application/pdf;base64,"):
+                raise TranslationError("only PDF files sent as base64 data URLs can go to Anthropic", where)
+            source = {"type": "base64", "media_type": "application/pdf", "data": data.split(",", 1)[1]}
+            blocks.append(_with_cache_control({"type": "document", "source": source}, part))
+        elif kind == "input_audio":
+            raise TranslationError("Anthropic models do not accept audio input", where)
+        else:
+            raise TranslationError(f"unsupported content part type {kind!r}", f"{where}.type")
+    return blocks
+
+
+def _image_source(url: str, where: str) -> dict[str, Any]:
+    if url.startswith("data:"):
+        head, sep, data = url.partition(",")
+        if not sep or not head.endswith(";base64"):
+            raise TranslationError("image data URLs must be base64", f"{where}.image_url.url")
+        return {"type": "base64", "media_type": head[5:-7], "data": data}
+    return {"type": "url", "url": url}
+
+
+def _chat_assistant_blocks(msg: dict[str, Any], path: str) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for block in msg.get("thinking_blocks") or []:
+        if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking"):
+            blocks.append(block)
+    content = msg.get("content")
+    if isinstance(content, str):
+        if content:
+            blocks.append({"type": "text", "text": content})
+    elif isinstance(content, list):
+        for k, part in enumerate(content):
+            if not isinstance(part, dict):
+                raise TranslationError("content parts must be objects", f"{path}.content[{k}]")
+            text = part.get("text") if part.get("type") == "text" else part.get("refusal")
+            if isinstance(text, str) and text:
+                blocks.append(_with_cache_control({"type": "text", "text": text}, part))
+    elif content is not None:
+        raise TranslationError("content must be a string or a list of parts", f"{path}.content")
+    if msg.get("function_call"):
+        raise TranslationError("legacy `function_call` messages are not supported; use `tool_calls`", path)
+    for k, call in enumerate(msg.get("tool_calls") or []):
+        where = f"{path}.tool_calls[{k}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise TranslationError("a tool call needs `function.name`", where)
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id") or f"toolu_{k}",
+                "name": function["name"],
+                "input": _arguments(function.get("arguments"), f"{where}.function.arguments"),
+            }
+        )
+    return blocks
+
+
+def _arguments(raw: Any, where: str) -> dict[str, Any]:
+    if raw in (None, ""):
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = orjson.loads(raw)
+    except (orjson.JSONDecodeError, TypeError):
+        raise TranslationError("tool call arguments must be a JSON object", where) from None
+    if not isinstance(value, dict):
+        raise TranslationError("tool call arguments must be a JSON object", where)
+    return value
+
+
+def _tool_result_content(msg: dict[str, Any], path: str) -> str | list[dict[str, Any]]:
+    content = msg.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return _chat_user_blocks(content, f"{path}.content")
+    if content is None:
+        return ""
+    raise TranslationError("content must be a string or a list of parts", f"{path}.content")
+
+
+def _chat_tool(tool: Any, where: str) -> dict[str, Any]:
+    if not isinstance(tool, dict) or tool.get("type", "function") != "function":
+        raise TranslationError("only function tools can be sent to Anthropic", where)
+    function = tool.get("function")
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise TranslationError("a tool needs `function.name`", f"{where}.function.name")
+    schema = function.get("parameters")
+    schema = dict(schema) if isinstance(schema, dict) else {"type": "object", "properties": {}}
+    schema.setdefault("type", "object")
+    out: dict[str, Any] = {"name": function["name"], "input_schema": schema}
+    if isinstance(function.get("description"), str):
+        out["description"] = function["description"]
+    return _with_cache_control(out, tool)
+
+
+def _chat_tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+    if choice is None and parallel is not False:
+        return None
+    if choice in (None, "auto"):
+        out: dict[str, Any] = {"type": "auto"}
+    elif choice == "none":
+        return {"type": "none"}
+    elif choice == "required":
+        out = {"type": "any"}
+    elif isinstance(choice, dict) and isinstance((choice.get("function") or {}).get("name"), str):
+        out = {"type": "tool", "name": choice["function"]["name"]}
+    else:
+        raise TranslationError("`tool_choice` must be auto, none, required or a function", "tool_choice")
+    if parallel is False:
+        out["disable_parallel_tool_use"] = True
+    return out
+
+
+def _json_instruction(fmt: dict[str, Any]) -> str:
+    if fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        return (
+            "Respond with only a JSON object, no other text, that conforms to this JSON Schema: "
+            + orjson.dumps(schema).decode()
+        )
+    return "Respond with only a valid JSON object, no other text."
+
+
+# ------------------------------------------------------------------------------------------------
+# Anthropic response -> chat response (the Anthropic adapter)
+# ------------------------------------------------------------------------------------------------
+
+
+def anthropic_usage_to_chat(usage: Any) -> dict[str, Any] | None:
+    """Anthropic usage -> OpenAI usage. ``prompt_tokens`` counts every input token (uncached, cache
+    writes and cache reads); ``cached_tokens`` are the reads. The cache-write count is kept as
+    ``prompt_tokens_details.cache_creation_tokens``."""
+    if not isinstance(usage, dict):
+        return None
+    fresh = _int(usage.get("input_tokens"))
+    written = _int(usage.get("cache_creation_input_tokens"))
+    read = _int(usage.get("cache_read_input_tokens"))
+    output = _int(usage.get("output_tokens"))
+    prompt = fresh + written + read
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": output,
+        "total_tokens": prompt + output,
+        "prompt_tokens_details": {"cached_tokens": read, "cache_creation_tokens": written},
+    }
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
+    """An Anthropic ``message`` -> a ``chat.completion``.
+
+    Text blocks join into ``content``; ``tool_use`` -> ``tool_calls`` (ids kept); thinking is kept
+    twice: its text as ``reasoning_content`` (what OpenAI-style clients display) and the blocks with
+    their signatures as ``thinking_blocks`` (what must be sent back in the next turn).
+    """
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    thinking: list[str] = []
+    thinking_blocks: list[dict[str, Any]] = []
+    for block in msg.get("content") or []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(str(block.get("text", "")))
+        elif kind == "tool_use":
+            arguments = orjson.dumps(block.get("input") or {}).decode()
+            calls.append(
+                {
+                    "id": block.get("id"),
+                    "type": "function",
+                    "function": {"name": block.get("name"), "arguments": arguments},
+                }
+            )
+        elif kind == "thinking":
+            thinking.append(str(block.get("thinking", "")))
+            thinking_blocks.append(block)
+        elif kind == "redacted_thinking":
+            thinking_blocks.append(block)
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
+    message["refusal"] = None
+    if calls:
+        message["tool_calls"] = calls
+    if thinking_blocks:
+        message["reasoning_content"] = "".join(thinking)
+        message["thinking_blocks"] = thinking_blocks
+    out: dict[str, Any] = {
+        "id": _chat_id(msg.get("id")),
+        "object": "chat.completion",
+        "created": created if created is not None else int(time.time()),
+        "model": msg.get("model"),
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": STOP_TO_FINISH.get(str(msg.get("stop_reason")), "stop"),
+                "logprobs": None,
+            }
+        ],
+    }
+    usage = anthropic_usage_to_chat(msg.get("usage"))
+    if usage is not None:
+        out["usage"] = usage
+    return out
+
+
+def _chat_id(message_id: Any) -> str:
+    return f"chatcmpl-{message_id}" if isinstance(message_id, str) else f"chatcmpl-{time.time_ns():x}"
+
+
+class MessagesToChatStream:
+    """Anthropic stream events -> ``chat.completion.chunk`` payloads (dicts).
+
+    ``feed`` takes one event's parsed data and returns the chunks to send (often none). The
+    ``message_stop`` event yields the usage chunk (when ``include_usage``) and sets ``done``; an
+    ``error`` event yields ``{"error": ...}``, which the relay treats as an in-band error.
+    """
+
+    def __init__(self, *, include_usage: bool, created: int | None = None) -> None:
+        self.include_usage = include_usage
+        self.created = created if created is not None else int(time.time())
+        self.id = _chat_id(None)
+        self.model: Any = None
+        self.usage: dict[str, Any] = {}
+        self.finish_reason: str | None = None
+        self.done = False
+        self._tools: dict[int, int] = {}  # Anthropic block index -> chat tool call index
+
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+        }
+
+    def feed(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = data.get("type")
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            dtype = delta.get("type")
+            if dtype == "text_delta":
+                return [self._chunk({"content": delta.get("text", "")})]
+            if dtype == "input_json_delta":
+                index = self._tools.get(data.get("index", -1))
+                if index is None or not delta.get("partial_json"):
+                    return []
+                return [
+                    self._chunk({"tool_calls": [{"index": index, "function": {"arguments": delta["partial_json"]}}]})
+                ]
+            if dtype == "thinking_delta":
+                return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
+            return []  # signature_delta, citations_delta: nothing in chat carries them mid-stream
+        if kind == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                index = self._tools[data.get("index", len(self._tools))] = len(self._tools)
+                call = {
+                    "index": index,
+                    "id": block.get("id"),
+                    "type": "function",
+                    "function": {"name": block.get("name"), "arguments": ""},
+                }
+                return [self._chunk({"tool_calls": [call]})]
+            if block.get("type") == "text" and block.get("text"):
+                return [self._chunk({"content": block["text"]})]
+            return []
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self.id = _chat_id(message.get("id"))
+            self.model = message.get("model")
+            self.usage.update(message.get("usage") or {})
+            return [self._chunk({"role": "assistant", "content": ""})]
+        if kind == "message_delta":
+            delta = data.get("delta") or {}
+            self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+            self.finish_reason = STOP_TO_FINISH.get(str(delta.get("stop_reason")), "stop")
+            return [self._chunk({}, self.finish_reason)]
+        if kind == "message_stop":
+            self.done = True
+            if not self.include_usage:
+                return []
+            chunk = self._chunk({})
+            chunk["choices"] = []
+            chunk["usage"] = anthropic_usage_to_chat(self.usage)
+            return [chunk]
+        if kind == "error":
+            error = data.get("error") or {}
+            return [{"error": {"message": error.get("message") or "error", "type": error.get("type"), "code": None}}]
+        return []  # ping, content_block_stop, unknown future events
+
+
+# ------------------------------------------------------------------------------------------------
+# Anthropic request -> chat request (the /v1/messages surface onto an OpenAI-compatible upstream)
+# ------------------------------------------------------------------------------------------------
+
+
+def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """An Anthropic Messages request -> (a Chat Completions request, names of dropped tools).
+
+    - ``system`` (string or text blocks) -> one system message; text blocks of a turn join into
+      one string (``cache_control`` is dropped: chat upstreams cache on their own).
+    - ``tool_result`` blocks -> ``tool`` messages placed before the rest of their user turn; images
+      inside a tool result follow as a user message, since tool messages carry text only.
+      ``is_error`` results are prefixed with ``Error:``.
+    - ``tool_use`` blocks -> assistant ``tool_calls`` (ids kept); ``thinking`` and
+      ``redacted_thinking`` blocks are dropped (their signatures mean nothing to another model).
+    - Images (base64 or URL) -> ``image_url`` parts; PDF documents -> ``file`` parts; plain-text
+      documents -> text.
+    - Custom tools -> function tools; Anthropic server tools (web search, code execution, bash,
+      text editor, computer use) cannot run on another provider and are dropped: their names are
+      returned so the caller can log them.
+    - ``tool_choice`` auto/any/tool/none -> auto/required/function/none;
+      ``disable_parallel_tool_use`` -> ``parallel_tool_calls: false``.
+    - ``stop_sequences`` -> ``stop``; ``metadata.user_id`` -> ``user``; ``max_tokens`` kept.
+    - Dropped: ``top_k``, ``thinking``, ``service_tier``, ``container``, ``mcp_servers``,
+      ``context_management`` and other Anthropic-only options.
+    """
+    out: dict[str, Any] = {"model": body.get("model")}
+    messages: list[dict[str, Any]] = []
+    system = body.get("system")
+    if isinstance(system, str) and system:
+        messages.append({"role": "system", "content": system})
+    elif isinstance(system, list):
+        texts = [b.get("text", "") for b in system if isinstance(b, dict) and b.get("type") == "text"]
+        if any(texts):
+            messages.append({"role": "system", "content": "\n\n".join(t for t in texts if t)})
+    elif system is not None:
+        raise TranslationError("`system` must be a string or a list of text blocks", "system")
+    raw_messages = body.get("messages")
+    if not isinstance(raw_messages, list):
+        raise TranslationError("`messages` must be a list", "messages")
+    for i, msg in enumerate(raw_messages):
+        path = f"messages[{i}]"
+        if not isinstance(msg, dict):
+            raise TranslationError("each message must be an object", path)
+        role = msg.get("role")
+        content = msg.get("content")
+        if role not in ("user", "assistant"):
+            raise TranslationError(f"unsupported role {role!r}: messages are 'user' or 'assistant'", f"{path}.role")
+        if isinstance(content, str):
+            messages.append({"role": role, "content": content})
+        elif isinstance(content, list):
+            if role == "user":
+                messages += _anthropic_user_turn(content, f"{path}.content")
+            else:
+                messages.append(_anthropic_assistant_turn(content, f"{path}.content"))
+        else:
+            raise TranslationError("content must be a string or a list of blocks", f"{path}.content")
+    out["messages"] = messages
+    if body.get("max_tokens") is not None:
+        out["max_tokens"] = body["max_tokens"]
+    stop = body.get("stop_sequences")
+    if stop:
+        out["stop"] = stop
+    for name in ("temperature", "top_p"):
+        if body.get(name) is not None:
+            out[name] = body[name]
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
+        out["user"] = metadata["user_id"]
+    dropped: list[str] = []
+    tools = []
+    for k, tool in enumerate(body.get("tools") or []):
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            raise TranslationError("a tool needs a `name`", f"tools[{k}]")
+        if tool.get("type") not in (None, "custom"):
+            dropped.append(tool["name"])
+            continue
+        function: dict[str, Any] = {"name": tool["name"]}
+        if isinstance(tool.get("description"), str):
+            function["description"] = tool["description"]
+        function["parameters"] = tool.get("input_schema") or {"type": "object", "properties": {}}
+        tools.append({"type": "function", "function": function})
+    if tools:
+        out["tools"] = tools
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict):
+        kind = choice.get("type")
+        if kind == "none":
+            out["tool_choice"] = "none"
+        elif tools:
+            if kind == "any":
+                out["tool_choice"] = "required"
+            elif kind == "tool" and isinstance(choice.get("name"), str):
+                out["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
+            elif kind != "auto":
+                raise TranslationError("`tool_choice.type` must be auto, any, tool or none", "tool_choice.type")
+            if choice.get("disable_parallel_tool_use") is True:
+                out["parallel_tool_calls"] = False
+    if body.get("stream") is True:
+        out["stream"] = True
+    return out, dropped
+
+
+def _anthropic_user_turn(blocks: list[Any], path: str) -> list[dict[str, Any]]:
+    tool_messages: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    late_images: list[dict[str, Any]] = []
+    for k, block in enumerate(blocks):
+        where = f"{path}[{k}]"
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "tool_result":
+            tool_id = block.get("tool_use_id")
+            if not isinstance(tool_id, str):
+                raise TranslationError("a tool_result needs `tool_use_id`", f"{where}.tool_use_id")
+            text, images = _tool_result_text(block.get("content"), f"{where}.content")
+            if block.get("is_error") is True:
+                text = f"Error: {text}"
+            tool_messages.append({"role": "tool", "tool_call_id": tool_id, "content": text})
+            late_images += images
+        else:
+            part = _anthropic_part(block, where)
+            if part is not None:
+                parts.append(part)
+    out = tool_messages
+    if late_images:
+        out.append(
+            {"role": "user", "content": [{"type": "text", "text": "(images from the tool results)"}, *late_images]}
+        )
+    if parts:
+        if all(p["type"] == "text" for p in parts):
+            out.append({"role": "user", "content": "\n\n".join(p["text"] for p in parts)})
+        else:
+            out.append({"role": "user", "content": parts})
+    return out
+
+
+def _anthropic_part(block: Any, where: str) -> dict[str, Any] | None:
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind == "text":
+        if not isinstance(block.get("text"), str):
+            raise TranslationError("a text block needs `text`", f"{where}.text")
+        return {"type": "text", "text": block["text"]} if block["text"] else None
+    if kind == "image":
+        source = block.get("source") or {}
+        if source.get("type") == "base64":
+            url = f"data:{source.get('media_type')};base64,{source.get('data')}"
+        elif source.get("type") == "url":
+            url = source.get("url")
+        else:
+            raise TranslationError("image sources must be base64 or url", f"{where}.source.type")
+        return {"type": "image_url", "image_url": {"url": url}}
+    if kind == "document":
+        source = block.get("source") or {}
+        if source.get("type") == "text":
+            return {"type": "text", "text": str(source.get("data", ""))}
+        if source.get("type") == "base64" and source.get("media_type") == "application/pdf":
+            data = f"data:application/pdf;base64,{source.get('data')}"
+            return {"type": "file", "file": {"filename": block.get("title") or "document.pdf", "file_data": data}}
+        raise TranslationError("documents must be plain text or base64 PDF", f"{where}.source")
+    if kind in ("thinking", "redacted_thinking"):
+        return None
+    raise TranslationError(f"unsupported content block type {kind!r}", f"{where}.type")
+
+
+def _tool_result_text(content: Any, where: str) -> tuple[str, list[dict[str, Any]]]:
+    if content is None:
+        return "", []
+    if isinstance(content, str):
+        return content, []
+    if not isinstance(content, list):
+        raise TranslationError("tool_result content must be a string or a list of blocks", where)
+    texts, images = [], []
+    for k, block in enumerate(content):
+        part = _anthropic_part(block, f"{where}[{k}]")
+        if part is None:
+            continue
+        if part["type"] == "text":
+            texts.append(part["text"])
+        else:
+            images.append(part)
+    return "\n\n".join(texts), images
+
+
+def _anthropic_assistant_turn(blocks: list[Any], path: str) -> dict[str, Any]:
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for k, block in enumerate(blocks):
+        where = f"{path}[{k}]"
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "text":
+            texts.append(str(block.get("text", "")))
+        elif kind == "tool_use":
+            if not isinstance(block.get("id"), str) or not isinstance(block.get("name"), str):
+                raise TranslationError("a tool_use block needs `id` and `name`", where)
+            arguments = orjson.dumps(block.get("input") or {}).decode()
+            calls.append(
+                {"id": block["id"], "type": "function", "function": {"name": block["name"], "arguments": arguments}}
+            )
+        elif kind in ("thinking", "redacted_thinking"):
+            continue
+        else:
+            raise TranslationError(f"unsupported assistant content block type {kind!r}", f"{where}.type")
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
+    if calls:
+        message["tool_calls"] = calls
+    elif message["content"] is None:
+        message["content"] = ""
+    return message
+
+
+# ------------------------------------------------------------------------------------------------
+# Chat response -> Anthropic response (the /v1/messages surface)
+# ------------------------------------------------------------------------------------------------
+
+
+def chat_usage_to_anthropic(usage: Any) -> dict[str, int]:
+    """OpenAI usage -> Anthropic usage: cached prompt tokens become ``cache_read_input_tokens`` and
+    ``input_tokens`` is the rest, as Anthropic counts them."""
+    if not isinstance(usage, dict):
+        return {"input_tokens": 0, "output_tokens": 0}
+    prompt = _int(usage.get("prompt_tokens"))
+    details = usage.get("prompt_tokens_details")
+    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
+    written = _int(details.get("cache_creation_tokens")) if isinstance(details, dict) else 0
+    return {
+        "input_tokens": max(prompt - cached - written, 0),
+        "output_tokens": _int(usage.get("completion_tokens")),
+        "cache_creation_input_tokens": written,
+        "cache_read_input_tokens": cached,
+    }
+
+
+def _message_id(chat_id: Any) -> str:
+    if isinstance(chat_id, str) and chat_id:
+        return "msg_" + chat_id.removeprefix("chatcmpl-")
+    return f"msg_{time.time_ns():x}"
+
+
+def _parse_arguments(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = orjson.loads(raw or "{}")
+    except (orjson.JSONDecodeError, TypeError):
+        return {"arguments": raw}  # not JSON: keep what the model said rather than lose it
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def chat_to_messages_response(completion: dict[str, Any], model: str) -> dict[str, Any]:
+    """A ``chat.completion`` -> an Anthropic ``message`` naming ``model`` (the name the client used).
+
+    ``reasoning_content`` (or ``reasoning``) becomes a thinking block with an empty signature;
+    ``refusal`` text becomes text; ``tool_calls`` -> ``tool_use`` blocks (ids kept)."""
+    choices = completion.get("choices") or [{}]
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    message = choice.get("message") or {}
+    content: list[dict[str, Any]] = []
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+    text = message.get("content")
+    if isinstance(text, list):
+        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
+    if isinstance(text, str) and text:
+        content.append({"type": "text", "text": text, "citations": None})
+    if isinstance(message.get("refusal"), str) and message["refusal"]:
+        content.append({"type": "text", "text": message["refusal"], "citations": None})
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        content.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id") or f"toolu_{len(content)}",
+                "name": function.get("name"),
+                "input": _parse_arguments(function.get("arguments")),
+            }
+        )
+    return {
+        "id": _message_id(completion.get("id")),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": FINISH_TO_STOP.get(str(choice.get("finish_reason")), "end_turn"),
+        "stop_sequence": None,
+        "usage": chat_usage_to_anthropic(completion.get("usage")),
+    }
+
+
+class ChatToMessagesStream:
+    """``chat.completion.chunk`` payloads -> Anthropic stream events (SSE bytes).
+
+    Anthropic content blocks are sequential, so a new kind of delta (thinking, text, a tool call)
+    closes the open block and starts the next. Chat upstreams send parallel tool calls one after
+    another; one that goes back to an earlier call raises :class:`TranslationError` (the relay ends
+    the stream with an error event) rather than send a call with half its arguments.
+    Usage arrives last in a chat stream, so ``message_start`` carries zero input tokens and the
+    final ``message_delta`` carries the real counts.
+    """
+
+    def __init__(self, model: str, message_id: str | None = None) -> None:
+        self.model = model
+        self.message_id = message_id or f"msg_{time.time_ns():x}"
+        self.usage: dict[str, Any] | None = None
+        self.finish_reason: str | None = None
+        self._index = -1  # index of the open block (or the last one)
+        self._open: str | None = None  # "text", "thinking", or "tool:<chat index>"
+        self._tool_ids: dict[int, tuple[str, str]] = {}
+
+    def start(self) -> list[bytes]:
+        message = {
+            "id": self.message_id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+        }
+        return [
+            sse_event("message_start", {"type": "message_start", "message": message}),
+            sse_event("ping", {"type": "ping"}),
+        ]
+
+    def _close(self) -> list[bytes]:
+        if self._open is None:
+            return []
+        self._open = None
+        return [sse_event("content_block_stop", {"type": "content_block_stop", "index": self._index})]
+
+    def _begin(self, kind: str, block: dict[str, Any]) -> list[bytes]:
+        out = self._close()
+        self._index += 1
+        self._open = kind
+        out.append(
+            sse_event(
+                "content_block_start", {"type": "content_block_start", "index": self._index, "content_block": block}
+            )
+        )
+        return out
+
+    def _delta(self, delta: dict[str, Any]) -> bytes:
+        return sse_event("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
+
+    def feed(self, chunk: dict[str, Any]) -> list[bytes]:
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        out: list[bytes] = []
+        for choice in chunk.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(reasoning, str) and reasoning:
+                if self._open != "thinking":
+                    out += self._begin("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+                out.append(self._delta({"type": "thinking_delta", "thinking": reasoning}))
+            text = delta.get("content")
+            if isinstance(text, str) and text:
+                if self._open != "text":
+                    out += self._begin("text", {"type": "text", "text": "", "citations": None})
+                out.append(self._delta({"type": "text_delta", "text": text}))
+            for call in delta.get("tool_calls") or []:
+                out += self._tool_delta(call)
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+        return out
+
+    def _tool_delta(self, call: dict[str, Any]) -> list[bytes]:
+        index = call.get("index", 0)
+        function = call.get("function") or {}
+        arguments = function.get("arguments") or ""
+        out: list[bytes] = []
+        if index not in self._tool_ids:
+            self._tool_ids[index] = (call.get("id") or f"toolu_{index}", function.get("name") or "")
+            tool_id, name = self._tool_ids[index]
+            out += self._begin(f"tool:{index}", {"type": "tool_use", "id": tool_id, "name": name, "input": {}})
+        elif self._open != f"tool:{index}":
+            # Anthropic blocks cannot be reopened: say so rather than send a call with half its arguments.
+            raise TranslationError(
+                "the upstream interleaved the arguments of parallel tool calls, which cannot be streamed as "
+                "Anthropic content blocks"
+            )
+        if arguments:
+            out.append(self._delta({"type": "input_json_delta", "partial_json": arguments}))
+        return out
+
+    def finish(self) -> list[bytes]:
+        out = self._close()
+        usage = chat_usage_to_anthropic(self.usage)
+        stop = FINISH_TO_STOP.get(str(self.finish_reason), "end_turn")
+        out.append(
+            sse_event(
+                "message_delta",
+                {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": usage},
+            )
+        )
+        out.append(sse_event("message_stop", {"type": "message_stop"}))
+        return out
+
+    @staticmethod
+    def fail(message: str, type_: str = "api_error") -> bytes:
+        return sse_event("error", {"type": "error", "error": {"type": type_, "message": message}})
