@@ -1,7 +1,8 @@
 """Prometheus metrics (``GET /metrics``), through prometheus-client's own text exposition.
 
 Counters are updated on the log writer thread from finished records (never on the event loop),
-so serving requests pays nothing for them.
+so serving requests pays nothing for them. Requests, latency and cost carry the A/B ``variant``
+label (empty outside A/B routes), so variants can be compared in Prometheus as in the log.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        labels = ("surface", "route", "provider", "status")
+        labels = ("surface", "route", "variant", "provider", "status")
         self.requests = Counter("switchboard_requests", "Requests by outcome.", labels, registry=self.registry)
         self.latency = Histogram(
             "switchboard_request_duration_seconds",
             "End-to-end request latency.",
-            ("route", "provider"),
+            ("route", "variant", "provider"),
             buckets=_BUCKETS,
             registry=self.registry,
         )
@@ -39,7 +40,7 @@ class Metrics:
             "switchboard_tokens", "Tokens by direction.", ("route", "provider", "direction"), registry=self.registry
         )
         self.cost = Counter(
-            "switchboard_cost_usd", "Spend in US dollars.", ("route", "provider"), registry=self.registry
+            "switchboard_cost_usd", "Spend in US dollars.", ("route", "variant", "provider"), registry=self.registry
         )
         self.attempts = Counter(
             "switchboard_upstream_attempts",
@@ -52,10 +53,10 @@ class Metrics:
         )
 
     def observe(self, r: RequestRecord) -> None:
-        route, provider = r.route or "", r.provider or ""
-        self.requests.labels(r.surface, route, provider, r.status).inc()
+        route, provider, variant = r.route or "", r.provider or "", r.variant or ""
+        self.requests.labels(r.surface, route, variant, provider, r.status).inc()
         if r.latency_ms is not None:
-            self.latency.labels(route, provider).observe(r.latency_ms / 1000)
+            self.latency.labels(route, variant, provider).observe(r.latency_ms / 1000)
         if r.ttfb_ms is not None:
             self.ttfb.labels(route, provider).observe(r.ttfb_ms / 1000)
         if r.tokens_in:
@@ -63,7 +64,7 @@ class Metrics:
         if r.tokens_out:
             self.tokens.labels(route, provider, "out").inc(r.tokens_out)
         if r.cost:
-            self.cost.labels(route, provider).inc(r.cost)
+            self.cost.labels(route, variant, provider).inc(r.cost)
         if r.attempts:
             self.attempts.labels(route).inc(r.attempts)
 

@@ -170,8 +170,8 @@ class AttemptLoop:
             return await self._one_try(ex, attempt, route, call, build, supports_stream_usage, prime)
 
         last: _Failed | None = None
-        if route.hedge_after_ms is not None and len(targets) >= 2:
-            hedged = await self._hedge(targets[0], targets[1], route.hedge_after_ms / 1000, one)
+        if route.hedge_after_ms is not None and len(targets) >= 2 and self._free(targets[0]):
+            hedged = await self._hedge(ex, targets[0], targets[1], route.hedge_after_ms / 1000, one)
             if isinstance(hedged, tuple):
                 return hedged
             last, targets = hedged, targets[2:] if hedged.both else targets[1:]
@@ -267,8 +267,13 @@ class AttemptLoop:
         ex.note_attempt(attempt.provider, attempt.model, reply.status, None, elapsed)
         return reply
 
+    def _free(self, attempt: Attempt) -> bool:
+        slot = self._slot(attempt)
+        return slot is None or not slot.locked()
+
     async def _hedge(
         self,
+        ex: Exchange,
         first: Attempt,
         second: Attempt,
         after: float,
@@ -276,12 +281,27 @@ class AttemptLoop:
     ) -> tuple[Attempt, UpstreamReply] | _Failed:
         """Start ``first``; if it has not answered within ``after`` seconds, start ``second`` too and
         keep whichever answers first (the other is cancelled). A failure of the first before the
-        hedge fires goes back to the normal loop (``both`` false); if both fail, ``both`` is true."""
+        hedge fires goes back to the normal loop (``both`` false); if both fail, ``both`` is true.
+
+        Concurrency caps hold: each side takes its target's slot (``first``'s is free when this is
+        called); the hedge does not start while ``second`` is at its cap. The winner keeps its slot
+        until the request ends; the loser's is given back at once."""
+        slots: list[tuple[Attempt, asyncio.Semaphore]] = []
+
+        async def take(attempt: Attempt) -> None:
+            slot = self._slot(attempt)
+            if slot is not None:
+                await slot.acquire()  # free (checked just before): returns at once
+                slots.append((attempt, slot))
+
+        await take(first)
         tasks: dict[asyncio.Task[UpstreamReply], Attempt] = {asyncio.ensure_future(one(first)): first}
         failed: _Failed | None = None
         chosen: asyncio.Task[UpstreamReply] | None = None
         try:
             done, _ = await asyncio.wait(tasks, timeout=after)
+            if not done and not self._free(second):  # no room for a hedge: wait for the first alone
+                done, _ = await asyncio.wait(tasks)
             if done:
                 task = next(iter(done))
                 if task.exception() is None:
@@ -292,6 +312,7 @@ class AttemptLoop:
                 if failed.action == RETURN:
                     raise failed.error.to_api_error() from None
                 return failed
+            await take(second)
             tasks[asyncio.ensure_future(one(second))] = second
             pending = set(tasks)
             while pending:
@@ -317,6 +338,11 @@ class AttemptLoop:
                     reply = await task
                     if reply.events is not None:
                         await reply.events.aclose()  # type: ignore[attr-defined]
+            for attempt, slot in slots:
+                if chosen is not None and tasks[chosen] is attempt:
+                    ex.on_end.append(slot.release)  # held until the request (and its stream) is over
+                else:
+                    slot.release()
 
     def _slot(self, attempt: Attempt) -> asyncio.Semaphore | None:
         if attempt.max_concurrent is None:

@@ -59,6 +59,13 @@ async def test_split_through_the_gateway_and_promote(tmp_path):
         assert [r.variant for r in rows] == [
             seen[u] for u in ("alice", "bob", "carol", "dave", "erin", "frank", "alice", "bob")
         ]
+        async with aiohttp.ClientSession() as s:
+            async with s.get(f"{ctx.base_url}/metrics", headers=ctx.headers()) as resp:
+                metrics = await resp.text()
+        for name in ("a", "b"):
+            count = sum(r.variant == name for r in rows)
+            line = f'switchboard_requests_total{{provider="demo",route="chat",status="ok",surface="chat",variant="{name}"}}'
+            assert f"{line} {count}.0" in metrics if count else line not in metrics
         result = subprocess.run(
             [
                 sys.executable,

@@ -94,9 +94,9 @@ async def test_context_length_moves_to_a_larger_window(tmp_path, pair):
         await client.close()
 
 
-async def stream_raw(ctx) -> tuple[int, bytes, dict]:
+async def stream_raw(ctx, model: str = "chain") -> tuple[int, bytes, dict]:
     async with aiohttp.ClientSession() as s:
-        body = {"model": "chain", "messages": MESSAGES, "stream": True}
+        body = {"model": model, "messages": MESSAGES, "stream": True}
         async with s.post(f"{ctx.base_url}/v1/chat/completions", json=body, headers=ctx.headers()) as resp:
             return resp.status, await resp.read(), dict(resp.headers)
 
@@ -185,7 +185,10 @@ async def test_status_and_metrics_show_health(tmp_path, pair):
                 assert resp.status == 401, "metrics need the access key"
         assert status["targets"]["one/gpt-4o-mini"]["state"] == "cooling"
         assert status["targets"]["two/gpt-4o-mini"]["state"] == "healthy"
-        assert 'switchboard_requests_total{provider="two",route="chain",status="ok",surface="chat"} 1.0' in metrics
+        assert (
+            'switchboard_requests_total{provider="two",route="chain",status="ok",surface="chat",variant=""} 1.0'
+            in metrics
+        )
         assert 'switchboard_upstream_attempts_total{route="chain"} 3.0' in metrics
         assert KEY not in metrics
         out = await asyncio.to_thread(
@@ -282,3 +285,34 @@ async def test_error_answers_say_what_was_tried(tmp_path, pair):
             async with s.post(f"{ctx.base_url}/v1/chat/completions", data=b"{", headers=ctx.headers()) as resp:
                 assert resp.status == 400 and "x-request-id" in resp.headers
                 assert "x-switchboard-attempts" not in resp.headers, "nothing was routed"
+
+
+async def test_hedge_respects_the_concurrency_cap_of_the_second_target(tmp_path, pair):
+    import asyncio
+
+    from tests.fakes.openai_upstream import Delay
+
+    one, two = pair
+    two.script(Stream(chunks=["busy "] * 5, chunk_delay=0.2))  # holds two's only slot for about a second
+    one.script(Delay(0.5))
+    config = chain_config(one.base_url, two.base_url, hedge_after_ms=50)
+    config["routes"][0]["targets"][1]["max_concurrent"] = 1
+    config["routes"].append(
+        {"name": "solo", "targets": [{"provider": "two", "model": "gpt-4o-mini", "max_concurrent": 1}]}
+    )
+    async with gateway_context(tmp_path, config, env={"SB_CHAIN_KEY": KEY}) as ctx:
+        busy = asyncio.create_task(stream_raw(ctx, model="solo"))
+        while not two.requests:
+            await asyncio.sleep(0.01)
+        client = ctx.openai()
+        raw = await client.chat.completions.with_raw_response.create(model="chain", messages=MESSAGES)
+        assert raw.headers["x-switchboard-provider"] == "one", "no hedge while the second target is at its cap"
+        assert len(two.requests) == 1
+        assert (await busy)[0] == 200
+        # With room again, the hedge fires, and the winner's slot is given back when it is done.
+        one.script(Delay(1.0))
+        raw = await client.chat.completions.with_raw_response.create(model="chain", messages=MESSAGES)
+        assert raw.headers["x-switchboard-provider"] == "two"
+        raw = await client.chat.completions.with_raw_response.create(model="solo", messages=MESSAGES)
+        assert raw.headers["x-switchboard-provider"] == "two"
+        await client.close()
