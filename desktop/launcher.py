@@ -25,8 +25,28 @@ def try_tray(options: GatewayOptions) -> int | str:
     return run_tray(options)
 
 
+def qt_check() -> dict[str, object]:
+    """For ``--selftest``: Qt loads, the bundled icons load, and what the platform offers."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import PySide6
+    from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+    from desktop.resources import app_icon, resources_dir
+
+    app = QApplication.instance() or QApplication(["switchboard"])
+    icon = app_icon()
+    return {
+        "ok": not icon.isNull() and bool(icon.availableSizes()),
+        "pyside6": PySide6.__version__,
+        "platform": app.platformName(),  # type: ignore[union-attr]
+        "tray": QSystemTrayIcon.isSystemTrayAvailable(),
+        "resources": str(resources_dir()),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(argv, tray=try_tray)
+    return cli_main(argv, tray=try_tray, selftest_extra=qt_check)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from proxy import cli_keys
 from proxy.config import GatewayConfig, config_json_schema, load_config
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description="Your own AI model gateway on localhost.")
     _common(parser, suppress=False)
     parser.add_argument("--host", default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--selftest", action="store_true", help="check this installation end to end in a temporary home, then exit"
+    )
     parser.add_argument("--port", type=int, default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command")
 
@@ -107,11 +111,21 @@ def _setup_logging(verbosity: int) -> None:
 Tray = Callable[[GatewayOptions], "int | str"]
 
 
-def main(argv: Sequence[str] | None = None, *, tray: Tray | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    tray: Tray | None = None,
+    selftest_extra: Callable[[], dict[str, Any]] | None = None,
+) -> int:
     """Run a command. Without one, ``tray`` (given by the desktop launcher) starts the tray app, or
-    returns why it cannot run here; then the gateway runs headless."""
+    returns why it cannot run here; then the gateway runs headless. ``selftest_extra`` is the
+    launcher's Qt check for ``--selftest``."""
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
+    if args.selftest:
+        from proxy.selftest import run_selftest
+
+        return run_selftest(selftest_extra)
     if args.command is None:
         return _run_default(args, tray)
     if args.command == "serve":

@@ -300,3 +300,26 @@ def test_revoked_access_key_is_refused_by_a_running_gateway(tmp_path, secret_ser
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert "Created your local access key; see it with `switchboard access-key show`." in err
+
+
+def test_selftest_passes_in_a_temporary_home_and_touches_nothing_else(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SWITCHBOARD_HOME": str(tmp_path / "untouched"), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("SWITCHBOARD_ACCESS_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop.launcher", "--selftest"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ok"] and report["chat"]["ok"] and report["stream"]["ok"] and report["log"]["rows"] == 2
+    assert report["qt"]["ok"] and report["qt"]["platform"] == "offscreen"
+    assert "backend" in report["keychain"]
+    assert not (tmp_path / "untouched").exists(), "the selftest must not use the user's state"
