@@ -27,6 +27,8 @@ from proxy.storage.access_keys import ACCESS_KEY_ENV
 from proxy.storage.request_log import read_recent
 
 PROMPT = "selftest"
+REPORT_ENV = "SWITCHBOARD_SELFTEST_REPORT"
+"""Also write the JSON report to this file (the Windows build has no console)."""
 
 
 async def _exercise(base_url: str, key: str) -> dict[str, Any]:
@@ -109,5 +111,9 @@ def run_selftest(extra: Callable[[], dict[str, Any]] | None = None) -> int:
     if extra is not None:
         required.append(report["qt"].get("ok"))
     report["ok"] = "error" not in report and all(required)
-    print(json.dumps(report), flush=True)
+    line = json.dumps(report)
+    if target := os.environ.get(REPORT_ENV):  # a windowed app on Windows has no stdout
+        Path(target).write_text(line + "\n", encoding="utf-8")
+    if sys.stdout is not None:
+        print(line, flush=True)
     return 0 if report["ok"] else 1
