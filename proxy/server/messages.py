@@ -265,9 +265,11 @@ async def relay_messages_stream(
                         ex.usage = anthropic_usage(usage)
                     elif name == b"message_stop":
                         stopped = True
-                    elif name == b"error":
+                    elif name == b"error":  # passed on, redacted: an upstream may echo the key it was sent
                         error = _inband_error(ex.provider or "?", event.data)
                         ex.fail(CUT, 200, f"Provider {ex.provider!r} reported: {error.message}")
+                        await out.write(REDACTOR.redact(event.raw.decode("utf-8", "replace")).encode())
+                        continue
                 await out.write(event.raw)
         except UpstreamError as exc:
             ex.fail(CUT, 200, f"{exc.message} (after content was sent)")

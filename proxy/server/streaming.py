@@ -152,8 +152,18 @@ async def relay_chat_stream(
                     if isinstance(chunk, dict):
                         if assembler is not None:
                             assembler.feed(chunk)
-                        if chunk.get("error"):  # an in-band error after content: pass it on, it ends the stream
-                            ex.fail(CUT, 200, f"Provider {ex.provider!r} reported: {_message(chunk['error'])}")
+                        if chunk.get(
+                            "error"
+                        ):  # an in-band error after content: pass it on (redacted), it ends the stream
+                            message = _message(chunk["error"])
+                            ex.fail(CUT, 200, f"Provider {ex.provider!r} reported: {message}")
+                            error = chunk["error"] if isinstance(chunk["error"], dict) else {}
+                            code = error.get("code") if isinstance(error.get("code"), (str, int)) else None
+                            raw = error_event(message, str(error.get("type") or "upstream_error"), code)
+                            if captured is not None:
+                                captured.append(raw)
+                            await response.write(raw)
+                            continue
                         usage = chunk.get("usage")
                         if usage:
                             ex.usage = Usage.from_openai(usage)
