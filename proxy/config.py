@@ -338,6 +338,13 @@ class ServerConfig(_Model):
     drain_timeout: float = Field(
         default=10.0, ge=0, le=3600, description="On shutdown, seconds to let in-flight requests finish."
     )
+    idle_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Close a connection that has not sent a complete request head within this many seconds "
+        "(slow-loris clients), or sits idle this long between requests. Applied at start.",
+    )
 
     @field_validator("allowed_origins")
     @classmethod

@@ -149,6 +149,9 @@ class Gateway(ReloadMixin):
             access_log=None,  # the request log is the access log
             shutdown_timeout=config.server.drain_timeout,
             lingering_time=1.0,  # after refusing an unread body, do not keep reading it for long
+            # From the connection's start: a client that has not sent a whole request head by then
+            # (slow-loris), or idles that long between requests, is disconnected.
+            keepalive_timeout=config.server.idle_timeout,
         )
         await runner.setup()
         self._runner = runner
