@@ -308,6 +308,7 @@ class Gateway(ReloadMixin):
 
     def request_began(self, ex: Exchange) -> None:
         self.in_flight += 1
+        self.request_log.begin(ex.id, ex.started_at, ex.surface, ex.user_agent)  # written if it outlives a batch
 
     def request_ended(self, ex: Exchange) -> None:
         self.in_flight -= 1

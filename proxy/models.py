@@ -14,7 +14,11 @@ TIMEOUT = "timeout"
 CUT = "cut"
 """A stream failed after content had reached the client; it ended with an in-band error."""
 ERROR = "error"
-STATUSES = (OK, UPSTREAM_ERROR, REJECTED, CLIENT_CANCELLED, TIMEOUT, CUT, ERROR)
+IN_PROGRESS = "in_progress"
+"""Not a terminal status: the row a long request gets while it runs (replaced when it ends)."""
+INTERRUPTED = "interrupted"
+"""The gateway stopped (crash, kill, power loss) while the request was running."""
+STATUSES = (OK, UPSTREAM_ERROR, REJECTED, CLIENT_CANCELLED, TIMEOUT, CUT, ERROR, IN_PROGRESS, INTERRUPTED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,11 @@ only writing connection: every 100 ms it prices the queued records and inserts t
 rows per transaction, and then emits :class:`~proxy.events.RequestLogged`. Readers (CLI, tray) open
 their own connections through :func:`read_recent`.
 
+Rows are two-phase so a crash loses nothing: :meth:`RequestLog.begin` queues an ``in_progress``
+row when a request arrives and the final record replaces it. A request that ends within the same
+batch (most do) never has its ``in_progress`` row written at all, so the common case costs no
+extra write. At start, rows still ``in_progress`` from a previous run become ``interrupted``.
+
 Environmental failures (disk full, database locked) are counted and logged, and the proxy keeps
 serving; they are kept apart from bugs, which propagate in tests.
 """
@@ -24,7 +29,7 @@ from pathlib import Path
 import sqlite_utils
 
 from proxy.events import GatewayEvents, RequestLogged
-from proxy.models import RECORD_FIELDS, RequestRecord
+from proxy.models import IN_PROGRESS, INTERRUPTED, RECORD_FIELDS, RequestRecord
 from proxy.pricing import PriceRef, cost_usd
 
 log = logging.getLogger(__name__)
@@ -133,17 +138,33 @@ class RequestLog:
         self.written = 0
         self.dropped = 0
         """Rows lost to a full queue or a failing disk (the tray shows this)."""
-        self._pending: deque[tuple[RequestRecord, PriceRef | None]] = deque()
+        self._pending: deque[tuple[RequestRecord, PriceRef | None, bool]] = deque()
+        """(record, price, final); for an ``in_progress`` row from :meth:`begin`, ``final`` is False
+        and the first item is (id, started_at, surface, user_agent)."""
         self._submitted = 0
         self._done = 0
         self._wake = threading.Event()
         self._stopping = False
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._sql = f"INSERT INTO {TABLE} ({', '.join(RECORD_FIELDS)}) VALUES ({', '.join('?' for _ in RECORD_FIELDS)})"
+        placeholders = ", ".join("?" for _ in RECORD_FIELDS)
+        self._sql = f"INSERT OR REPLACE INTO {TABLE} ({', '.join(RECORD_FIELDS)}) VALUES ({placeholders})"
+        self.interrupted = 0
+        """Rows found ``in_progress`` at start (the previous run stopped mid-request)."""
 
     def start(self) -> None:
-        open_db(self.path).conn.close()  # migrate now, so a broken database fails loudly at start
+        db = open_db(self.path)  # migrate now, so a broken database fails loudly at start
+        try:
+            with db.conn:
+                cursor = db.conn.execute(
+                    f"UPDATE {TABLE} SET status = ?, error = ? WHERE status = ?",
+                    (INTERRUPTED, "Switchboard stopped before this request finished", IN_PROGRESS),
+                )
+            self.interrupted = cursor.rowcount
+            if self.interrupted:
+                log.warning("%d requests were interrupted when Switchboard last stopped", self.interrupted)
+        finally:
+            db.conn.close()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="switchboard-log-writer", daemon=True)
         self._thread.start()
@@ -155,7 +176,15 @@ class RequestLog:
             if self.dropped == 1 or self.dropped % 1000 == 0:  # never a log line per request under overload
                 log.warning("request log queue full; %d rows dropped so far", self.dropped)
             return
-        self._pending.append((record, price))  # deque.append is atomic: no lock on the hot path
+        self._pending.append((record, price, True))  # deque.append is atomic: no lock on the hot path
+        self._submitted += 1
+
+    def begin(self, request_id: str, started_at: float, surface: str, user_agent: str | None) -> None:
+        """Queue the ``in_progress`` row of a request that has just arrived (see the module doc).
+        Only plain values cross here; the row itself is built on the writer thread, if needed."""
+        if len(self._pending) >= QUEUE_BOUND:
+            return  # its final record will be counted if it is dropped too
+        self._pending.append(((request_id, started_at, surface, user_agent), None, False))  # type: ignore[arg-type]
         self._submitted += 1
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -203,9 +232,17 @@ class RequestLog:
         finally:
             db.conn.close()
 
-    def _write(self, db: sqlite_utils.Database, items: list[tuple[RequestRecord, PriceRef | None]]) -> None:
+    def _write(self, db: sqlite_utils.Database, items: list[tuple[RequestRecord, PriceRef | None, bool]]) -> None:
+        finished = {record.id for record, _, final in items if final}
+        started = [
+            RequestRecord(begun[0], begun[1], begun[2], IN_PROGRESS, 0, user_agent=begun[3])
+            for begun, _, final in items
+            if not final and begun[0] not in finished  # type: ignore[index]
+        ]
         records = []
-        for record, price in items:
+        for record, price, final in items:
+            if not final:
+                continue
             if price is not None and record.cost is None:
                 cost = cost_usd(price, record.tokens_in, record.tokens_out, record.tokens_cached)
                 if record.cache == "hit":  # a hit costs nothing; it saved what the answer once cost
@@ -213,7 +250,7 @@ class RequestLog:
                 elif cost is not None:  # no copy of the record when the price is unknown
                     record = record.replace(cost=cost)
             records.append(record)
-        values = [tuple(getattr(r, f) for f in RECORD_FIELDS) for r in records]
+        values = [tuple(getattr(r, f) for f in RECORD_FIELDS) for r in (*started, *records)]
         try:
             with db.conn:
                 db.conn.execute("BEGIN")

@@ -129,7 +129,7 @@ class ReportServer:
 
 
 class RebindingRelay:
-    """On 127.0.0.2:PORT: the first connection gets the page; every later one is piped, byte for
+    """On 127.0.0.2:PORT: the first ``GET /`` gets the page; every later request is piped, byte for
     byte, to the gateway on 127.0.0.1:PORT, as if the name had been re-pointed at it."""
 
     def __init__(self, port: int, page: str) -> None:
@@ -143,18 +143,23 @@ class RebindingRelay:
         self.server = await asyncio.start_server(self._client, "127.0.0.2", self.port)
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if not self.served:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):  # a speculative connection, never used
+            writer.close()
+            return
+        if not self.served and head.startswith(b"GET / "):
             self.served = True
-            await reader.readuntil(b"\r\n\r\n")
-            head = (
+            answer = (
                 f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(self.page)}\r\n"
                 "Connection: close\r\n\r\n"
             )
-            writer.write(head.encode() + self.page)
+            writer.write(answer.encode() + self.page)
             await writer.drain()
             writer.close()
             return
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
+        up_writer.write(head)  # the request head read above, unchanged
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):

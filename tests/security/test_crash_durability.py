@@ -1,0 +1,95 @@
+"""Crash durability of the request log (RELIABILITY D-01a, short version): kill -9 the gateway
+while requests are in flight; afterwards the database is intact, every request that finished is
+there, and the ones in flight are there too, as ``interrupted`` once Switchboard starts again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from proxy.paths import Home
+from tests.helpers import ACCESS_KEY
+
+CONFIG = {
+    "providers": [{"id": "demo", "preset": "demo", "demo": {"pace_ms": 60}}],
+    "routes": [{"name": "demo", "targets": [{"provider": "demo", "model": "echo"}]}],
+}
+
+
+def start_gateway(home: Path, cfg: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "SWITCHBOARD_ACCESS_KEY": ACCESS_KEY}
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
+        env.pop(name, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxy.cli", "serve", "--home", str(home), "--config", str(cfg), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    assert line.startswith("Switchboard listening on "), line + proc.stderr.read()  # type: ignore[union-attr]
+    return proc, line.removeprefix("Switchboard listening on ")
+
+
+def rows(db: Path) -> dict[str, str]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return dict(conn.execute("SELECT id, status FROM requests"))
+
+
+async def test_requests_in_flight_at_a_kill_are_interrupted_not_lost(tmp_path: Path) -> None:
+    home, cfg = tmp_path / "home", tmp_path / "config.json"
+    cfg.write_text(json.dumps(CONFIG))
+    proc, base = start_gateway(home, cfg)
+    headers = {"Authorization": f"Bearer {ACCESS_KEY}"}
+    ids_done: list[str] = []
+    ids_in_flight: list[str] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            for i in range(3):  # finished well before the kill
+                body = {"model": "demo", "messages": [{"role": "user", "content": f"quick {i}"}], "max_tokens": 2}
+                async with http.post(f"{base}/v1/chat/completions", json=body, headers=headers) as resp:
+                    assert resp.status == 200
+                    ids_done.append(resp.headers["x-request-id"])
+
+            async def long_stream(i: int) -> None:
+                body = {"model": "demo", "stream": True, "messages": [{"role": "user", "content": f"long {i} " * 30}]}
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.post(f"{base}/v1/chat/completions", json=body, headers=headers) as resp:
+                        ids_in_flight.append(resp.headers["x-request-id"])
+                        async for _ in resp.content:
+                            pass
+
+            streams = [asyncio.create_task(long_stream(i)) for i in range(5)]
+            while len(ids_in_flight) < 5:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # past a log batch: the in_progress rows are on disk
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            await asyncio.gather(*streams)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    db = Home.resolve(home).log_db
+    after_kill = rows(db)
+    assert all(after_kill.get(i) == "ok" for i in ids_done), after_kill
+    assert all(after_kill.get(i) == "in_progress" for i in ids_in_flight), after_kill
+    proc, _ = start_gateway(home, cfg)  # the next start marks them
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    after_restart = rows(db)
+    assert all(after_restart[i] == "interrupted" for i in ids_in_flight), after_restart
+    assert all(after_restart[i] == "ok" for i in ids_done)
+    assert "in_progress" not in after_restart.values()
