@@ -3,7 +3,7 @@
 Routed like every request. Per attempt, the target decides the wire format:
 
 - an **Anthropic** target gets the request untranslated (``cache_control``, thinking, the
-  client's ``anthropic-beta`` header all kept) and the answer is relayed byte for byte;
+  client's ``anthropic-beta`` and ``anthropic-version`` headers all kept) and the answer is relayed byte for byte;
 - any **other** target gets it translated to Chat Completions (``translate/anthropic.py``) and
   its answer, JSON or stream, is translated back into Anthropic's exact shapes and event order.
 
@@ -51,8 +51,9 @@ from proxy.translate.common import TranslationError, sse_event
 
 log = logging.getLogger(__name__)
 
-FORWARDED_HEADERS = ("anthropic-beta",)
-"""Client headers passed on to a native Anthropic upstream (never credentials)."""
+FORWARDED_HEADERS = ("anthropic-beta", "anthropic-version")
+"""Client headers passed on to a native Anthropic upstream (never credentials): its beta features,
+and the API version it was written against (the adapter's own is used when it sends none)."""
 COUNT_FIELDS = ("model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers")
 """Fields of a count_tokens request (the upstream rejects others, such as max_tokens)."""
 _LIFECYCLE = frozenset({b"message_start", b"ping", b"content_block_start"})
