@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -196,6 +197,7 @@ async def visit(url: str, rules: str, profile: Path) -> subprocess.Popen[bytes]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(profile.parent)},  # Chromium's scratch dirs go with the test's
     )
 
 
