@@ -53,7 +53,7 @@ class AnthropicAdapter(OpenAICompatAdapter):
     async def call(self, call: UpstreamCall) -> UpstreamReply:
         if self._key_problem is not None:
             raise KeyUnavailable(self.id, self._key_problem)
-        if call.endpoint in NATIVE:
+        if call.endpoint.partition("?")[0] in NATIVE:  # `messages?beta=true`: the client's beta endpoint
             reply = await self._post(f"{self.base_url}/{call.endpoint}", call.body, call.stream, call.headers)
             reply.format = "anthropic"
             return reply

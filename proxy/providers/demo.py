@@ -215,14 +215,16 @@ class _Plan:
         plan.n = n if isinstance(n, int) and 1 <= n <= 16 else 1
         messages = body.get("messages") or []
         plan.prompt_tokens = _prompt_tokens(messages)
-        last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+        # what to answer: the last turn that is not a system note (those may come mid-conversation)
+        turns = [m for m in messages if isinstance(m, dict) and m.get("role") not in ("system", "developer")]
+        last = turns[-1] if turns else {}
         said = message_text(last.get("content"))
         plan.tool_call = None
         plan.finish_reason = "stop"
         tools = body.get("tools")
         if last.get("role") == "tool":
             plan.text = f"The tool returned: {said[:500]}"
-        elif tools and isinstance(tools, list) and body.get("tool_choice") != "none":
+        elif tools and isinstance(tools, list) and _wants_tool(tools, body.get("tool_choice"), said):
             plan.tool_call = _tool_call(tools, body.get("tool_choice"), said)
             plan.text = ""
             plan.finish_reason = "tool_calls"
@@ -270,6 +272,25 @@ class _Plan:
                 "rejected_prediction_tokens": 0,
             },
         }
+
+
+def _wants_tool(tools: list[Any], choice: Any, said: str) -> bool:
+    """Call a tool when told to (``required`` or a named function), or, on ``auto``, when the user
+    names one: a tool's name or a word of it (``get_weather`` -> "weather"), like a model would.
+    Never on ``none``. (Calling one on every turn would send agents such as Claude Code round in
+    circles.)"""
+    if choice == "none":
+        return False
+    if choice == "required" or isinstance(choice, dict):
+        return True
+    words = set(re.findall(r"[a-z0-9]+", said.lower()))
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        name = str(function.get("name", "")) if isinstance(function, dict) else ""
+        parts = {p for p in re.split(r"[_\-\s]+", name.lower()) if len(p) >= 4} | {name.lower()}
+        if parts & words:
+            return True
+    return False
 
 
 def _tool_call(tools: list[Any], choice: Any, said: str) -> dict[str, Any]:

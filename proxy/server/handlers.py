@@ -223,6 +223,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model:.+}", get_model)
     app.router.add_get("/health", health)
+    app.router.add_get("/", health)  # clients probe the base URL (Claude Code sends HEAD /)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/switchboard/status", status)
     app.router.add_post("/switchboard/compare", compare)

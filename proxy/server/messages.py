@@ -90,9 +90,11 @@ async def messages(request: web.Request) -> web.StreamResponse:
     forwarded = {h: request.headers[h] for h in FORWARDED_HEADERS if h in request.headers} or None
     translated: dict[str, Any] = {}
 
+    native_endpoint = "messages?beta=true" if request.query.get("beta") == "true" else "messages"
+
     def build(attempt: Attempt, supports_stream_usage: bool) -> UpstreamCall:
         if "messages" in snap.adapters[attempt.provider].native:
-            return UpstreamCall("messages", {**body, "model": attempt.model}, stream, forwarded)
+            return UpstreamCall(native_endpoint, {**body, "model": attempt.model}, stream, forwarded)
         if not translated:
             translated.update(_translate_request(body))
         chat = {**translated, "model": attempt.model}

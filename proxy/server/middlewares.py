@@ -44,8 +44,8 @@ SURFACES = {
 }
 ANTHROPIC_PATHS = ("/v1/messages",)
 """Errors on these paths are answered in Anthropic's error shape."""
-UNLOGGED_PATHS = frozenset({"/health"})
-UNAUTHENTICATED_PATHS = frozenset({"/health"})
+UNLOGGED_PATHS = frozenset({"/health", "/"})
+UNAUTHENTICATED_PATHS = frozenset({"/health", "/"})
 CORS_ALLOW_HEADERS = "authorization, content-type, x-api-key, anthropic-version, openai-organization"
 
 

@@ -215,10 +215,10 @@ def check_messages(body: dict[str, Any], *, count_only: bool = False) -> bool:
         if not isinstance(m, dict):
             raise _type_error(f"messages[{i}]", "an object", m)
         role = m.get("role")
-        if role not in ("user", "assistant"):
+        if role not in ("user", "assistant", "system"):  # system: Anthropic's mid-conversation system messages
             raise ApiError(
                 400,
-                f"Invalid value for 'messages[{i}].role': {role!r} is not one of ['assistant', 'user'].",
+                f"Invalid value for 'messages[{i}].role': {role!r} is not one of ['assistant', 'system', 'user'].",
                 param=f"messages[{i}].role",
                 code="invalid_value",
             )

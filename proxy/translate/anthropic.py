@@ -27,6 +27,9 @@ from proxy.translate.common import TranslationError, sse_event
 DEFAULT_MAX_TOKENS = 4096
 """``max_tokens`` sent to Anthropic when an OpenAI client did not say (Anthropic requires one)."""
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+MAX_TOKENS_FORWARDED = 16384
+"""Anthropic requires ``max_tokens`` and tools such as Claude Code send the model's maximum (32k to
+64k), which most other models refuse outright; above this, the upstream's own limit applies."""
 """``reasoning_effort`` -> Anthropic extended-thinking ``budget_tokens``."""
 
 STOP_TO_FINISH = {
@@ -595,9 +598,11 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
       returned so the caller can log them.
     - ``tool_choice`` auto/any/tool/none -> auto/required/function/none;
       ``disable_parallel_tool_use`` -> ``parallel_tool_calls: false``.
-    - ``stop_sequences`` -> ``stop``; ``metadata.user_id`` -> ``user``; ``max_tokens`` kept.
-    - Dropped: ``top_k``, ``thinking``, ``service_tier``, ``container``, ``mcp_servers``,
-      ``context_management`` and other Anthropic-only options.
+    - ``stop_sequences`` -> ``stop``; ``metadata.user_id`` -> ``user``; ``max_tokens`` kept up to
+      :data:`MAX_TOKENS_FORWARDED`, dropped above it; ``system`` messages inside ``messages``
+      (Anthropic's mid-conversation system messages) stay in place as system messages.
+    - Dropped: ``top_k``, ``thinking``, ``output_config``, ``service_tier``, ``container``,
+      ``mcp_servers``, ``context_management`` and other Anthropic-only options.
     """
     out: dict[str, Any] = {"model": body.get("model")}
     messages: list[dict[str, Any]] = []
@@ -605,9 +610,8 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
     if isinstance(system, str) and system:
         messages.append({"role": "system", "content": system})
     elif isinstance(system, list):
-        texts = [b.get("text", "") for b in system if isinstance(b, dict) and b.get("type") == "text"]
-        if any(texts):
-            messages.append({"role": "system", "content": "\n\n".join(t for t in texts if t)})
+        if text := _system_text(system, "system"):
+            messages.append({"role": "system", "content": text})
     elif system is not None:
         raise TranslationError("`system` must be a string or a list of text blocks", "system")
     raw_messages = body.get("messages")
@@ -619,9 +623,13 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
             raise TranslationError("each message must be an object", path)
         role = msg.get("role")
         content = msg.get("content")
-        if role not in ("user", "assistant"):
+        if role not in ("user", "assistant", "system"):
             raise TranslationError(f"unsupported role {role!r}: messages are 'user' or 'assistant'", f"{path}.role")
-        if isinstance(content, str):
+        if role == "system":  # a mid-conversation system message (Claude Code sends them) stays in place
+            text = content if isinstance(content, str) else _system_text(content, f"{path}.content")
+            if text:
+                messages.append({"role": "system", "content": text})
+        elif isinstance(content, str):
             messages.append({"role": role, "content": content})
         elif isinstance(content, list):
             if role == "user":
@@ -631,8 +639,9 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
         else:
             raise TranslationError("content must be a string or a list of blocks", f"{path}.content")
     out["messages"] = messages
-    if body.get("max_tokens") is not None:
-        out["max_tokens"] = body["max_tokens"]
+    max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, int) and max_tokens <= MAX_TOKENS_FORWARDED:
+        out["max_tokens"] = max_tokens
     stop = body.get("stop_sequences")
     if stop:
         out["stop"] = stop
@@ -674,6 +683,13 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
     if body.get("stream") is True:
         out["stream"] = True
     return out, dropped
+
+
+def _system_text(blocks: Any, where: str) -> str:
+    if not isinstance(blocks, list):
+        raise TranslationError("system content must be a string or a list of text blocks", where)
+    texts = [b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
+    return "\n\n".join(t for t in texts if t)
 
 
 def _anthropic_user_turn(blocks: list[Any], path: str) -> list[dict[str, Any]]:

@@ -597,7 +597,9 @@ class FakeAnthropicUpstream:
     def _known_model(self, model: str) -> bool:
         return model in self.models or _SNAPSHOT.sub("", model) in self.models
 
-    def _validate(self, parsed: Any, raw: bytes, *, counting: bool, beta: bool) -> dict[str, Any]:
+    def _validate(
+        self, parsed: Any, raw: bytes, *, counting: bool, beta: bool, mid_system: bool = False
+    ) -> dict[str, Any]:
         """The request body, checked like the real API; raises :class:`_Invalid`."""
         if not isinstance(parsed, dict):
             if raw and parsed is None:
@@ -630,7 +632,7 @@ class FakeAnthropicUpstream:
                     f"for {model}"
                 )
             self._check_sampling(parsed)
-        self._check_messages(parsed.get("messages"))
+        self._check_messages(parsed.get("messages"), mid_system)
         self._check_system(parsed.get("system"))
         tool_names = self._check_tools(parsed.get("tools"))
         self._check_tool_choice(parsed.get("tool_choice"), tool_names)
@@ -711,7 +713,7 @@ class FakeAnthropicUpstream:
         elif kind in ("thinking", "redacted_thinking") and role != "assistant":
             raise _Invalid(f"{where}: `{kind}` blocks can only be in `assistant` messages")
 
-    def _check_messages(self, messages: Any) -> None:
+    def _check_messages(self, messages: Any, mid_system: bool = False) -> None:
         if messages is None:
             raise _Invalid("messages: Field required")
         if not isinstance(messages, list):
@@ -724,6 +726,15 @@ class FakeAnthropicUpstream:
             if not isinstance(message, dict):
                 raise _Invalid(f"messages.{i}: Input should be a valid dictionary")
             role = message.get("role")
+            if role == "system" and mid_system and i > 0:
+                # beta mid-conversation-system: system text between turns (Claude Code sends it)
+                content = message.get("content")
+                texts = [content] if isinstance(content, str) else content
+                if not isinstance(texts, list) or not all(
+                    isinstance(t, str) or (isinstance(t, dict) and t.get("type") == "text") for t in texts
+                ):
+                    raise _Invalid(f"messages.{i}.content: system messages hold text only")
+                continue
             if role not in ("user", "assistant"):
                 raise _Invalid(f"messages.{i}.role: Input should be 'user' or 'assistant'")
             if i == 0 and role != "user":
@@ -988,7 +999,13 @@ class FakeAnthropicUpstream:
         if answered is not None:
             return answered
         try:
-            body = self._validate(parsed, raw, counting=True, beta=request.query.get("beta") == "true")
+            body = self._validate(
+                parsed,
+                raw,
+                counting=True,
+                beta=request.query.get("beta") == "true",
+                mid_system="mid-conversation-system" in request.headers.get("anthropic-beta", ""),
+            )
         except _Invalid as invalid:
             return self._error(invalid.status, invalid.type, invalid.message)
         return self._json_response({"input_tokens": self._count(body)})
@@ -1001,7 +1018,13 @@ class FakeAnthropicUpstream:
         if answered is not None:
             return answered
         try:
-            body = self._validate(parsed, raw, counting=False, beta=request.query.get("beta") == "true")
+            body = self._validate(
+                parsed,
+                raw,
+                counting=False,
+                beta=request.query.get("beta") == "true",
+                mid_system="mid-conversation-system" in request.headers.get("anthropic-beta", ""),
+            )
             prompt = self._count(body)
             if prompt > self.context_window:
                 raise _Invalid(f"prompt is too long: {prompt} tokens > {self.context_window} maximum")

@@ -75,12 +75,12 @@ async def test_chat_stream_reassembles_and_usage_only_when_asked(tmp_path):
 async def test_tool_calls_non_stream_and_stream(tmp_path):
     async with gateway_context(tmp_path) as ctx:
         client = ctx.openai()
-        messages = [{"role": "user", "content": "Paris"}]
+        messages = [{"role": "user", "content": "the weather in Paris?"}]
         resp = await client.chat.completions.create(model="demo", messages=messages, tools=TOOLS)
         call = resp.choices[0].message.tool_calls[0]
         assert resp.choices[0].finish_reason == "tool_calls"
         assert call.function.name == "get_weather"
-        assert json.loads(call.function.arguments) == {"city": "Paris", "days": 1}
+        assert json.loads(call.function.arguments) == {"city": "the weather in Paris?", "days": 4}
 
         stream = await client.chat.completions.create(model="demo", messages=messages, tools=TOOLS, stream=True)
         ids, name, args, finish = set(), "", "", None
@@ -90,7 +90,8 @@ async def test_tool_calls_non_stream_and_stream(tmp_path):
                 name += tc.function.name or "" if tc.function else ""
                 args += tc.function.arguments or "" if tc.function else ""
             finish = chunk.choices[0].finish_reason or finish
-        assert ids == {call.id} and name == "get_weather" and json.loads(args) == {"city": "Paris", "days": 1}
+        assert ids == {call.id} and name == "get_weather"
+        assert json.loads(args) == {"city": "the weather in Paris?", "days": 4}
         assert finish == "tool_calls"
 
         follow_up = messages + [

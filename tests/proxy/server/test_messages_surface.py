@@ -90,7 +90,7 @@ async def test_messages_tools_round_trip_on_the_demo_provider(tmp_path: Path) ->
         ),
         (b'{"model": "demo", "max_tokens": "9", "messages": []}', 400, "invalid_request_error", "max_tokens"),
         (
-            b'{"model": "demo", "max_tokens": 9, "messages": [{"role": "system", "content": "x"}]}',
+            b'{"model": "demo", "max_tokens": 9, "messages": [{"role": "robot", "content": "x"}]}',
             400,
             "invalid_request_error",
             "role",
@@ -144,3 +144,22 @@ async def test_count_tokens_is_estimated_for_non_anthropic_routes(tmp_path: Path
         assert short.input_tokens >= 1
         assert 500 <= long.input_tokens <= 600  # ~4 characters per token
         assert [r.surface for r in ctx.rows()] == ["count_tokens", "count_tokens"]
+
+
+async def test_base_url_probe_answers_without_a_key(tmp_path: Path) -> None:
+    """Claude Code sends ``HEAD /`` to the base URL before anything else."""
+    async with gateway_context(tmp_path) as ctx, aiohttp.ClientSession() as http:
+        async with http.head(f"{ctx.base_url}/") as resp:
+            assert resp.status == 200
+        async with http.get(f"{ctx.base_url}/", headers={"Host": "evil.example"}) as resp:
+            assert resp.status == 403  # the Host gate still applies
+
+
+async def test_mid_conversation_system_messages_are_accepted(tmp_path: Path) -> None:
+    async with gateway_context(tmp_path) as ctx:
+        message = await ctx.anthropic().messages.create(
+            model="demo",
+            max_tokens=50,
+            messages=[{"role": "user", "content": "hello"}, {"role": "system", "content": "be nice"}],
+        )
+        assert "hello" in message.content[0].text

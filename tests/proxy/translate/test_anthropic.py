@@ -455,7 +455,7 @@ def test_claude_code_style_request_becomes_a_chat_request() -> None:
     assert [t["function"]["name"] for t in chat["tools"]] == ["Bash"]
     assert chat["parallel_tool_calls"] is False
     assert chat["user"] == "user_abc"
-    assert chat["max_tokens"] == 32000
+    assert "max_tokens" not in chat  # above MAX_TOKENS_FORWARDED: the upstream's own limit applies
     assert "thinking" not in chat
     ot.completion_create_params.CompletionCreateParamsStreaming  # noqa: B018
 
@@ -631,3 +631,20 @@ def test_interleaved_parallel_tool_calls_are_refused_rather_than_split() -> None
         translator.feed(
             {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "}"}}]}}]}
         )
+
+
+def test_mid_conversation_system_messages_stay_in_place_and_huge_max_tokens_are_not_forwarded() -> None:
+    body = {
+        "model": "m",
+        "max_tokens": 64000,  # Claude Code asks for the model's maximum
+        "system": [{"type": "text", "text": "top"}],
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": [{"type": "text", "text": "mid-conversation note"}]},
+        ],
+    }
+    chat, _ = messages_to_chat_request(body)
+    assert [m["role"] for m in chat["messages"]] == ["system", "user", "system"]
+    assert chat["messages"][-1]["content"] == "mid-conversation note"
+    assert "max_tokens" not in chat  # most models refuse 64000; their own limit applies
+    assert messages_to_chat_request({**body, "max_tokens": 1000})[0]["max_tokens"] == 1000
