@@ -18,7 +18,7 @@ from proxy.models import OK, Usage
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.redact import REDACTOR
 from proxy.routing.resolve import Attempt
-from proxy.server import messages
+from proxy.server import messages, responses
 from proxy.server.compare import compare
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
@@ -220,6 +220,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/v1/messages", messages.messages)
     app.router.add_post("/v1/messages/count_tokens", messages.count_tokens)
+    app.router.add_post("/v1/responses", responses.responses)
     app.router.add_get("/v1/models", list_models)
     app.router.add_get("/v1/models/{model:.+}", get_model)
     app.router.add_get("/health", health)

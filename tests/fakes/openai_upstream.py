@@ -406,6 +406,7 @@ class FakeOpenAIUpstream:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._guarded(self._chat))
         app.router.add_post("/v1/embeddings", self._guarded(self._embeddings))
+        app.router.add_post("/v1/responses", self._guarded(self._responses))
         # Azure OpenAI's URL shape: the deployment in the path, `api-version` in the query
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._guarded(self._chat))
         app.router.add_post("/openai/deployments/{deployment}/embeddings", self._guarded(self._embeddings))
@@ -678,6 +679,133 @@ class FakeOpenAIUpstream:
         if isinstance(behaviour, Reply):
             return self._json_response(completion, behaviour.status, behaviour.headers)
         return self._json_response(completion)
+
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        """OpenAI's Responses API, as much as a gateway passing it through needs: text, or a
+        function call when a tool is required or the input says "use tool"; JSON or the event
+        sequence (``response.created`` ... ``response.completed``) with ``sequence_number``."""
+        parsed, raw, refused = await self._intake(request)
+        if refused is not None:
+            return refused
+        behaviour, answered = await self._scripted(request)
+        if answered is not None:
+            return answered
+        body = self._check_body(parsed, raw)
+        if isinstance(body, web.Response):
+            return body
+        items = body.get("input")
+        said = items if isinstance(items, str) else ""
+        if isinstance(items, list):
+            for item in reversed(items):
+                if isinstance(item, dict) and item.get("role") == "user":
+                    said = _text_of(
+                        [{"type": "text", "text": p.get("text", "")} for p in item["content"]]
+                        if isinstance(item.get("content"), list)
+                        else item.get("content")
+                    )
+                    break
+        tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
+        wants = body.get("tool_choice") == "required" or "use tool" in said.lower()
+        rid = f"resp_{self._id_prefix}{next(self._ids):09d}"
+        if tools and wants:
+            arguments = orjson.dumps(_example_object(tools[0].get("parameters") or {}, said)).decode()
+            item: dict[str, Any] = {
+                "id": f"fc_{rid[5:]}",
+                "type": "function_call",
+                "status": "completed",
+                "call_id": f"call_{rid[5:]}",
+                "name": tools[0]["name"],
+                "arguments": arguments,
+            }
+            pieces = _split(arguments, 2)
+        else:
+            text = f"Hello from fake OpenAI Responses! You said: {said}"
+            if isinstance(behaviour, Reply) and behaviour.content is not None:
+                text = behaviour.content
+            part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+            item = {
+                "id": f"msg_{rid[5:]}",
+                "type": "message",
+                "role": "assistant",
+                "status": "completed",
+                "content": [part],
+            }
+            pieces = _split(text, self.default_chunks)
+        input_tokens = 3 + _tokens(orjson.dumps(items).decode())
+        output_tokens = sum(_tokens(p) for p in pieces)
+        response = {
+            "id": rid,
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "completed",
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "model": body["model"],
+            "output": [item],
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools") or [],
+            "temperature": 1.0,
+            "top_p": 1.0,
+            "text": {"format": {"type": "text"}},
+            "usage": {
+                "input_tokens": input_tokens,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": input_tokens + output_tokens,
+            },
+        }
+        if not body.get("stream"):
+            return self._json_response(response)
+        resp = web.StreamResponse(headers=_SSE_HEADERS)
+        await resp.prepare(request)
+        seq = itertools.count()
+
+        async def send(kind: str, **fields: Any) -> None:
+            payload = orjson.dumps({"type": kind, "sequence_number": next(seq), **fields})
+            await resp.write(b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n")
+
+        opening = {**response, "status": "in_progress", "output": [], "usage": None}
+        await send("response.created", response=opening)
+        await send("response.in_progress", response=opening)
+        if item["type"] == "function_call":
+            await send(
+                "response.output_item.added", output_index=0, item={**item, "arguments": "", "status": "in_progress"}
+            )
+            for piece in pieces:
+                await send("response.function_call_arguments.delta", item_id=item["id"], output_index=0, delta=piece)
+            await send("response.function_call_arguments.done", item_id=item["id"], output_index=0, arguments=arguments)
+        else:
+            empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            await send(
+                "response.output_item.added", output_index=0, item={**item, "content": [], "status": "in_progress"}
+            )
+            await send("response.content_part.added", item_id=item["id"], output_index=0, content_index=0, part=empty)
+            for piece in pieces:
+                await send(
+                    "response.output_text.delta",
+                    item_id=item["id"],
+                    output_index=0,
+                    content_index=0,
+                    delta=piece,
+                    logprobs=[],
+                )
+            done = item["content"][0]
+            await send(
+                "response.output_text.done",
+                item_id=item["id"],
+                output_index=0,
+                content_index=0,
+                text=done["text"],
+                logprobs=[],
+            )
+            await send("response.content_part.done", item_id=item["id"], output_index=0, content_index=0, part=done)
+        await send("response.output_item.done", output_index=0, item=item)
+        await send("response.completed", response=response)
+        await resp.write_eof()
+        return resp
 
     def _completion_id(self) -> str:
         return f"chatcmpl-{self._id_prefix}{next(self._ids):014d}"
