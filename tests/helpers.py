@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +41,23 @@ class GatewayContext:
         assert self.gateway.port is not None
         return self.gateway.port
 
+    clients: list[Any] = field(default_factory=list)
+    """SDK clients made by :meth:`openai` / :meth:`anthropic`, closed when the context ends (an
+    unclosed one leaks a socket that a later test would trip over)."""
+
     def openai(self, **kwargs: Any) -> openai.AsyncOpenAI:
         kwargs.setdefault("max_retries", 0)
         kwargs.setdefault("timeout", 20)
-        return openai.AsyncOpenAI(base_url=f"{self.base_url}/v1", api_key=ACCESS_KEY, **kwargs)
+        client = openai.AsyncOpenAI(base_url=f"{self.base_url}/v1", api_key=ACCESS_KEY, **kwargs)
+        self.clients.append(client)
+        return client
 
     def anthropic(self, **kwargs: Any) -> anthropic.AsyncAnthropic:
         kwargs.setdefault("max_retries", 0)
         kwargs.setdefault("timeout", 20)
-        return anthropic.AsyncAnthropic(base_url=self.base_url, api_key=ACCESS_KEY, **kwargs)
+        client = anthropic.AsyncAnthropic(base_url=self.base_url, api_key=ACCESS_KEY, **kwargs)
+        self.clients.append(client)
+        return client
 
     def headers(self, **extra: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {ACCESS_KEY}", "Content-Type": "application/json", **extra}
@@ -89,7 +97,12 @@ async def gateway_context(
     gateway = Gateway(options, config=None if config_file else cfg, secrets=resolver, events=events)
     try:
         url = await gateway.start()
-        yield GatewayContext(gateway, url, tmp_path)
+        ctx = GatewayContext(gateway, url, tmp_path)
+        try:
+            yield ctx
+        finally:
+            for client in ctx.clients:
+                await client.close()
     finally:
         await gateway.stop()
         for k, v in saved.items():

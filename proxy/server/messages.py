@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from proxy.errors import ApiError, UpstreamError, UpstreamHTTPError, UpstreamProtocolError
+from proxy.errors import ApiError, UpstreamError, UpstreamHTTPError
 from proxy.models import CUT, Usage
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.redact import REDACTOR
@@ -32,11 +32,10 @@ from proxy.routing.resolve import Attempt
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
 from proxy.server.streaming import (
-    HOLD_BYTES,
-    HOLD_EVENTS,
-    chain_events,
     open_stream,
     prime_chat_stream,
+    prime_stream,
+    relay_translated,
 )
 from proxy.server.validation import check_messages, model_name, read_json
 from proxy.sse import SSEEvent
@@ -190,34 +189,16 @@ def estimate_input_tokens(body: dict[str, Any]) -> int:
 
 
 async def prime_messages_stream(reply: UpstreamReply, provider: str) -> UpstreamReply:
-    """Hold back ``message_start``, ``ping`` and ``content_block_start`` (within a bound) until
-    the first event with content.
+    """:func:`prime_stream` for Anthropic events: ``message_start``, ``ping`` and
+    ``content_block_start`` are lifecycle; ``event: error`` is a failure."""
 
-    Raises:
-        UpstreamError: the stream failed, ended or sent ``event: error`` before any content.
-    """
-    assert reply.events is not None
-    upstream = reply.events
-    held: list[SSEEvent] = []
-    size = 0
-    try:
-        async for event in upstream:
-            held.append(event)
-            size += len(event.raw)
-            if event.data is None:
-                continue
-            name = event.event or _type_of(event.data)
-            if name == b"error":
-                raise _inband_error(provider, event.data)
-            if name not in _LIFECYCLE or len(held) >= HOLD_EVENTS or size >= HOLD_BYTES:
-                break
-        else:
-            raise UpstreamProtocolError(provider, "the stream ended before any content")
-    except BaseException:
-        await upstream.aclose()  # type: ignore[attr-defined]
-        raise
-    reply.events = chain_events(held, upstream)
-    return reply
+    def is_lifecycle(event: SSEEvent) -> bool:
+        name = event.event or _type_of(event.data or b"")
+        if name == b"error":
+            raise _inband_error(provider, event.data or b"")
+        return name in _LIFECYCLE
+
+    return await prime_stream(reply, provider, is_lifecycle)
 
 
 def _type_of(data: bytes) -> bytes | None:
@@ -298,53 +279,16 @@ async def relay_chat_as_messages(
     capture: bool,
     on_first_byte: Any = None,
 ) -> web.StreamResponse:
-    """A Chat Completions stream, re-told as Anthropic's event sequence."""
-    assert reply.events is not None
-    events = reply.events
+    """A Chat Completions stream, re-told as Anthropic's event sequence (``event: error`` if cut)."""
     translator = ChatToMessagesStream(model)
-    out = await open_stream(request, ex, capture, on_first_byte)
-    saw_done = False
-    try:
-        try:
-            for data in translator.start():
-                await out.write(data)
-            async for event in events:
-                if event.data is None:
-                    continue
-                if event.data == b"[DONE]":
-                    saw_done = True
-                    continue
-                try:
-                    chunk = orjson.loads(event.data)
-                except orjson.JSONDecodeError:
-                    raise UpstreamProtocolError(
-                        ex.provider or "?", "the stream sent an event that is not JSON"
-                    ) from None
-                if not isinstance(chunk, dict):
-                    continue
-                if chunk.get("error"):
-                    error = chunk["error"]
-                    text = REDACTOR.redact(str(error.get("message") if isinstance(error, dict) else error))
-                    ex.fail(CUT, 200, f"Provider {ex.provider!r} reported: {text}")
-                    await out.write(_error_event(f"Provider {ex.provider!r} reported: {text}"))
-                    return out.response
-                if chunk.get("usage"):
-                    ex.usage = Usage.from_openai(chunk["usage"])
-                for data in translator.feed(chunk):
-                    await out.write(data)
-        except (UpstreamError, TranslationError) as exc:
-            ex.fail(CUT, 200, f"{exc.message} (after content was sent)")
-            await out.write(_error_event(f"Stream interrupted: {exc.message}"))
-            return out.response
-        if not saw_done:
-            message = f"Provider {ex.provider!r}: the stream ended without [DONE] (cut short)"
-            ex.fail(CUT, 200, message)
-            await out.write(_error_event(message))
-            return out.response
-        for data in translator.finish():
-            await out.write(data)
-        await out.response.write_eof()
-        return out.response
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        ex.response_body = out.text()
+    return await relay_translated(
+        request,
+        ex,
+        reply,
+        start=translator.start(),
+        feed=translator.feed,
+        finish=translator.finish,
+        fail=lambda message, _code: [_error_event(message)],
+        capture=capture,
+        on_first_byte=on_first_byte,
+    )

@@ -24,14 +24,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from proxy.errors import ApiError, UpstreamError, UpstreamHTTPError, UpstreamProtocolError
+from proxy.errors import ApiError, UpstreamError, UpstreamHTTPError
 from proxy.models import CUT, Usage
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.redact import REDACTOR
 from proxy.routing.resolve import Attempt
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
-from proxy.server.streaming import HOLD_BYTES, HOLD_EVENTS, chain_events, open_stream, prime_chat_stream
+from proxy.server.streaming import open_stream, prime_chat_stream, prime_stream, relay_translated
 from proxy.server.validation import _missing, _type_error, check_banned, model_name, read_json
 from proxy.sse import SSEEvent
 from proxy.translate.common import TranslationError, sse_event
@@ -164,30 +164,16 @@ def _error_of(provider: str, event: SSEEvent) -> UpstreamHTTPError:
 
 
 async def prime_responses_stream(reply: UpstreamReply, provider: str) -> UpstreamReply:
-    """Hold back ``response.created``/``in_progress`` and the opening of items until the first
-    content event (within a bound); a failure before it is an ordinary failed attempt."""
-    assert reply.events is not None
-    upstream = reply.events
-    held: list[SSEEvent] = []
-    size = 0
-    try:
-        async for event in upstream:
-            held.append(event)
-            size += len(event.raw)
-            if event.data is None:
-                continue
-            name = _name(event)
-            if name in _FAILED:
-                raise _error_of(provider, event)
-            if name not in _LIFECYCLE or len(held) >= HOLD_EVENTS or size >= HOLD_BYTES:
-                break
-        else:
-            raise UpstreamProtocolError(provider, "the stream ended before any content")
-    except BaseException:
-        await upstream.aclose()  # type: ignore[attr-defined]
-        raise
-    reply.events = chain_events(held, upstream)
-    return reply
+    """:func:`prime_stream` for Responses events: ``response.created``/``in_progress`` and the
+    opening of items are lifecycle; ``response.failed`` and ``error`` are failures."""
+
+    def is_lifecycle(event: SSEEvent) -> bool:
+        name = _name(event)
+        if name in _FAILED:
+            raise _error_of(provider, event)
+        return name in _LIFECYCLE
+
+    return await prime_stream(reply, provider, is_lifecycle)
 
 
 def _error_event(message: str, code: str, sequence_number: int) -> bytes:
@@ -249,52 +235,15 @@ async def relay_chat_as_responses(
     capture: bool,
     on_first_byte: Any = None,
 ) -> web.StreamResponse:
-    """A Chat Completions stream, re-told as the Responses event sequence."""
-    assert reply.events is not None
-    events = reply.events
-    out = await open_stream(request, ex, capture, on_first_byte)
-    saw_done = False
-
-    async def fail(message: str, code: str) -> web.StreamResponse:
-        ex.fail(CUT, 200, message)
-        for data in translator.fail(message, code):
-            await out.write(data)
-        return out.response
-
-    try:
-        try:
-            for data in translator.start():
-                await out.write(data)
-            async for event in events:
-                if event.data is None:
-                    continue
-                if event.data == b"[DONE]":
-                    saw_done = True
-                    continue
-                try:
-                    chunk = orjson.loads(event.data)
-                except orjson.JSONDecodeError:
-                    raise UpstreamProtocolError(
-                        ex.provider or "?", "the stream sent an event that is not JSON"
-                    ) from None
-                if not isinstance(chunk, dict):
-                    continue
-                if chunk.get("error"):
-                    error = chunk["error"]
-                    text = REDACTOR.redact(str(error.get("message") if isinstance(error, dict) else error))
-                    return await fail(f"Provider {ex.provider!r} reported: {text}", "upstream_error")
-                if chunk.get("usage"):
-                    ex.usage = Usage.from_openai(chunk["usage"])
-                for data in translator.feed(chunk):
-                    await out.write(data)
-        except (UpstreamError, TranslationError) as exc:
-            return await fail(f"Stream interrupted: {exc.message} (after content was sent)", "stream_interrupted")
-        if not saw_done:
-            return await fail(f"Provider {ex.provider!r}: the stream ended without [DONE] (cut short)", "stream_cut")
-        for data in translator.finish():
-            await out.write(data)
-        await out.response.write_eof()
-        return out.response
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        ex.response_body = out.text()
+    """A Chat Completions stream, re-told as the Responses event sequence (``response.failed`` if cut)."""
+    return await relay_translated(
+        request,
+        ex,
+        reply,
+        start=translator.start(),
+        feed=translator.feed,
+        finish=translator.finish,
+        fail=translator.fail,
+        capture=capture,
+        on_first_byte=on_first_byte,
+    )

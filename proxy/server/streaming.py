@@ -17,7 +17,7 @@ hidden from a client that did not ask for it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -31,6 +31,7 @@ from proxy.providers.base import UpstreamReply
 from proxy.redact import REDACTOR
 from proxy.server.exchange import Exchange
 from proxy.sse import SSEEvent
+from proxy.translate.common import TranslationError
 
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -64,8 +65,9 @@ def _is_lifecycle(chunk: Any) -> bool:
     return True
 
 
-async def prime_chat_stream(reply: UpstreamReply, provider: str) -> UpstreamReply:
-    """Hold back lifecycle events until the first content event (within a bound).
+async def prime_stream(reply: UpstreamReply, provider: str, is_lifecycle: Callable[[SSEEvent], bool]) -> UpstreamReply:
+    """Hold back lifecycle events (``is_lifecycle`` says which; it raises ``UpstreamError`` for an
+    in-band error) until the first content event, within a bound. Comments are held too.
 
     Raises:
         UpstreamError: the stream failed, ended, or reported an error before any content.
@@ -80,15 +82,7 @@ async def prime_chat_stream(reply: UpstreamReply, provider: str) -> UpstreamRepl
             size += len(event.raw)
             if event.data is None:
                 continue
-            if event.data == b"[DONE]":
-                raise UpstreamProtocolError(provider, "the stream ended before any content")
-            try:
-                chunk = orjson.loads(event.data)
-            except orjson.JSONDecodeError:
-                raise UpstreamProtocolError(provider, "the stream sent an event that is not JSON") from None
-            if isinstance(chunk, dict) and chunk.get("error"):
-                raise _inband_error(provider, chunk["error"])
-            if not _is_lifecycle(chunk) or len(held) >= HOLD_EVENTS or size >= HOLD_BYTES:
+            if not is_lifecycle(event) or len(held) >= HOLD_EVENTS or size >= HOLD_BYTES:
                 break
         else:
             raise UpstreamProtocolError(provider, "the stream ended before any content")
@@ -97,6 +91,24 @@ async def prime_chat_stream(reply: UpstreamReply, provider: str) -> UpstreamRepl
         raise
     reply.events = chain_events(held, upstream)
     return reply
+
+
+async def prime_chat_stream(reply: UpstreamReply, provider: str) -> UpstreamReply:
+    """:func:`prime_stream` for Chat Completions chunks (the role-only first chunk, usage-only
+    chunks and empty deltas are lifecycle; ``data: {"error": ...}`` is a failure)."""
+
+    def is_lifecycle(event: SSEEvent) -> bool:
+        if event.data == b"[DONE]":
+            raise UpstreamProtocolError(provider, "the stream ended before any content")
+        try:
+            chunk = orjson.loads(event.data or b"")
+        except orjson.JSONDecodeError:
+            raise UpstreamProtocolError(provider, "the stream sent an event that is not JSON") from None
+        if isinstance(chunk, dict) and chunk.get("error"):
+            raise _inband_error(provider, chunk["error"])
+        return _is_lifecycle(chunk)
+
+    return await prime_stream(reply, provider, is_lifecycle)
 
 
 async def chain_events(held: list[SSEEvent], rest: AsyncIterator[SSEEvent]) -> AsyncIterator[SSEEvent]:
@@ -222,3 +234,66 @@ async def open_stream(request: web.Request, ex: Exchange, capture: bool, on_firs
     if on_first_byte is not None:
         on_first_byte(RequestFirstByte(ex.id, ttfb))
     return StreamWriter(response, capture)
+
+
+async def relay_translated(
+    request: web.Request,
+    ex: Exchange,
+    reply: UpstreamReply,
+    *,
+    start: list[bytes],
+    feed: Callable[[dict[str, Any]], list[bytes]],
+    finish: Callable[[], list[bytes]],
+    fail: Callable[[str, str], list[bytes]],
+    capture: bool,
+    on_first_byte: Any = None,
+) -> web.StreamResponse:
+    """A Chat Completions stream, re-told in another API's events by a translator (``start``
+    events, ``feed`` per chunk, ``finish`` after ``[DONE]``). Streams never lie: an in-band error,
+    a failure, or an end without ``[DONE]`` after content writes ``fail(message, code)`` instead
+    of ``finish()``, and the log says ``cut``."""
+    assert reply.events is not None
+    events = reply.events
+    out = await open_stream(request, ex, capture, on_first_byte)
+    provider = ex.provider or "?"
+
+    async def cut(message: str, code: str) -> web.StreamResponse:
+        ex.fail(CUT, 200, message)
+        for data in fail(message, code):
+            await out.write(data)
+        return out.response
+
+    saw_done = False
+    try:
+        try:
+            for data in start:
+                await out.write(data)
+            async for event in events:
+                if event.data is None:
+                    continue
+                if event.data == b"[DONE]":
+                    saw_done = True
+                    continue
+                try:
+                    chunk = orjson.loads(event.data)
+                except orjson.JSONDecodeError:
+                    raise UpstreamProtocolError(provider, "the stream sent an event that is not JSON") from None
+                if not isinstance(chunk, dict):
+                    continue
+                if chunk.get("error"):
+                    return await cut(f"Provider {provider!r} reported: {_message(chunk['error'])}", "upstream_error")
+                if chunk.get("usage"):
+                    ex.usage = Usage.from_openai(chunk["usage"])
+                for data in feed(chunk):
+                    await out.write(data)
+        except (UpstreamError, TranslationError) as exc:
+            return await cut(f"Stream interrupted: {exc.message} (after content was sent)", "stream_interrupted")
+        if not saw_done:
+            return await cut(f"Provider {provider!r}: the stream ended without [DONE] (cut short)", "stream_cut")
+        for data in finish():
+            await out.write(data)
+        await out.response.write_eof()
+        return out.response
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+        ex.response_body = out.text()
