@@ -159,8 +159,10 @@ async def relay_chat_stream(
                 elif data is not None:
                     try:
                         chunk = orjson.loads(data)
-                    except orjson.JSONDecodeError:
-                        chunk = None
+                    except orjson.JSONDecodeError:  # garbage mid-stream: never passed on as if it were data
+                        raise UpstreamProtocolError(
+                            ex.provider or "?", "the stream sent an event that is not JSON"
+                        ) from None
                     if isinstance(chunk, dict):
                         if assembler is not None:
                             assembler.feed(chunk)
