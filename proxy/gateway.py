@@ -28,7 +28,7 @@ from aiohttp import web
 
 from proxy.cache.store import ResponseCache
 from proxy.config import GatewayConfig, Limits
-from proxy.errors import GatewayStartError
+from proxy.errors import GatewayStartError, UpstreamConnectError
 from proxy.events import (
     BudgetThreshold,
     ConfigApplied,
@@ -50,6 +50,7 @@ from proxy.routing.attempts import AttemptLoop, Prime, no_route_error
 from proxy.routing.health import HealthBoard, TargetHealth
 from proxy.routing.limits import LimitKeeper
 from proxy.routing.resolve import Attempt, Resolution
+from proxy.routing.simulate import Simulator, cut_after_first_content, failure
 from proxy.server.exchange import Exchange
 from proxy.server.handlers import add_routes
 from proxy.server.keys import GATEWAY
@@ -119,6 +120,8 @@ class Gateway(ReloadMixin):
         self._watch_task: asyncio.Task[None] | None = None
         self.health = HealthBoard(on_change=self._on_health_change)
         self.attempts = AttemptLoop(self.health, on_key_failing=self._on_key_failing)
+        self.simulator = Simulator()
+        """Simulated failures armed for route targets (the routing editor's "Simulate failure")."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -424,7 +427,18 @@ class Gateway(ReloadMixin):
         """
 
         async def call(attempt: Attempt, upstream_call: UpstreamCall) -> UpstreamReply:
-            return await snap.adapters[attempt.provider].call(upstream_call)
+            adapter = snap.adapters[attempt.provider]
+            fault = self.simulator.take(attempt.provider, attempt.model)
+            if fault is None:
+                return await adapter.call(upstream_call)
+            provider = snap.config.provider(attempt.provider)
+            error = failure(fault, attempt.provider, provider.timeouts.first_token if provider else 0.0)
+            if error is not None:
+                raise error
+            reply = await adapter.call(upstream_call)
+            if reply.events is not None:
+                return cut_after_first_content(reply, attempt.provider)
+            raise UpstreamConnectError(attempt.provider, "connection dropped before the answer (simulated)")
 
         def stream_usage(attempt: Attempt) -> bool:
             return snap.adapters[attempt.provider].supports_stream_usage

@@ -228,3 +228,26 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/switchboard/status", status)
     app.router.add_post("/switchboard/compare", compare)
+    for method in ("GET", "POST", "DELETE"):
+        app.router.add_route(method, "/switchboard/simulate", simulate)
+
+
+async def simulate(request: web.Request) -> web.Response:
+    """``/switchboard/simulate``: arm (POST ``{"target": "provider/model", "fault": "error"|"429"|
+    "timeout"|"cut", "count": N}``), list (GET) or clear (DELETE) simulated failures."""
+    gateway = request.app[GATEWAY]
+    if request.method == "DELETE":
+        gateway.simulator.clear()
+    elif request.method == "POST":
+        body = await read_json(request, 64 * 1024)
+        target, fault, count = body.get("target"), body.get("fault"), body.get("count", 1)
+        provider, _, model = target.partition("/") if isinstance(target, str) else ("", "", "")
+        if not provider or not model or gateway.snapshot.config.provider(provider) is None:
+            raise ApiError(400, "'target' must name a configured provider and model as provider/model.", param="target")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise ApiError(400, "'count' must be an integer.", param="count")
+        try:
+            gateway.simulator.arm(provider, model, str(fault), count)
+        except ValueError as exc:
+            raise ApiError(400, str(exc), param="fault" if "fault" in str(exc) else "count") from None
+    return web.json_response({"pending": gateway.simulator.pending()}, dumps=_dumps)

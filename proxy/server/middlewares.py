@@ -38,6 +38,7 @@ SURFACES = {
     "/metrics": "metrics",
     "/switchboard/status": "status",
     "/switchboard/compare": "compare-batch",
+    "/switchboard/simulate": "simulate",
     "/v1/messages": "messages",
     "/v1/messages/count_tokens": "count_tokens",
     "/v1/responses": "responses",
