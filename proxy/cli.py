@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -23,10 +25,11 @@ from proxy import cli_keys
 from proxy.config import GatewayConfig, config_json_schema, load_config
 from proxy.errors import ConfigError, GatewayStartError
 from proxy.gateway import Gateway, GatewayOptions
-from proxy.models import RequestRecord
+from proxy.models import RECORD_FIELDS, RequestRecord
 from proxy.paths import Home, resolve_config_path
 from proxy.redact import install_log_redaction
 from proxy.runner import new_event_loop
+from proxy.storage import stats
 from proxy.storage.config_store import ConfigStore
 from proxy.storage.request_log import last_rowid, read_recent, read_since
 
@@ -87,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new requests as they come")
     logs.add_argument("--json", action="store_true", help="one JSON object per line")
 
+    logs.add_argument("--csv", action="store_true", help="CSV with a header row (for spreadsheets)")
+
+    stats = sub.add_parser("stats", help="requests, errors, latency, tokens and cost over a window")
+    _common(stats, suppress=True)
+    stats.add_argument("--since", default="24h", help="window: 1h, 24h, 30d ... (default 24h)")
+    stats.add_argument("--by", choices=("route", "provider", "none"), default="route", help="group rows by")
+    stats.add_argument("--json", action="store_true")
+
     ab = sub.add_parser("ab", help="A/B splits: promote a variant (undo with `config rollback`)")
     _common(ab, suppress=True)
     ab_sub = ab.add_subparsers(dest="ab_command", required=True)
@@ -142,6 +153,8 @@ def main(
         return _status(args)
     if args.command == "ab":
         return _ab_promote(args)
+    if args.command == "stats":
+        return _stats(args)
     return 2
 
 
@@ -336,9 +349,42 @@ def _print_rows(rows: list[RequestRecord], as_json: bool, header: bool) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(_row(r), widths, strict=True)).rstrip(), flush=True)
 
 
+def _stats(args: argparse.Namespace) -> int:
+    m = re.fullmatch(r"(\d+)([hdm])", args.since)
+    if not m:
+        print("switchboard: --since takes a number and h, d or m (minutes), e.g. 24h", file=sys.stderr)
+        return 2
+    seconds = int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    groups = stats.totals(Home.resolve(args.home).log_db, time.time() - seconds, args.by)
+    if args.json:
+        for g in groups:
+            print(json.dumps(g.as_dict()))
+        return 0
+    print(
+        f"{'group':24} {'requests':>8} {'errors':>7} {'fallbacks':>9} {'cache hits':>10} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'tokens':>12} {'cost':>10}"
+    )
+    for g in groups:
+        d = g.as_dict()
+        p50 = f"{d['p50_ms']:.0f}" if d["p50_ms"] is not None else "-"
+        p95 = f"{d['p95_ms']:.0f}" if d["p95_ms"] is not None else "-"
+        print(
+            f"{(g.group or '-')[:24]:24} {g.requests:8} {g.errors:7} {g.fallbacks:9} {g.cache_hits:10} {p50:>8} "
+            f"{p95:>8} {g.tokens_in + g.tokens_out:12} ${g.cost:9.4f}"
+        )
+    if not groups:
+        print(f"(no requests in the last {args.since})", file=sys.stderr)
+    return 0
+
+
 def _logs(args: argparse.Namespace) -> int:
     db = Home.resolve(args.home).log_db
     rows = read_recent(db, args.limit)
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(RECORD_FIELDS)
+        writer.writerows([getattr(r, f) for f in RECORD_FIELDS] for r in rows)
+        return 0
     _print_rows(rows, args.json, header=True)
     if not args.follow:
         if not rows and not args.json:
