@@ -151,9 +151,25 @@ class RequestLog:
         self._sql = f"INSERT OR REPLACE INTO {TABLE} ({', '.join(RECORD_FIELDS)}) VALUES ({placeholders})"
         self.interrupted = 0
         """Rows found ``in_progress`` at start (the previous run stopped mid-request)."""
+        self.recovered_from: Path | None = None
+        """Where a damaged log database was moved at start (the tray tells the user)."""
 
     def start(self) -> None:
-        db = open_db(self.path)  # migrate now, so a broken database fails loudly at start
+        try:
+            db = open_db(self.path)  # migrate now, so a broken database shows at start
+        except sqlite3.DatabaseError as exc:  # not a database, or damaged: keep it aside, start afresh
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # locked, read-only, disk full: environmental, not corruption
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(f"{self.path}{suffix}")
+                if part.exists():
+                    part.rename(Path(f"{aside}{suffix}"))
+            self.recovered_from = aside
+            log.error(
+                "the request log %s was damaged (%s); moved it to %s and started a new one", self.path, exc, aside
+            )
+            db = open_db(self.path)
         try:
             with db.conn:
                 cursor = db.conn.execute(

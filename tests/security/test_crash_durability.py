@@ -93,3 +93,33 @@ async def test_requests_in_flight_at_a_kill_are_interrupted_not_lost(tmp_path: P
     assert all(after_restart[i] == "interrupted" for i in ids_in_flight), after_restart
     assert all(after_restart[i] == "ok" for i in ids_done)
     assert "in_progress" not in after_restart.values()
+
+
+def test_a_damaged_log_database_is_moved_aside_and_a_new_one_started(tmp_path: Path) -> None:
+    """RELIABILITY D-01f: the gateway starts and logs normally; nothing of the old file is lost."""
+    home, cfg = tmp_path / "home", tmp_path / "config.json"
+    cfg.write_text(json.dumps(CONFIG))
+    db = Home.resolve(home).log_db
+    db.parent.mkdir(parents=True, exist_ok=True)
+    garbage = os.urandom(8192)
+    db.write_bytes(garbage)
+    proc, base = start_gateway(home, cfg)
+    try:
+        import urllib.request
+
+        body = json.dumps({"model": "demo", "messages": [{"role": "user", "content": "after"}], "max_tokens": 2})
+        req = urllib.request.Request(
+            f"{base}/v1/chat/completions",
+            data=body.encode(),
+            headers={"Authorization": f"Bearer {ACCESS_KEY}", "Content-Type": "application/json"},
+        )
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy from the env
+        with direct.open(req, timeout=30) as resp:
+            assert resp.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    aside = list(db.parent.glob(f"{db.name}.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == garbage
+    assert "damaged" in err
+    assert list(rows(db).values()) == ["ok"]
