@@ -17,6 +17,7 @@ from proxy.presets import PRESETS
 # Our preset id -> genai-prices provider id, where they differ or exist.
 _PROVIDER_IDS = {
     "openai": "openai",
+    "anthropic": "anthropic",
     "openrouter": "openrouter",
     "groq": "groq",
     "mistral": "mistral",

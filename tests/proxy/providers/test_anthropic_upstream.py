@@ -108,6 +108,7 @@ async def test_chat_to_anthropic_text_stream_and_headers(tmp_path: Path, claude:
         assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == reply.usage.completion_tokens
         rows = ctx.rows()
         assert [r.status for r in rows] == ["ok", "ok"] and rows[-1].provider == "claude"
+        assert all(r.cost and r.cost > 0 for r in rows)  # priced as Anthropic's model, wherever it is served
 
 
 async def test_chat_to_anthropic_tools_parallel_and_round_trip(tmp_path: Path, claude: FakeAnthropicUpstream) -> None:
