@@ -28,6 +28,8 @@ class Usage:
     tokens_in: int | None = None
     tokens_out: int | None = None
     tokens_cached: int | None = None
+    tokens_cache_write: int | None = None
+    """Input tokens written to the provider's prompt cache (Anthropic bills them above plain input)."""
 
     @classmethod
     def from_openai(cls, usage: object) -> Usage | None:
@@ -35,10 +37,12 @@ class Usage:
             return None
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        written = details.get("cache_creation_tokens") if isinstance(details, dict) else None
         return cls(
             _int_or_none(usage.get("prompt_tokens")),
             _int_or_none(usage.get("completion_tokens")),
             _int_or_none(cached),
+            _int_or_none(written),
         )
 
 
@@ -72,6 +76,8 @@ class RequestRecord:
     tokens_in: int | None = None
     tokens_out: int | None = None
     tokens_cached: int | None = None
+    tokens_cache_write: int | None = None
+    """Of ``tokens_in``, those written to the provider's prompt cache (priced at its cache-write rate)."""
     cost: float | None = None
     """US dollars from genai-prices; ``None`` when the model's price is unknown (never 0 by default)."""
     attempts: int = 0

@@ -47,9 +47,11 @@ def _is_known(ref: PriceRef) -> bool:
     return True
 
 
-def _calc(ref: PriceRef, tokens_in: int, tokens_out: int, cached: int | None) -> float:
+def _calc(ref: PriceRef, tokens_in: int, tokens_out: int, cached: int | None, written: int | None = None) -> float:
     provider_id = _PROVIDER_IDS.get(ref.preset)
-    usage = PriceUsage(input_tokens=tokens_in, output_tokens=tokens_out, cache_read_tokens=cached)
+    usage = PriceUsage(
+        input_tokens=tokens_in, output_tokens=tokens_out, cache_read_tokens=cached, cache_write_tokens=written or None
+    )
     if provider_id:
         result = calc_price(usage, model_ref=ref.model, provider_id=provider_id)
     else:
@@ -57,8 +59,16 @@ def _calc(ref: PriceRef, tokens_in: int, tokens_out: int, cached: int | None) ->
     return float(result.total_price)
 
 
-def cost_usd(ref: PriceRef | None, tokens_in: int | None, tokens_out: int | None, cached: int | None) -> float | None:
-    """Dollars for one request, or ``None`` when the price or the usage is unknown."""
+def cost_usd(
+    ref: PriceRef | None,
+    tokens_in: int | None,
+    tokens_out: int | None,
+    cached: int | None,
+    cache_write: int | None = None,
+) -> float | None:
+    """Dollars for one request, or ``None`` when the price or the usage is unknown. ``tokens_in``
+    counts every input token; ``cached`` (reads) and ``cache_write`` are the parts of it priced
+    at the provider's cache rates."""
     if ref is None or (tokens_in is None and tokens_out is None):
         return None
     preset = PRESETS.get(ref.preset)
@@ -67,7 +77,7 @@ def cost_usd(ref: PriceRef | None, tokens_in: int | None, tokens_out: int | None
     if not _is_known(ref):
         return None
     try:
-        return _calc(ref, tokens_in or 0, tokens_out or 0, cached)
+        return _calc(ref, tokens_in or 0, tokens_out or 0, cached, cache_write)
     except (LookupError, ValueError):
         return None
 

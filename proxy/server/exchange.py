@@ -135,6 +135,7 @@ class Exchange:
             tokens_in=usage.tokens_in,
             tokens_out=usage.tokens_out,
             tokens_cached=usage.tokens_cached,
+            tokens_cache_write=usage.tokens_cache_write,
             attempts=self.attempts,
             cache=self.cache,
             variant=self.variant,

@@ -58,6 +58,7 @@ _COLUMNS: dict[str, type] = {
     "tokens_in": int,
     "tokens_out": int,
     "tokens_cached": int,
+    "tokens_cache_write": int,
     "cost": float,
     "attempts": int,
     "cache": str,
@@ -70,7 +71,11 @@ _COLUMNS: dict[str, type] = {
 assert set(_COLUMNS) == set(RECORD_FIELDS), "request log columns must follow RequestRecord"
 
 
-_COLUMNS_V1 = {k: v for k, v in _COLUMNS.items() if k not in ("attempt_log", "cache", "cost_saved", "variant")}
+_COLUMNS_V1 = {
+    k: v
+    for k, v in _COLUMNS.items()
+    if k not in ("attempt_log", "cache", "cost_saved", "variant", "tokens_cache_write")
+}
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -94,7 +99,18 @@ def _migration_4(db: sqlite_utils.Database) -> None:
     db.execute(f"ALTER TABLE {TABLE} ADD COLUMN variant TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite_utils.Database) -> None:
+    """Prompt-cache writes (priced apart from plain input)."""
+    db.execute(f"ALTER TABLE {TABLE} ADD COLUMN tokens_cache_write INTEGER")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+]
 """Numbered schema migrations: ``MIGRATIONS[n]`` takes ``user_version`` n to n+1."""
 
 
@@ -260,7 +276,9 @@ class RequestLog:
             if not final:
                 continue
             if price is not None and record.cost is None:
-                cost = cost_usd(price, record.tokens_in, record.tokens_out, record.tokens_cached)
+                cost = cost_usd(
+                    price, record.tokens_in, record.tokens_out, record.tokens_cached, record.tokens_cache_write
+                )
                 if record.cache == "hit":  # a hit costs nothing; it saved what the answer once cost
                     record = record.replace(cost=0.0, cost_saved=cost)
                 elif cost is not None:  # no copy of the record when the price is unknown

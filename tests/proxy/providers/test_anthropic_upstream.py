@@ -159,7 +159,10 @@ async def test_chat_to_anthropic_thinking_and_cache_usage(tmp_path: Path, claude
         assert first.usage.prompt_tokens_details.cached_tokens == 0
         second = await client.chat.completions.create(model="sonnet", messages=messages, max_tokens=200)
         assert second.usage.prompt_tokens_details.cached_tokens > 0
-        assert ctx.rows()[-1].tokens_cached == second.usage.prompt_tokens_details.cached_tokens
+        first_row, second_row = ctx.rows()
+        assert second_row.tokens_cached == second.usage.prompt_tokens_details.cached_tokens
+        assert first_row.tokens_cache_write and first_row.tokens_cache_write > 0  # priced at the cache-write rate
+        assert not second_row.tokens_cache_write
         sent = claude.requests[0].json
         assert sent["thinking"] == {"type": "enabled", "budget_tokens": 1024}
         assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
