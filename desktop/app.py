@@ -22,6 +22,7 @@ from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
 from desktop.single_instance import SingleInstance
 from desktop.tray import TrayIcon
+from desktop.windows.main import MainWindow
 from desktop.windows.status import StatusWindow
 from proxy.gateway import GatewayOptions
 from proxy.paths import Home
@@ -45,6 +46,8 @@ class TrayApp(QObject):
         self.bridge = GatewayBridge(options, self)
         self.tray = TrayIcon(self.bridge)
         self.window = StatusWindow(self.bridge, has_tray=self.has_tray)
+        self.main = MainWindow(self.bridge)
+        self.tray.page_requested.connect(self.main.show_page)
         self.is_quitting = False
         self._has_failed = False
         self.tray.quit_requested.connect(self.quit)
@@ -94,6 +97,7 @@ class TrayApp(QObject):
             return
         self.tray.hide()
         self.window.hide()
+        self.main.hide()
         self.finished.emit(1 if self._has_failed else 0)
 
 

@@ -60,15 +60,19 @@ class TrayIcon(QSystemTrayIcon):
 
     Signals:
         quit_requested(): the user chose Quit (the app stops the gateway, then exits).
+        page_requested(str): the user chose a page of the main window ("Providers & keys",
+            "Connect a tool", "Settings").
     """
 
     quit_requested = Signal()
+    page_requested = Signal(str)
 
     def __init__(self, bridge: GatewayBridge) -> None:
         super().__init__()
         self.bridge = bridge
         self.state: TrayState = "starting"
         self.error: str | None = None
+        self._copy_key_asked = False  # the key is fetched for other pages too: copy only when asked here
         self.menu = QMenu()  # one menu, cleared and refilled on every open (no GC surprises)
         self.menu.setToolTipsVisible(True)
         self.menu.aboutToShow.connect(self.rebuild_menu)
@@ -124,7 +128,7 @@ class TrayIcon(QSystemTrayIcon):
             endpoint.triggered.connect(self.copy_endpoint)
             key = menu.addAction("Copy access key")
             key.setToolTip("Copy the key your tools send as their API key")
-            key.triggered.connect(self.bridge.fetch_access_key)
+            key.triggered.connect(self.copy_access_key)
         elif self.state == "error":
             menu.addAction("Not running").setEnabled(False)
             failed = menu.addAction(menu_text(self.error or "unknown error"))
@@ -135,6 +139,13 @@ class TrayIcon(QSystemTrayIcon):
         menu.addSeparator()
         self._add_models(menu.addMenu("Models"))
         self._add_recent(menu.addMenu("Recent requests"))
+        menu.addSeparator()
+        for label, page in (
+            ("Open Switchboard", "Providers & keys"),
+            ("Connect a tool…", "Connect a tool"),
+            ("Settings", "Settings"),
+        ):
+            menu.addAction(label).triggered.connect(lambda _=False, p=page: self.page_requested.emit(p))
         menu.addSeparator()
         quit_action = QAction("Quit Switchboard", menu)
         quit_action.setEnabled(self.state != "stopping")
@@ -180,7 +191,14 @@ class TrayIcon(QSystemTrayIcon):
         if self.bridge.base_url:
             self.copy("Endpoint", f"{self.bridge.base_url}/v1")
 
+    def copy_access_key(self) -> None:
+        self._copy_key_asked = True
+        self.bridge.fetch_access_key()
+
     def on_access_key_fetched(self, value: str) -> None:
+        if not self._copy_key_asked:
+            return
+        self._copy_key_asked = False
         if value:
             self.copy("Access key", value)
         else:

@@ -32,7 +32,15 @@ def open_menu(tray: TrayIcon) -> QMenu:
 def test_menu_while_starting(qtbot, bridge):
     tray = TrayIcon(bridge)
     menu = open_menu(tray)
-    assert texts(menu) == ["Starting…", "Models", "Recent requests", "Quit Switchboard"]
+    assert texts(menu) == [
+        "Starting…",
+        "Models",
+        "Recent requests",
+        "Open Switchboard",
+        "Connect a tool…",
+        "Settings",
+        "Quit Switchboard",
+    ]
     assert not action(menu, "Starting…").isEnabled()
     assert texts(submenu(menu, "Recent requests")) == ["None yet"]
     assert tray.toolTip() == "Switchboard — starting…"
@@ -43,7 +51,16 @@ def test_menu_when_running_and_copy_endpoint(qtbot, started):
     tray.on_started(started.base_url)
     menu = open_menu(tray)
     endpoint = f"{started.base_url}/v1"
-    assert texts(menu) == [f"{endpoint}\tCopy", "Copy access key", "Models", "Recent requests", "Quit Switchboard"]
+    assert texts(menu) == [
+        f"{endpoint}\tCopy",
+        "Copy access key",
+        "Models",
+        "Recent requests",
+        "Open Switchboard",
+        "Connect a tool…",
+        "Settings",
+        "Quit Switchboard",
+    ]
     action(menu, f"{endpoint}\tCopy").trigger()
     assert QGuiApplication.clipboard().text() == endpoint
     models = submenu(menu, "Models")
@@ -87,7 +104,7 @@ def test_menu_rebuilds_in_place(qtbot, bridge):
     first = open_menu(tray)
     for _ in range(3):
         assert open_menu(tray) is first  # one QMenu, cleared and refilled
-    assert len(texts(first)) == 4
+    assert len(texts(first)) == 7
 
 
 def test_menu_after_a_failed_start(qtbot, bridge):
