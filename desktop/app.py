@@ -19,11 +19,13 @@ from PySide6.QtCore import QObject, QSocketNotifier, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from desktop.bridge import GatewayBridge
+from desktop.notify import WARNING, Notice, Notifier
 from desktop.resources import app_icon
 from desktop.single_instance import SingleInstance
 from desktop.tray import TrayIcon
 from desktop.windows.main import MainWindow
 from desktop.windows.status import StatusWindow
+from proxy.events import RequestFinished
 from proxy.gateway import GatewayOptions
 from proxy.paths import Home
 
@@ -48,6 +50,10 @@ class TrayApp(QObject):
         self.window = StatusWindow(self.bridge, has_tray=self.has_tray)
         self.main = MainWindow(self.bridge)
         self.tray.page_requested.connect(self.main.show_page)
+        self.notifier = Notifier()
+        self.last_notice: Notice | None = None
+        self.bridge.alert.connect(self.notify)
+        self.bridge.request_finished.connect(lambda record: self.notify(RequestFinished(record)))
         self.is_quitting = False
         self._has_failed = False
         self.tray.quit_requested.connect(self.quit)
@@ -67,6 +73,17 @@ class TrayApp(QObject):
         self.window.show()
         self.window.raise_()
         self.window.activateWindow()
+
+    def notify(self, event: object) -> None:
+        """Show a desktop notification for ``event`` if it deserves one now (see desktop/notify.py)."""
+        notice = self.notifier.on_event(event)
+        if notice is None or self.is_quitting:
+            return
+        icon = (
+            QSystemTrayIcon.MessageIcon.Warning if notice.level == WARNING else QSystemTrayIcon.MessageIcon.Information
+        )
+        self.last_notice = notice
+        self.tray.showMessage(notice.title, notice.message, icon, 8000)
 
     def quit(self) -> None:
         """Stop the gateway without blocking; ``finished`` follows once it has stopped."""

@@ -23,7 +23,7 @@ from PySide6.QtCore import QObject, Signal
 
 from proxy.config import RouteConfig
 from proxy.errors import SwitchboardError
-from proxy.events import ConfigRejected, RequestFinished, RequestLogged
+from proxy.events import BudgetThreshold, ConfigRejected, KeyFailing, RequestFinished, RequestLogged
 from proxy.gateway import GatewayOptions
 from proxy.models import RequestRecord
 from proxy.runner import GatewayThread
@@ -51,6 +51,8 @@ class GatewayBridge(QObject):
         config_rejected(str): an edit of the config file was refused; the text lists the problems.
         access_key_fetched(str): the answer to :meth:`fetch_access_key`; ``""`` when no key can
             be shown (none kept in a keychain, and none in ``SWITCHBOARD_ACCESS_KEY``).
+        alert(object): a gateway event worth telling the user about (``KeyFailing``,
+            ``BudgetThreshold``, ``ConfigRejected``), for notifications.
     """
 
     started = Signal(str)
@@ -60,6 +62,7 @@ class GatewayBridge(QObject):
     request_logged = Signal(object)
     config_rejected = Signal(str)
     access_key_fetched = Signal(str)
+    alert = Signal(object)
     _history_loaded = Signal(object)  # list[RequestRecord], oldest first; from the start worker
 
     def __init__(self, options: GatewayOptions, parent: QObject | None = None) -> None:
@@ -87,6 +90,9 @@ class GatewayBridge(QObject):
             self.request_logged.emit(event.record)
         elif isinstance(event, ConfigRejected):
             self.config_rejected.emit(f"{event.source}:\n" + "\n".join(event.problems))
+            self.alert.emit(event)
+        elif isinstance(event, (KeyFailing, BudgetThreshold)):
+            self.alert.emit(event)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
