@@ -12,19 +12,22 @@ immutable: ``RequestRecord`` is frozen, strings are strings.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from proxy.config import RouteConfig
+from proxy.config import ProviderConfig, RouteConfig
 from proxy.errors import SwitchboardError
 from proxy.events import BudgetThreshold, ConfigRejected, KeyFailing, RequestFinished, RequestLogged
 from proxy.gateway import GatewayOptions
+from proxy.keytest import KeyTest
 from proxy.models import RequestRecord
 from proxy.runner import GatewayThread
 from proxy.storage.access_keys import ACCESS_KEY_ENV, DEFAULT_NAME
@@ -53,6 +56,9 @@ class GatewayBridge(QObject):
             be shown (none kept in a keychain, and none in ``SWITCHBOARD_ACCESS_KEY``).
         alert(object): a gateway event worth telling the user about (``KeyFailing``,
             ``BudgetThreshold``, ``ConfigRejected``), for notifications.
+        provider_result(str, bool, str): the answer to :meth:`save_provider`,
+            :meth:`delete_provider` or :meth:`test_key`: ``"save:ID"``/``"delete:ID"``/``"test:ID"``,
+            whether it worked, and a message for people (never containing a key).
     """
 
     started = Signal(str)
@@ -63,6 +69,7 @@ class GatewayBridge(QObject):
     config_rejected = Signal(str)
     access_key_fetched = Signal(str)
     alert = Signal(object)
+    provider_result = Signal(str, bool, str)
     _history_loaded = Signal(object)  # list[RequestRecord], oldest first; from the start worker
 
     def __init__(self, options: GatewayOptions, parent: QObject | None = None) -> None:
@@ -217,6 +224,31 @@ class GatewayBridge(QObject):
             except Exception:
                 log.warning("could not read the access key", exc_info=True)
         self.access_key_fetched.emit(value)
+
+    def save_provider(self, provider: ProviderConfig, key: str | None) -> None:
+        """Add or replace a provider, its key going to the keychain; ``provider_result`` follows."""
+        self._answer(f"save:{provider.id}", lambda: self.thread.save_provider(provider, key))
+
+    def delete_provider(self, provider_id: str) -> None:
+        self._answer(f"delete:{provider_id}", lambda: self.thread.delete_provider(provider_id))
+
+    def test_key(self, provider_id: str) -> None:
+        self._answer(f"test:{provider_id}", lambda: self.thread.test_provider_key(provider_id))
+
+    def _answer(self, action: str, start: Callable[[], concurrent.futures.Future[Any]]) -> None:
+        def work() -> None:  # worker thread: waits for the gateway loop, never the GUI
+            try:
+                result = start().result(60)
+            except Exception as exc:  # ValueError carries a message for people; anything else: say what
+                message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+                self.provider_result.emit(action, False, message)
+                return
+            if isinstance(result, KeyTest):
+                self.provider_result.emit(action, result.ok, result.message)
+            else:
+                self.provider_result.emit(action, True, str(result))
+
+        threading.Thread(target=work, name="switchboard-bridge-provider", daemon=True).start()
 
     # -- slots (GUI thread) ------------------------------------------------------------------------
 

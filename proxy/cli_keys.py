@@ -13,13 +13,12 @@ import os
 import sys
 import time
 
-import aiohttp
-
 from proxy.config import GatewayConfig, ProviderConfig, SecretRef, default_config
 from proxy.errors import ConfigError
+from proxy.keytest import test_key
 from proxy.paths import Home, resolve_config_path
 from proxy.presets import PRESETS
-from proxy.redact import REDACTOR, mask
+from proxy.redact import mask
 from proxy.storage.access_keys import ACCESS_KEY_ENV, AccessKeyStore
 from proxy.storage.config_store import ConfigStore
 from proxy.storage.keychain import KeychainStore, no_keychain_help
@@ -175,40 +174,16 @@ def _keys_list(config: GatewayConfig, keychain: KeychainStore) -> int:
 
 
 async def _keys_test(provider: ProviderConfig, keychain: KeychainStore) -> int:
-    if PRESETS[provider.preset].kind == "demo":
-        print(f"{provider.id}: the demo provider needs no key")
-        return 0
-    headers = {"User-Agent": "Switchboard/0.1", **provider.headers}
-    if provider.key is not None:
+    key = None
+    if provider.key is not None and PRESETS[provider.preset].kind != "demo":
         try:
             key = await asyncio.to_thread(SecretResolver(keychain=keychain).resolve, provider.key)
         except SecretUnavailable as exc:
             print(f"{provider.id}: no key: {exc}")
             return 1
-        headers["Authorization"] = f"Bearer {key}"
-    url = f"{provider.effective_base_url}/models"
-    timeout = aiohttp.ClientTimeout(total=provider.timeouts.connect + 10, sock_connect=provider.timeouts.connect)
-    started = time.monotonic()
-    try:
-        async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as session:
-            async with session.get(url, headers=headers, allow_redirects=False) as resp:
-                body = (await resp.content.read(4096)).decode("utf-8", "replace")
-                status = resp.status
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        print(f"{provider.id}: unreachable ({REDACTOR.redact(str(exc) or type(exc).__name__)})")
-        return 1
-    elapsed = (time.monotonic() - started) * 1000
-    message = REDACTOR.redact(body.strip().replace("\n", " ")[:300])
-    if 200 <= status < 300:
-        print(f"{provider.id}: key accepted ({elapsed:.0f} ms)")
-        return 0
-    if status in (401, 403):
-        print(f"{provider.id}: key rejected ({status}): {message}")
-    elif status == 429:
-        print(f"{provider.id}: rate limited (429): {message}")
-    else:
-        print(f"{provider.id}: HTTP {status}: {message}")
-    return 1
+    result = await test_key(provider, key)
+    print(f"{provider.id}: {result.message}")
+    return 0 if result.ok else 1
 
 
 def run_access_key(args: argparse.Namespace) -> int:

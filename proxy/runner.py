@@ -10,12 +10,20 @@ import asyncio
 import concurrent.futures
 import threading
 
-from proxy.config import GatewayConfig
+from pydantic import ValidationError
+
+from proxy import keytest
+from proxy.cli_keys import _touch
+from proxy.config import GatewayConfig, ProviderConfig, SecretRef, validation_problems
 from proxy.events import GatewayEvents
 from proxy.gateway import Gateway, GatewayOptions
+from proxy.keytest import FAILED, KeyTest
 from proxy.models import RequestRecord
+from proxy.redact import mask
+from proxy.storage.keychain import no_keychain_help
 from proxy.storage.request_log import read_recent
-from proxy.storage.secrets import SecretResolver
+from proxy.storage.secrets import SecretResolver, SecretStoreUnavailable, SecretUnavailable
+from proxy.threads import in_thread
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -91,6 +99,82 @@ class GatewayThread:
     def apply_config(self, config: GatewayConfig) -> concurrent.futures.Future[None]:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(self.gateway.apply_config(config), self._loop)
+
+    def save_provider(self, provider: ProviderConfig, key: str | None) -> concurrent.futures.Future[str]:
+        """Add (or replace) a provider: its key, if given, goes to the OS keychain under the
+        provider's id and the config refers to it; the config is saved as a new version and applied.
+        The future's result says what was done; it raises ``ValueError`` (with a message for people)
+        when the config would not be valid or there is no keychain."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(self._save_provider(provider, key), self._loop)
+
+    async def _save_provider(self, provider: ProviderConfig, key: str | None) -> str:
+        gateway = self.gateway
+        keychain = gateway.secrets.keychain
+        if key:
+            if keychain is None or not getattr(keychain, "available", True):
+                raise ValueError(no_keychain_help())
+            entry = provider.key.keychain if provider.key and provider.key.keychain else provider.id
+            try:
+                await in_thread(keychain.set, entry, key)
+            except SecretStoreUnavailable as exc:
+                raise ValueError(str(exc)) from None
+            provider = provider.model_copy(update={"key": SecretRef(keychain=entry)})
+        config = gateway.snapshot.config
+        others = [p for p in config.providers if p.id != provider.id]
+        replacing = len(others) != len(config.providers)
+        try:
+            updated = GatewayConfig.model_validate(
+                {**config.model_dump(), "providers": [*(p.model_dump() for p in others), provider.model_dump()]}
+            )
+        except ValidationError as exc:
+            raise ValueError("\n".join(validation_problems(exc))) from None
+        await gateway.save_config(updated, "desktop", f"{'update' if replacing else 'add'} provider {provider.id}")
+        if key:
+            await in_thread(_touch, gateway.home.keys_epoch_file)  # an unchanged config still rebuilds the key
+        return f"{'Updated' if replacing else 'Added'} {provider.id}" + (
+            f" (key {mask(key)} in the keychain)" if key else ""
+        )
+
+    def delete_provider(self, provider_id: str) -> concurrent.futures.Future[str]:
+        """Remove a provider from the config (refused while a route still uses it) and its key
+        from the keychain."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(self._delete_provider(provider_id), self._loop)
+
+    async def _delete_provider(self, provider_id: str) -> str:
+        gateway = self.gateway
+        config = gateway.snapshot.config
+        provider = config.provider(provider_id)
+        if provider is None:
+            raise ValueError(f"There is no provider {provider_id!r}.")
+        users = [r.name for r in config.routes if any(t.provider == provider_id for t in r.all_targets)]
+        if users:
+            raise ValueError(f"Routes still use {provider_id}: {', '.join(users)}. Change them first.")
+        data = config.model_dump()
+        data["providers"] = [p.model_dump() for p in config.providers if p.id != provider_id]
+        await gateway.save_config(GatewayConfig.model_validate(data), "desktop", f"delete provider {provider_id}")
+        keychain = gateway.secrets.keychain
+        if provider.key is not None and provider.key.keychain and keychain is not None:
+            await in_thread(keychain.delete, provider.key.keychain)
+        return f"Deleted {provider_id}"
+
+    def test_provider_key(self, provider_id: str) -> concurrent.futures.Future[KeyTest]:
+        """Ask the provider whether its configured key is accepted (see :mod:`proxy.keytest`)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(self._test_provider_key(provider_id), self._loop)
+
+    async def _test_provider_key(self, provider_id: str) -> KeyTest:
+        provider = self.gateway.snapshot.config.provider(provider_id)
+        if provider is None:
+            return KeyTest(FAILED, f"there is no provider {provider_id!r}")
+        key = None
+        if provider.key is not None:
+            try:
+                key = await in_thread(self.gateway.secrets.resolve, provider.key)
+            except SecretUnavailable as exc:
+                return KeyTest(FAILED, f"no key: {exc}")
+        return await keytest.test_key(provider, key)
 
     def query_log(self, limit: int = 100) -> list[RequestRecord]:
         """Recent log rows, read on the caller's thread through its own SQLite connection."""
