@@ -23,6 +23,7 @@ from desktop.notify import WARNING, Notice, Notifier
 from desktop.resources import app_icon
 from desktop.single_instance import SingleInstance
 from desktop.tray import TrayIcon
+from desktop.windows.first_run import FirstRunWizard
 from desktop.windows.main import MainWindow
 from desktop.windows.status import StatusWindow
 from proxy.events import RequestFinished
@@ -52,6 +53,7 @@ class TrayApp(QObject):
         self.tray.page_requested.connect(self.main.show_page)
         self.notifier = Notifier()
         self.last_notice: Notice | None = None
+        self.wizard: FirstRunWizard | None = None
         self.bridge.alert.connect(self.notify)
         self.bridge.request_finished.connect(lambda record: self.notify(RequestFinished(record)))
         self.is_quitting = False
@@ -96,7 +98,10 @@ class TrayApp(QObject):
         self.bridge.stop()
 
     def on_started(self, url: str) -> None:
-        if self.bridge.has_created_access_key:  # first run: say where the key is
+        if self.bridge.has_created_access_key:  # first run: the wizard, and say where the key is
+            self.wizard = FirstRunWizard(self.bridge)
+            self.wizard.connect_requested.connect(lambda: self.main.show_page("Connect a tool"))
+            self.wizard.show()
             self.tray.showMessage(
                 "Switchboard is ready",
                 f"Endpoint {url}/v1. Your tools need the access key: use “Copy access key” in this menu.",

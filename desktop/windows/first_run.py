@@ -1,0 +1,217 @@
+"""The first-run wizard: welcome, pick a provider (or just try the built-in demo), paste its key,
+pick the model tools should use, then the endpoint to copy and the way to "Connect a tool".
+
+Shown once, on the first start (when Switchboard had no config of its own yet). Saving the
+provider goes through the bridge like the Providers page does: the key goes to the OS keychain,
+the config is saved as a version and applied; the wizard waits for the answer without blocking.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
+
+from desktop.bridge import GatewayBridge
+from desktop.resources import app_icon
+from proxy.config import ProviderConfig, validation_problems
+from proxy.presets import PRESETS
+
+
+def _label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+class ProviderPage(QWizardPage):
+    """Demo, or a provider with its key. ``isComplete`` waits for the save to be confirmed."""
+
+    def __init__(self, bridge: GatewayBridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.setTitle("Where should requests go?")
+        self.demo = QRadioButton("Just try it: the built-in demo model (offline, no key)")
+        self.real = QRadioButton("A provider I have a key for")
+        self.demo.setChecked(True)
+        self.preset = QComboBox()
+        for pid, preset in PRESETS.items():
+            if pid not in ("demo", "custom", "azure") and not preset.local:
+                self.preset.addItem(preset.label, pid)
+        self.key = QLineEdit()
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key.setPlaceholderText("paste the API key; it goes to your OS keychain")
+        self.status = _label("")
+        self.saved: str | None = None
+        """The provider id once saved (``demo`` for the demo)."""
+        self._pending: str | None = None  # the provider this page is saving (other pages' answers are not ours)
+        form = QFormLayout()
+        form.addRow("Provider", self.preset)
+        form.addRow("API key", self.key)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.demo)
+        layout.addWidget(self.real)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        for widget in (self.demo, self.real):
+            widget.toggled.connect(self._changed)
+        self.key.textChanged.connect(self._changed)
+        bridge.provider_result.connect(self.on_result)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.preset.setEnabled(self.real.isChecked())
+        self.key.setEnabled(self.real.isChecked())
+        self.saved = None
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt's name
+        return self.demo.isChecked() or bool(self.key.text().strip()) or self.saved is not None
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt's name
+        """Next: the demo goes on at once; a provider is saved first (the answer re-runs this)."""
+        if self.demo.isChecked():
+            self.saved = "demo"
+            return True
+        if self.saved is not None:
+            return True
+        pid = self.preset.currentData()
+        try:
+            provider = ProviderConfig.model_validate({"id": pid, "preset": pid, "key": {"keychain": pid}})
+        except ValidationError as exc:
+            self.status.setText("; ".join(validation_problems(exc)))
+            return False
+        key = self.key.text().strip()
+        self.key.clear()
+        self._pending = pid
+        self.status.setText(f"Saving {PRESETS[pid].label} and testing the key…")
+        self.bridge.save_provider(provider, key)
+        return False
+
+    def on_result(self, action: str, ok: bool, message: str) -> None:
+        kind, _, pid = action.partition(":")
+        if pid != self._pending:
+            return
+        if kind == "save" and ok:
+            self.status.setText(f"{message}. Testing the key…")
+            self.bridge.test_key(pid)
+        elif kind == "save":
+            self._pending = None
+            self.status.setText(f"Not saved: {message}")
+        elif kind == "test":
+            self.status.setText(f"{PRESETS[pid].label}: {message}" + ("" if ok else " (you can fix it later)"))
+            self._pending = None
+            self.saved = pid
+            self.completeChanged.emit()
+            self.wizard().next()  # type: ignore[union-attr]
+
+
+class ModelPage(QWizardPage):
+    def __init__(self, bridge: GatewayBridge, provider_page: ProviderPage) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.provider_page = provider_page
+        self.setTitle("Which model should your tools use?")
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(_label("Tools send this name as their model. You can add routes, fallbacks and more later."))
+        layout.addWidget(self.model)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        self.model.clear()
+        pid = self.provider_page.saved or "demo"
+        names = [r.name for r in self.bridge.routes() if r.enabled and "*" not in r.name]
+        if pid != "demo":
+            names = [f"{pid}/{m}" for m in _suggested(pid)] + names
+        self.model.addItems(names or ["demo"])
+
+
+def _suggested(pid: str) -> list[str]:
+    return {
+        "openai": ["gpt-4o-mini", "gpt-4o"],
+        "anthropic": ["claude-haiku-4-5", "claude-sonnet-4-5"],
+        "groq": ["llama-3.3-70b-versatile"],
+        "mistral": ["mistral-small-latest"],
+        "deepseek": ["deepseek-chat"],
+        "gemini": ["gemini-2.5-flash"],
+        "openrouter": ["openai/gpt-4o-mini"],
+    }.get(pid, [])
+
+
+class DonePage(QWizardPage):
+    connect_requested = Signal()
+
+    def __init__(self, bridge: GatewayBridge, model_page: ModelPage) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.model_page = model_page
+        self.setTitle("You are set up")
+        self.endpoint = QLineEdit()
+        self.endpoint.setReadOnly(True)
+        self.copy = QPushButton("Copy")
+        self.summary = _label("")
+        self.connect_button = QPushButton("Connect a tool…")
+        row = QHBoxLayout()
+        row.addWidget(self.endpoint, 1)
+        row.addWidget(self.copy)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            _label("Point your tools at this endpoint (OpenAI-style clients; Anthropic-style ones drop /v1):")
+        )
+        layout.addLayout(row)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.connect_button)
+        self.copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.endpoint.text()))
+        self.connect_button.clicked.connect(self.connect_requested.emit)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt's name
+        self.endpoint.setText(f"{self.bridge.base_url}/v1" if self.bridge.base_url else "not running")
+        model = self.model_page.model.currentText()
+        self.summary.setText(
+            f'Use the model name "{model}". Your access key is in the tray menu ("Copy access key"); '
+            "the Connect a tool page has ready setups for common tools."
+        )
+
+
+class FirstRunWizard(QWizard):
+    """Signals: connect_requested(): the user wants the "Connect a tool" page."""
+
+    connect_requested = Signal()
+
+    def __init__(self, bridge: GatewayBridge) -> None:
+        super().__init__()
+        self.setWindowTitle("Welcome to Switchboard")
+        self.setWindowIcon(app_icon())
+        welcome = QWizardPage()
+        welcome.setTitle("Welcome to Switchboard")
+        QVBoxLayout(welcome).addWidget(
+            _label(
+                "Switchboard is your own AI model gateway. Your tools talk to it on this computer; it passes "
+                "their requests to the providers you choose, with your keys kept in the system keychain, and "
+                "logs every request here. This takes a minute."
+            )
+        )
+        self.provider_page = ProviderPage(bridge)
+        self.model_page = ModelPage(bridge, self.provider_page)
+        self.done_page = DonePage(bridge, self.model_page)
+        for page in (welcome, self.provider_page, self.model_page, self.done_page):
+            self.addPage(page)
+        self.done_page.connect_requested.connect(self._connect)
+
+    def _connect(self) -> None:
+        self.connect_requested.emit()
+        self.accept()
