@@ -33,12 +33,15 @@ class ConnectPage(QWidget):
     """
 
     file_done = Signal(str, bool)
+    applied_read = Signal(object)  # frozenset of tool ids whose config Switchboard wrote (a backup exists)
 
     def __init__(self, bridge: GatewayBridge) -> None:
         super().__init__()
         self.bridge = bridge
         self.key = ""
         self.tools: list[ToolSetup] = []
+        self.applied: frozenset[str] = frozenset()
+        """Tools with an Apply to restore; read on a worker thread (the GUI thread never stats files)."""
 
         self.list = QListWidget()
         self.list.setMaximumWidth(230)
@@ -86,6 +89,7 @@ class ConnectPage(QWidget):
         self.apply_button.clicked.connect(lambda: self.run_file_job("apply"))
         self.restore_button.clicked.connect(lambda: self.run_file_job("restore"))
         self.file_done.connect(self.on_file_done)
+        self.applied_read.connect(self.on_applied_read)
         bridge.started.connect(lambda _url: self.refresh())
         bridge.access_key_fetched.connect(self.on_key)
         self.refresh()
@@ -113,6 +117,20 @@ class ConnectPage(QWidget):
             self.list.addItems(names)
         self.list.setCurrentRow(min(row, len(names) - 1))
         self.show_tool(self.list.currentRow())
+        self.read_applied()
+
+    def read_applied(self) -> None:
+        tools = list(self.tools)
+
+        def work() -> None:  # worker thread: the disk
+            self.applied_read.emit(frozenset(t.id for t in tools if t.can_apply and t.is_applied()))
+
+        threading.Thread(target=work, name="switchboard-connect-state", daemon=True).start()
+
+    def on_applied_read(self, applied: frozenset[str]) -> None:
+        self.applied = applied
+        tool = self.current()
+        self.restore_button.setEnabled(tool is not None and tool.id in applied)
 
     def current(self) -> ToolSetup | None:
         row = self.list.currentRow()
@@ -132,7 +150,7 @@ class ConnectPage(QWidget):
         self.snippet.setPlainText(self.text_for(tool))
         self.apply_button.setVisible(tool.can_apply)
         self.restore_button.setVisible(tool.can_apply)
-        self.restore_button.setEnabled(tool.can_apply and tool.is_applied())
+        self.restore_button.setEnabled(tool.can_apply and tool.id in self.applied)
         self.apply_button.setToolTip(f"Writes {tool.config_path} (a backup is kept)" if tool.config_path else "")
         self.status.setText("")
 
@@ -164,7 +182,6 @@ class ConnectPage(QWidget):
         threading.Thread(target=work, name="switchboard-connect", daemon=True).start()
 
     def on_file_done(self, message: str, ok: bool) -> None:
-        tool = self.current()
         self.status.setText(message if ok else f"Not done: {message}")
         self.apply_button.setEnabled(True)
-        self.restore_button.setEnabled(tool is not None and tool.is_applied())
+        self.read_applied()

@@ -69,7 +69,8 @@ def test_apply_and_restore_run_off_the_gui_thread(qtbot, started, home) -> None:
         page.apply_button.click()
     assert done.args[1] is True
     config = home / ".aider.conf.yml"
-    assert ACCESS_KEY in config.read_text() and page.restore_button.isEnabled()
+    assert ACCESS_KEY in config.read_text()
+    qtbot.waitUntil(page.restore_button.isEnabled, timeout=5000)  # the backup's existence is read off-thread
     with qtbot.waitSignal(page.file_done, timeout=10000) as done:
         page.restore_button.click()
     assert done.args[1] is True and not config.exists()
