@@ -105,8 +105,10 @@ class GatewayBridge(QObject):
 
     @property
     def base_url(self) -> str | None:
-        """``http://127.0.0.1:PORT`` while the gateway runs, else ``None``."""
-        return self._base_url
+        """``http://127.0.0.1:PORT`` while the gateway runs, else ``None`` (follows a port change)."""
+        if self._base_url is None:
+            return None
+        return self.thread.gateway.base_url or self._base_url
 
     @property
     def has_created_access_key(self) -> bool:
@@ -207,6 +209,11 @@ class GatewayBridge(QObject):
         snapshot = self.thread.gateway.snapshot  # swapped whole on config changes: safe to read
         return list(snapshot.config.routes) if snapshot is not None else []
 
+    def default_route(self) -> str | None:
+        """The route that takes unknown model names, if any."""
+        snapshot = self.thread.gateway.snapshot
+        return snapshot.config.default_route if snapshot is not None else None
+
     def fetch_access_key(self) -> None:
         """Look up the access key a client should use, on a worker thread (the keychain may
         block); ``access_key_fetched`` follows."""
@@ -228,6 +235,11 @@ class GatewayBridge(QObject):
     def save_provider(self, provider: ProviderConfig, key: str | None) -> None:
         """Add or replace a provider, its key going to the keychain; ``provider_result`` follows."""
         self._answer(f"save:{provider.id}", lambda: self.thread.save_provider(provider, key))
+
+    def update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None]) -> None:
+        """Change the config (see :meth:`GatewayThread.update_config`); ``provider_result`` follows
+        with the action ``"config"``."""
+        self._answer("config", lambda: self.thread.update_config(summary, mutate))
 
     def delete_provider(self, provider_id: str) -> None:
         self._answer(f"delete:{provider_id}", lambda: self.thread.delete_provider(provider_id))

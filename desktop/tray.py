@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QCursor, QGuiApplication
+from PySide6.QtGui import QAction, QActionGroup, QCursor, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from desktop.bridge import GatewayBridge
@@ -153,15 +153,44 @@ class TrayIcon(QSystemTrayIcon):
         menu.addAction(quit_action)
 
     def _add_models(self, models: QMenu) -> None:
+        """A checkable entry per route (on/off), and which route takes unknown model names."""
         models.setToolTipsVisible(True)
         routes = self.bridge.routes()
-        for route in routes:  # read-only for now; clicking copies the name a tool should ask for
-            action = models.addAction(menu_text(route.name) + ("" if route.enabled else "   (off)"))
-            action.setEnabled(route.enabled)
-            action.setToolTip("\n".join(filter(None, ["Click to copy the model name", route.description])))
-            action.triggered.connect(lambda _=False, name=route.name: self.copy("Model name", name))
+        for route in routes:
+            action = models.addAction(menu_text(route.name))
+            action.setCheckable(True)
+            action.setChecked(route.enabled)
+            action.setToolTip(
+                "\n".join(filter(None, ["Tick to serve this model, untick to turn it off", route.description]))
+            )
+            action.toggled.connect(lambda on, name=route.name: self.set_route_enabled(name, on))
         if not routes:
             models.addAction("No models yet" if self.state != "running" else "No routes configured").setEnabled(False)
+            return
+        models.addSeparator()
+        default = models.addMenu("Default for unknown names")
+        group = QActionGroup(default)
+        current = self.bridge.default_route()
+        for name in [None, *(r.name for r in routes if r.enabled and "*" not in r.name)]:
+            action = default.addAction("None (answer 404)" if name is None else menu_text(name))
+            action.setCheckable(True)
+            action.setChecked(name == current)
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, n=name: self.set_default_route(n))
+
+    def set_route_enabled(self, name: str, enabled: bool) -> None:
+        def mutate(data: dict) -> None:
+            for route in data.get("routes", []):
+                if route["name"] == name:
+                    route["enabled"] = enabled
+
+        self.bridge.update_config(f"{'turn on' if enabled else 'turn off'} route {name}", mutate)
+
+    def set_default_route(self, name: str | None) -> None:
+        def mutate(data: dict) -> None:
+            data["default_route"] = name
+
+        self.bridge.update_config(f"default route: {name or 'none'}", mutate)
 
     def _add_recent(self, recent: QMenu) -> None:
         # Enabled (disabled rows are drawn too faint to read); a click copies the request ID,

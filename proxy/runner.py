@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -135,6 +137,23 @@ class GatewayThread:
         return f"{'Updated' if replacing else 'Added'} {provider.id}" + (
             f" (key {mask(key)} in the keychain)" if key else ""
         )
+
+    def update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None]) -> concurrent.futures.Future[str]:
+        """Change the config in force: ``mutate`` edits its plain-data form on the gateway loop; the
+        result is validated, saved as a new version and applied. Raises ``ValueError`` listing the
+        problems when the result is not valid (nothing is saved then)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(self._update_config(summary, mutate), self._loop)
+
+    async def _update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None]) -> str:
+        data = self.gateway.snapshot.config.model_dump(exclude_defaults=True)
+        mutate(data)
+        try:
+            updated = GatewayConfig.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError("\n".join(validation_problems(exc))) from None
+        await self.gateway.save_config(updated, "desktop", summary)
+        return summary[:1].upper() + summary[1:]
 
     def delete_provider(self, provider_id: str) -> concurrent.futures.Future[str]:
         """Remove a provider from the config (refused while a route still uses it) and its key

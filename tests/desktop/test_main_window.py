@@ -100,3 +100,18 @@ def test_the_tray_opens_pages_of_the_main_window(qtbot, options) -> None:
     assert tray_app.main.isVisible()
     assert tray_app.main.stack.currentWidget() is tray_app.main.pages["Connect a tool"]
     tray_app.main.hide()
+
+
+def test_settings_save_the_gateway_options_as_a_config_version(qtbot, started, tmp_path) -> None:
+    page = SettingsPage(started, XdgAutostart(config_home=tmp_path / "xdg"))
+    qtbot.addWidget(page)
+    assert page.require_auth.isChecked() and not page.store_bodies.isChecked()
+    page.store_bodies.setChecked(True)
+    page.retention.setValue(7)
+    with qtbot.waitSignal(started.provider_result, timeout=10000) as answer:
+        page.save_button.click()
+    assert answer.args[:2] == ["config", True], answer.args
+    config = started.thread.gateway.snapshot.config
+    assert config.logging.store_bodies and config.logging.retention_days == 7
+    assert '"retention_days": 7' in started.thread.gateway.config_path.read_text()
+    assert page.saved.text().startswith("Saved and applied")

@@ -64,9 +64,19 @@ def test_menu_when_running_and_copy_endpoint(qtbot, started):
     action(menu, f"{endpoint}\tCopy").trigger()
     assert QGuiApplication.clipboard().text() == endpoint
     models = submenu(menu, "Models")
-    assert "demo" in texts(models)
-    action(models, "demo").trigger()
-    assert QGuiApplication.clipboard().text() == "demo"
+    assert "demo" in texts(models) and action(models, "demo").isChecked()
+    with qtbot.waitSignal(started.provider_result, timeout=10000) as answer:
+        action(models, "demo").trigger()  # untick: the route is turned off, as a new config version
+    assert answer.args[:2] == ["config", True], answer.args
+    assert not next(r for r in started.routes() if r.name == "demo").enabled
+    default = submenu(submenu(open_menu(tray), "Models"), "Default for unknown names")
+    assert [a.text() for a in default.actions()] == ["None (answer 404)", "demo-embed"]
+    with qtbot.waitSignal(started.provider_result, timeout=10000):
+        action(default, "demo-embed").trigger()
+    assert started.default_route() == "demo-embed"
+    with qtbot.waitSignal(started.provider_result, timeout=10000):
+        action(submenu(open_menu(tray), "Models"), "demo").trigger()  # tick: on again
+    assert next(r for r in started.routes() if r.name == "demo").enabled
     assert tray.toolTip() == f"Switchboard — {started.base_url}\n0 requests today"
 
 
