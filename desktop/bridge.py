@@ -70,6 +70,7 @@ class GatewayBridge(QObject):
     access_key_fetched = Signal(str)
     alert = Signal(object)
     provider_result = Signal(str, bool, str)
+    paused_changed = Signal(bool)
     _history_loaded = Signal(object)  # list[RequestRecord], oldest first; from the start worker
 
     def __init__(self, options: GatewayOptions, parent: QObject | None = None) -> None:
@@ -208,6 +209,15 @@ class GatewayBridge(QObject):
         """The routes of the config in force (frozen config objects), or ``[]`` before start."""
         snapshot = self.thread.gateway.snapshot  # swapped whole on config changes: safe to read
         return list(snapshot.config.routes) if snapshot is not None else []
+
+    @property
+    def paused(self) -> bool:
+        return self.thread.gateway.paused
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause (model requests get 503 ``paused``) or resume; a plain flag, safe from any thread."""
+        self.thread.gateway.paused = paused
+        self.paused_changed.emit(paused)
 
     def default_route(self) -> str | None:
         """The route that takes unknown model names, if any."""

@@ -82,6 +82,7 @@ class TrayIcon(QSystemTrayIcon):
         bridge.start_failed.connect(self.on_start_failed)
         bridge.request_finished.connect(self.on_request_finished)
         bridge.access_key_fetched.connect(self.on_access_key_fetched)
+        bridge.paused_changed.connect(lambda _paused: self.set_state(self.state, self.error))
         self.set_state("starting")
         self.rebuild_menu()
 
@@ -89,7 +90,8 @@ class TrayIcon(QSystemTrayIcon):
 
     def set_state(self, state: TrayState, error: str | None = None) -> None:
         self.state, self.error = state, error
-        self.setIcon(app_icon("running" if state == "running" else "error" if state == "error" else "paused"))
+        running = state == "running" and not self.bridge.paused
+        self.setIcon(app_icon("running" if running else "error" if state == "error" else "paused"))
         self.update_tooltip()
 
     def on_started(self, url: str) -> None:
@@ -108,6 +110,8 @@ class TrayIcon(QSystemTrayIcon):
             plus = "+" if self.bridge.is_today_partial else ""
             noun = "request" if count == 1 and not plus else "requests"
             text = f"Switchboard — {self.bridge.base_url}\n{count:,}{plus} {noun} today"
+            if self.bridge.paused:
+                text += "\nPaused: tools get '503 paused' until you resume"
         elif self.state == "error":
             text = f"Switchboard — not running\n{self.error or ''}".rstrip()
         elif self.state == "stopping":
@@ -139,6 +143,10 @@ class TrayIcon(QSystemTrayIcon):
         menu.addSeparator()
         self._add_models(menu.addMenu("Models"))
         self._add_recent(menu.addMenu("Recent requests"))
+        if self.state == "running":
+            pause = menu.addAction("Resume gateway" if self.bridge.paused else "Pause gateway")
+            pause.setToolTip("While paused, tools get '503 paused' and nothing is sent to any provider")
+            pause.triggered.connect(lambda: self.bridge.set_paused(not self.bridge.paused))
         menu.addSeparator()
         for label, page in (
             ("Open Switchboard", "Providers & keys"),

@@ -120,6 +120,8 @@ class Gateway(ReloadMixin):
         self._watch_task: asyncio.Task[None] | None = None
         self.health = HealthBoard(on_change=self._on_health_change)
         self.attempts = AttemptLoop(self.health, on_key_failing=self._on_key_failing)
+        self.paused = False
+        """Set from any thread (the tray's Pause): model requests get 503 ``paused`` until cleared."""
         self.simulator = Simulator()
         """Simulated failures armed for route targets (the routing editor's "Simulate failure")."""
 

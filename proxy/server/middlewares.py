@@ -165,6 +165,15 @@ async def guard_middleware(request: web.Request, handler: web.Handler) -> web.St
         ex = request.get(EXCHANGE)
         if ex is not None:
             ex.client = name
+    # Paused from the tray: model requests wait for "Resume" (management endpoints still answer).
+    if gateway.paused and request.path.startswith("/v1/") and request.method == "POST":
+        raise ApiError(
+            503,
+            "Switchboard is paused. Resume it from its tray menu (or restart it) to serve requests again.",
+            "service_unavailable",
+            code="paused",
+            headers={"Retry-After": "30"},
+        )
     # 4. Bodies: JSON only (no "simple" cross-site form posts), never compressed, bounded.
     if request.method == "POST":
         if request.content_type != "application/json":

@@ -56,6 +56,7 @@ def test_menu_when_running_and_copy_endpoint(qtbot, started):
         "Copy access key",
         "Models",
         "Recent requests",
+        "Pause gateway",
         "Open Switchboard",
         "Connect a tool…",
         "Settings",
@@ -147,3 +148,34 @@ def test_request_lines_are_plain_text():
 def test_menu_text_is_one_short_line():
     assert menu_text("a\nb   c") == "a b c"
     assert menu_text("x" * 100, 10) == "x" * 9 + "…"
+
+
+def test_pause_and_resume_from_the_menu(qtbot, started):
+    import threading
+
+    from tests.desktop.conftest import post_chat
+
+    tray = TrayIcon(started)
+    tray.on_started(started.base_url)
+    action(open_menu(tray), "Pause gateway").trigger()
+    assert started.paused and "Paused" in tray.toolTip()
+    outcome: dict[str, object] = {}
+
+    def call() -> None:
+        try:
+            post_chat(started.base_url)
+            outcome["status"] = 200
+        except Exception as exc:  # urllib raises HTTPError for 503
+            outcome["status"] = getattr(exc, "code", exc)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    qtbot.waitUntil(lambda: "status" in outcome, timeout=10000)
+    assert outcome["status"] == 503
+    action(open_menu(tray), "Resume gateway").trigger()
+    assert not started.paused and "Paused" not in tray.toolTip()
+    outcome.clear()
+    worker = threading.Thread(target=call)
+    worker.start()
+    qtbot.waitUntil(lambda: "status" in outcome, timeout=10000)
+    assert outcome["status"] == 200
