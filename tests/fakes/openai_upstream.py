@@ -2,15 +2,15 @@
 
 Used by gateway tests (in-process) and benchmarks (``python -m tests.fakes.openai_upstream``).
 
-Each request to ``/v1/chat/completions`` or ``/v1/embeddings`` consumes one scripted behaviour
-(:meth:`FakeOpenAIUpstream.script`); with none queued it answers normally. Behaviours cover the
+Each request to ``/v1/chat/completions``, ``/v1/responses`` or ``/v1/embeddings`` consumes one
+scripted behaviour (:meth:`FakeOpenAIUpstream.script`); with none queued it answers normally. Behaviours cover the
 failure modes a gateway must survive: error statuses in OpenAI's error shape, 429 with
 ``Retry-After``, garbage bodies, slow or hanging upstreams, and streams that end cleanly, stop
 without ``[DONE]``, reset the connection, stall, or carry an in-band error event.
 
 Wire formats follow ``shared/specs/openai-openapi.yaml`` (``CreateChatCompletionResponse``,
 ``CreateChatCompletionStreamResponse``, ``CreateEmbeddingResponse``, ``ListModelsResponse``,
-``ErrorResponse``).
+``ErrorResponse``; for ``/v1/responses``: ``Response`` and the ``ResponseStreamEvent`` sequence).
 
 Order of checks for a request: record it, check auth (401), take the next scripted behaviour,
 wait its delay, then answer: scripted ``Hang``/``OpenAIError``/``Reply(json|body)`` answer
@@ -238,6 +238,23 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def _said(items: Any) -> str:
+    """The last user text of a Responses ``input`` (a string, or items with text parts)."""
+    if isinstance(items, str):
+        return items
+    for item in reversed(items if isinstance(items, list) else ()):
+        if isinstance(item, dict) and item.get("role") == "user":
+            content = item.get("content")
+            if isinstance(content, list):
+                return " ".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+            return content if isinstance(content, str) else ""
+    return ""
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", dict: "an object"}.get(type(value), "a value")
+
+
 def _tokens(text: str) -> int:
     """A deterministic stand-in for a tokenizer: one token per whitespace-separated word."""
     return len(text.split())
@@ -374,7 +391,7 @@ class FakeOpenAIUpstream:
     # -- control ---------------------------------------------------------------------------------
 
     def script(self, *behaviours: Behaviour) -> None:
-        """Queue behaviours; each chat/embeddings request takes the next one (none left: normal answers)."""
+        """Queue behaviours; each chat/responses/embeddings request takes the next one (none left: normal answers)."""
         self._script.extend(behaviours)
 
     @property
@@ -681,9 +698,16 @@ class FakeOpenAIUpstream:
         return self._json_response(completion)
 
     async def _responses(self, request: web.Request) -> web.StreamResponse:
-        """OpenAI's Responses API, as much as a gateway passing it through needs: text, or a
-        function call when a tool is required or the input says "use tool"; JSON or the event
-        sequence (``response.created`` ... ``response.completed``) with ``sequence_number``."""
+        """OpenAI's Responses API, as much as a gateway passing it through needs (``CreateResponse``,
+        ``Response``, ``ResponseStreamEvent``): a text answer, or a tool call when a tool is required
+        (``tool_choice`` ``"required"`` or naming it), the input says "use tool", or a
+        ``Stream(tool_call=True)`` is scripted; ``function_call`` for a function tool,
+        ``custom_tool_call`` for a custom (freeform) one. ``max_output_tokens`` shorter than the text
+        makes it ``incomplete``. Scripted behaviours apply as for chat; a ``Stream`` shapes the event
+        sequence (its ``chunks`` are the text deltas, or the arguments/input deltas of the call) and
+        its ending: ``"done"`` sends ``response.completed``, ``"eof"`` ends before it,
+        ``"error_event"`` sends an ``error`` event (``Stream.error``: its ``message``/``code``, or
+        those of its ``error`` object), ``"reset"``/``"close"``/``"stall"`` as for chat."""
         parsed, raw, refused = await self._intake(request)
         if refused is not None:
             return refused
@@ -694,118 +718,246 @@ class FakeOpenAIUpstream:
         if isinstance(body, web.Response):
             return body
         items = body.get("input")
-        said = items if isinstance(items, str) else ""
-        if isinstance(items, list):
-            for item in reversed(items):
-                if isinstance(item, dict) and item.get("role") == "user":
-                    said = _text_of(
-                        [{"type": "text", "text": p.get("text", "")} for p in item["content"]]
-                        if isinstance(item.get("content"), list)
-                        else item.get("content")
-                    )
-                    break
-        tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
-        wants = body.get("tool_choice") == "required" or "use tool" in said.lower()
+        if items is not None and not isinstance(items, (str, list)):
+            return self._invalid(
+                "Invalid type for 'input': expected one of a string or array of input items, but got "
+                f"{_type_name(items)} instead.",
+                param="input",
+                code="invalid_type",
+            )
+        said = _said(items)
+        stream = behaviour if isinstance(behaviour, Stream) else None
         rid = f"resp_{self._id_prefix}{next(self._ids):09d}"
-        if tools and wants:
-            arguments = orjson.dumps(_example_object(tools[0].get("parameters") or {}, said)).decode()
-            item: dict[str, Any] = {
-                "id": f"fc_{rid[5:]}",
-                "type": "function_call",
-                "status": "completed",
-                "call_id": f"call_{rid[5:]}",
-                "name": tools[0]["name"],
-                "arguments": arguments,
-            }
-            pieces = _split(arguments, 2)
+        tool = self._pick_response_tool(body, said, forced=stream is not None and stream.tool_call)
+        status, incomplete = "completed", None
+        if tool is not None:
+            name, kind, value = tool
+            if kind == "custom":
+                item: dict[str, Any] = {
+                    "id": f"ctc_{rid[5:]}",
+                    "type": "custom_tool_call",
+                    "status": "completed",
+                    "call_id": f"call_{rid[5:]}",
+                    "name": name,
+                    "input": value,
+                }
+            else:
+                item = {
+                    "id": f"fc_{rid[5:]}",
+                    "type": "function_call",
+                    "status": "completed",
+                    "arguments": value,
+                    "call_id": f"call_{rid[5:]}",
+                    "name": name,
+                }
+            if stream is not None and stream.chunks is not None:
+                pieces = list(stream.chunks)
+            else:
+                pieces = _split(value, 2) or [value]
+            output_tokens = _tokens(value) + 5
         else:
             text = f"Hello from fake OpenAI Responses! You said: {said}"
             if isinstance(behaviour, Reply) and behaviour.content is not None:
                 text = behaviour.content
+            elif stream is not None and stream.chunks is not None:
+                text = "".join(stream.chunks)
+            limit = body.get("max_output_tokens")
+            if isinstance(limit, int) and limit > 0 and _tokens(text) > limit:
+                text = " ".join(text.split()[:limit])
+                status, incomplete = "incomplete", {"reason": "max_output_tokens"}
+            if stream is not None and stream.chunks is not None and status == "completed":
+                pieces = list(stream.chunks)
+            else:
+                pieces = _split(text, self.default_chunks)
             part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
             item = {
                 "id": f"msg_{rid[5:]}",
                 "type": "message",
-                "role": "assistant",
-                "status": "completed",
+                "status": status,
                 "content": [part],
+                "role": "assistant",
             }
-            pieces = _split(text, self.default_chunks)
+            output_tokens = _tokens(text)
         input_tokens = 3 + _tokens(orjson.dumps(items).decode())
-        output_tokens = sum(_tokens(p) for p in pieces)
-        response = {
-            "id": rid,
-            "object": "response",
-            "created_at": int(time.time()),
-            "status": "completed",
-            "error": None,
-            "incomplete_details": None,
-            "instructions": body.get("instructions"),
-            "model": body["model"],
-            "output": [item],
-            "parallel_tool_calls": body.get("parallel_tool_calls", True),
-            "tool_choice": body.get("tool_choice", "auto"),
-            "tools": body.get("tools") or [],
-            "temperature": 1.0,
-            "top_p": 1.0,
-            "text": {"format": {"type": "text"}},
-            "usage": {
-                "input_tokens": input_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
-                "output_tokens": output_tokens,
-                "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": input_tokens + output_tokens,
-            },
+        now = int(time.time())
+        response = self._response_object(body, rid, now, status, incomplete, [item])
+        response["usage"] = {
+            "input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input_tokens + output_tokens,
         }
         if not body.get("stream"):
+            if isinstance(behaviour, Reply):
+                return self._json_response(response, behaviour.status, behaviour.headers)
             return self._json_response(response)
-        resp = web.StreamResponse(headers=_SSE_HEADERS)
-        await resp.prepare(request)
+        return await self._stream_responses(request, stream or Stream(), response, item, pieces)
+
+    @staticmethod
+    def _pick_response_tool(body: dict[str, Any], said: str, *, forced: bool) -> tuple[str, str, str] | None:
+        """``(name, "function" | "custom", arguments JSON | custom input)`` if the answer is a tool call."""
+        tools = [t for t in body.get("tools") or () if isinstance(t, dict) and t.get("type") in ("function", "custom")]
+        choice = body.get("tool_choice")
+        if choice == "none":
+            return None
+        named = choice.get("name") if isinstance(choice, dict) else None
+        if not (forced or choice == "required" or named or "use tool" in said.lower()):
+            return None
+        chosen = next((t for t in tools if t.get("name") == named), tools[0] if tools else None)
+        if chosen is None:
+            return ("tool", "function", orjson.dumps({"q": said}).decode()) if forced else None
+        name = str(chosen.get("name") or "tool")
+        if chosen["type"] == "custom":
+            return name, "custom", said
+        params = chosen.get("parameters")
+        arguments = _example_object(params, said) if isinstance(params, dict) else {}
+        return name, "function", orjson.dumps(arguments).decode()
+
+    @staticmethod
+    def _response_object(
+        body: dict[str, Any],
+        rid: str,
+        created: int,
+        status: str,
+        incomplete: dict[str, str] | None,
+        output: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The ``response`` object as OpenAI returns it: the request's settings repeated, defaults filled in."""
+        reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+        text = body.get("text") if isinstance(body.get("text"), dict) else {}
+        tools = []
+        for tool in body.get("tools") or ():
+            if isinstance(tool, dict) and tool.get("type") == "function":
+                tool = {"description": None, "parameters": None, "strict": True, **tool}
+            tools.append(tool)
+        return {
+            "id": rid,
+            "object": "response",
+            "created_at": created,
+            "status": status,
+            "background": False,
+            "completed_at": created if status == "completed" else None,
+            "error": None,
+            "incomplete_details": incomplete,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "max_tool_calls": body.get("max_tool_calls"),
+            "model": body["model"],
+            "output": output,
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": body.get("previous_response_id"),
+            "prompt_cache_key": body.get("prompt_cache_key"),
+            "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+            "safety_identifier": body.get("safety_identifier"),
+            "service_tier": "default",
+            "store": body.get("store", True),
+            "temperature": body.get("temperature", 1.0),
+            "text": {"format": text.get("format") or {"type": "text"}, "verbosity": text.get("verbosity", "medium")},
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": tools,
+            "top_logprobs": body.get("top_logprobs", 0),
+            "top_p": body.get("top_p", 1.0),
+            "truncation": body.get("truncation", "disabled"),
+            "usage": None,
+            "user": body.get("user"),
+            "metadata": body.get("metadata") or {},
+        }
+
+    async def _stream_responses(
+        self,
+        request: web.Request,
+        stream: Stream,
+        response: dict[str, Any],
+        item: dict[str, Any],
+        pieces: list[str],
+    ) -> web.StreamResponse:
+        """The Responses event sequence for one output item, paced and ended as ``stream`` says."""
+        resp = web.StreamResponse(headers={**_SSE_HEADERS, "x-request-id": f"req_{self._id_prefix}{next(self._ids)}"})
         seq = itertools.count()
 
-        async def send(kind: str, **fields: Any) -> None:
+        def event(kind: str, **fields: Any) -> bytes:
             payload = orjson.dumps({"type": kind, "sequence_number": next(seq), **fields})
-            await resp.write(b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n")
+            return b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n"
 
-        opening = {**response, "status": "in_progress", "output": [], "usage": None}
-        await send("response.created", response=opening)
-        await send("response.in_progress", response=opening)
-        if item["type"] == "function_call":
-            await send(
-                "response.output_item.added", output_index=0, item={**item, "arguments": "", "status": "in_progress"}
+        chunk_delay = stream.chunk_delay or self.default_chunk_delay
+        at = {"item_id": item["id"], "output_index": 0}
+        try:
+            await resp.prepare(request)
+            if stream.first_delay > 0 and not await self._wait(stream.first_delay):
+                return _abort(request)
+            opening = {**response, "status": "in_progress", "completed_at": None, "output": [], "usage": None}
+            opening["incomplete_details"] = None
+            await resp.write(
+                event("response.created", response=opening) + event("response.in_progress", response=opening)
             )
-            for piece in pieces:
-                await send("response.function_call_arguments.delta", item_id=item["id"], output_index=0, delta=piece)
-            await send("response.function_call_arguments.done", item_id=item["id"], output_index=0, arguments=arguments)
-        else:
-            empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            await send(
-                "response.output_item.added", output_index=0, item={**item, "content": [], "status": "in_progress"}
-            )
-            await send("response.content_part.added", item_id=item["id"], output_index=0, content_index=0, part=empty)
-            for piece in pieces:
-                await send(
-                    "response.output_text.delta",
-                    item_id=item["id"],
-                    output_index=0,
-                    content_index=0,
-                    delta=piece,
-                    logprobs=[],
+            kind = item["type"]
+            if kind == "message":
+                empty = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+                added = {**item, "status": "in_progress", "content": []}
+                await resp.write(
+                    event("response.output_item.added", output_index=0, item=added)
+                    + event("response.content_part.added", **at, content_index=0, part=empty)
                 )
-            done = item["content"][0]
-            await send(
-                "response.output_text.done",
-                item_id=item["id"],
-                output_index=0,
-                content_index=0,
-                text=done["text"],
-                logprobs=[],
-            )
-            await send("response.content_part.done", item_id=item["id"], output_index=0, content_index=0, part=done)
-        await send("response.output_item.done", output_index=0, item=item)
-        await send("response.completed", response=response)
-        await resp.write_eof()
-        return resp
+            elif kind == "function_call":
+                added = {**item, "status": "in_progress", "arguments": ""}
+                await resp.write(event("response.output_item.added", output_index=0, item=added))
+            else:
+                added = {**item, "status": "in_progress", "input": ""}
+                await resp.write(event("response.output_item.added", output_index=0, item=added))
+            delta_kind = {
+                "message": "response.output_text.delta",
+                "function_call": "response.function_call_arguments.delta",
+                "custom_tool_call": "response.custom_tool_call_input.delta",
+            }[kind]
+            extra: dict[str, Any] = {"content_index": 0, "logprobs": []} if kind == "message" else {}
+            for piece in pieces:
+                if chunk_delay > 0 and not await self._wait(chunk_delay):
+                    return _abort(request)
+                await resp.write(event(delta_kind, **at, **extra, delta=piece))
+
+            then = stream.then
+            if then == "done":
+                if kind == "message":
+                    part = item["content"][0]
+                    tail = event("response.output_text.done", **at, content_index=0, text=part["text"], logprobs=[])
+                    tail += event("response.content_part.done", **at, content_index=0, part=part)
+                elif kind == "function_call":
+                    tail = event(
+                        "response.function_call_arguments.done", **at, name=item["name"], arguments=item["arguments"]
+                    )
+                else:
+                    tail = event("response.custom_tool_call_input.done", **at, input=item["input"])
+                tail += event("response.output_item.done", output_index=0, item=item)
+                final = "response.completed" if response["status"] == "completed" else "response.incomplete"
+                await resp.write(tail + event(final, response=response))
+            elif then == "error_event":
+                error = stream.error if stream.error is not None else _DEFAULT_STREAM_ERROR
+                error = error.get("error") if isinstance(error.get("error"), dict) else error
+                code = error.get("code")
+                await resp.write(
+                    event(
+                        "error",
+                        code=str(code) if code is not None else "server_error",
+                        message=str(error.get("message", "")),
+                        param=error.get("param"),
+                    )
+                )
+            elif then == "reset":
+                _hard_reset(request)
+                return resp
+            elif then == "close":
+                if request.transport is not None:
+                    request.transport.close()
+                return resp
+            elif then == "stall":
+                await self._wait(None)
+                return _abort(request)  # only reached when the fake closes
+            await resp.write_eof()  # "done", "error_event", and "eof" (no response.completed)
+            return resp
+        except ConnectionResetError:
+            self._note_disconnect()
+            return resp
 
     def _completion_id(self) -> str:
         return f"chatcmpl-{self._id_prefix}{next(self._ids):014d}"
