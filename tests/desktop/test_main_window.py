@@ -10,7 +10,8 @@ from PySide6.QtGui import QGuiApplication
 
 from desktop.autostart import XdgAutostart
 from desktop.windows.connect import ConnectPage
-from desktop.windows.main import PAGES, MainWindow, SettingsPage
+from desktop.windows.main import PAGES, MainWindow
+from desktop.windows.settings import SettingsPage
 from proxy.redact import mask
 from tests.desktop.conftest import ACCESS_KEY
 

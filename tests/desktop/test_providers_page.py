@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.windows.main import ProvidersPage
+from desktop.windows.providers import ProvidersPage
 from proxy.storage.keychain import KeychainStore
 
 GOOD_KEY = "sk-providers-page-good-key-0123456789"

@@ -1,0 +1,138 @@
+"""Settings: start at login, port, access-key requirement, request-log settings, and where things are."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import autostart
+from desktop.bridge import GatewayBridge
+from desktop.windows.status import plain_label as _label
+
+
+class SettingsPage(QWidget):
+    """Start at login (written on a worker thread), the gateway's port, access-key requirement and
+    request-log settings (saved as a config version and applied live), and where things are."""
+
+    autostart_done = Signal(bool, str)
+
+    def __init__(self, bridge: GatewayBridge, starter: autostart.Autostart | None = None) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.starter = starter or autostart.for_this_os()
+        self.login = QCheckBox("Start Switchboard when I log in")
+        self.login_status = _label()
+        self.endpoint = _label("not running")
+        self.endpoint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        home = bridge.thread.gateway.home
+        self.paths = _label(f"Config: {bridge.thread.gateway.config_path}\nRequest log: {home.log_db}")
+        self.paths.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.port = QSpinBox()
+        self.port.setRange(0, 65535)
+        self.require_auth = QCheckBox("Tools must send the access key (recommended)")
+        self.store_bodies = QCheckBox("Keep request and response bodies in the log (redacted)")
+        self.retention = QSpinBox()
+        self.retention.setRange(1, 3650)
+        self.retention.setSuffix(" days")
+        self.save_button = QPushButton("Save")
+        self.saved = _label()
+        gateway_form = QFormLayout()
+        gateway_form.addRow("Port", self.port)
+        gateway_form.addRow("", self.require_auth)
+        gateway_form.addRow("Request log", self.store_bodies)
+        gateway_form.addRow("Keep the log for", self.retention)
+        form = QFormLayout()
+        form.addRow("Endpoint", self.endpoint)
+        form.addRow("Files", self.paths)
+        form.addRow("Theme", _label("Follows your system's light or dark setting."))
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.login)
+        layout.addWidget(self.login_status)
+        layout.addLayout(form)
+        layout.addWidget(_label("Gateway"))
+        layout.addLayout(gateway_form)
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.saved, 1)
+        save_row.addWidget(self.save_button)
+        layout.addLayout(save_row)
+        layout.addStretch(1)
+        self.save_button.clicked.connect(self.save)
+        bridge.provider_result.connect(self.on_saved)
+        bridge.started.connect(lambda _url: self.load())
+        self.load()
+        self.autostart_done.connect(self.on_autostart_done)
+        self.login.toggled.connect(self.on_toggled)
+        bridge.started.connect(lambda url: self.endpoint.setText(f"{url}/v1"))
+        self.login.setEnabled(False)
+        threading.Thread(target=self._read_autostart, name="switchboard-autostart", daemon=True).start()
+
+    def load(self) -> None:
+        snapshot = self.bridge.thread.gateway.snapshot
+        if snapshot is None:
+            return
+        config = snapshot.config
+        self.port.setValue(config.server.port)
+        self.require_auth.setChecked(config.server.require_auth)
+        self.store_bodies.setChecked(config.logging.store_bodies)
+        self.retention.setValue(config.logging.retention_days)
+
+    def save(self) -> None:
+        port, auth = self.port.value(), self.require_auth.isChecked()
+        bodies, days = self.store_bodies.isChecked(), self.retention.value()
+
+        def mutate(data: dict) -> None:
+            data.setdefault("server", {}).update({"port": port, "require_auth": auth})
+            data.setdefault("logging", {}).update({"store_bodies": bodies, "retention_days": days})
+
+        self.save_button.setEnabled(False)
+        self.saved.setText("Saving…")
+        self.bridge.update_config("settings changed in the app", mutate)
+
+    def on_saved(self, action: str, ok: bool, message: str) -> None:
+        if action != "config":
+            return
+        self.save_button.setEnabled(True)
+        if ok:
+            port = self.bridge.base_url or ""
+            self.saved.setText(f"Saved and applied. Listening on {port}." if port else "Saved and applied.")
+        else:
+            self.saved.setText(f"Not saved: {message}")
+            self.load()
+
+    def _read_autostart(self) -> None:  # worker thread
+        try:
+            self.autostart_done.emit(self.starter.is_enabled(), "")
+        except OSError as exc:
+            self.autostart_done.emit(False, f"Cannot read the start-at-login setting: {exc}")
+
+    def on_autostart_done(self, enabled: bool, problem: str) -> None:
+        self.login.blockSignals(True)
+        self.login.setChecked(enabled)
+        self.login.blockSignals(False)
+        self.login.setEnabled(True)
+        self.login_status.setText(problem)
+
+    def on_toggled(self, enabled: bool) -> None:
+        self.login.setEnabled(False)
+
+        def work() -> None:  # worker thread: the disk (or the registry)
+            try:
+                if enabled:
+                    self.starter.enable(autostart.default_command())
+                else:
+                    self.starter.disable()
+                self.autostart_done.emit(self.starter.is_enabled(), "")
+            except OSError as exc:
+                self.autostart_done.emit(not enabled, f"Could not change it: {exc}")
+
+        threading.Thread(target=work, name="switchboard-autostart", daemon=True).start()
