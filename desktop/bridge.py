@@ -25,12 +25,19 @@ from PySide6.QtCore import QObject, Signal
 
 from proxy.config import ProviderConfig, RouteConfig
 from proxy.errors import SwitchboardError
-from proxy.events import BudgetThreshold, ConfigRejected, KeyFailing, RequestFinished, RequestLogged
+from proxy.events import (
+    BudgetThreshold,
+    ConfigApplied,
+    ConfigRejected,
+    KeyFailing,
+    RequestFinished,
+    RequestLogged,
+)
 from proxy.gateway import GatewayOptions
 from proxy.keytest import KeyTest
 from proxy.models import RequestRecord
-from proxy.runner import GatewayThread
-from proxy.storage.access_keys import ACCESS_KEY_ENV, DEFAULT_NAME
+from proxy.runner import ROUTE_TEST_TIMEOUT, GatewayThread, RouteTest
+from proxy.storage.access_keys import ACCESS_KEY_ENV
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,13 @@ class GatewayBridge(QObject):
         provider_result(str, bool, str): the answer to :meth:`save_provider`,
             :meth:`delete_provider` or :meth:`test_key`: ``"save:ID"``/``"delete:ID"``/``"test:ID"``,
             whether it worked, and a message for people (never containing a key).
+        paused_changed(bool): the gateway was paused or resumed.
+        config_applied(int, str): a config version is in force (its number and summary), whoever
+            saved it: this app, the CLI or an edit of the file.
+        route_tested(object): the answer to :meth:`test_route` (a :class:`proxy.runner.RouteTest`).
+        history_loaded(object): the answer to :meth:`load_history`: config versions, oldest first.
+        diff_loaded(int, str): the answer to :meth:`load_diff`: a version and its unified diff
+            against the version before it (``""`` with an error message in ``provider_result``).
     """
 
     started = Signal(str)
@@ -71,6 +85,11 @@ class GatewayBridge(QObject):
     alert = Signal(object)
     provider_result = Signal(str, bool, str)
     paused_changed = Signal(bool)
+    config_applied = Signal(int, str)
+    # routing editor
+    route_tested = Signal(object)
+    history_loaded = Signal(object)
+    diff_loaded = Signal(int, str)
     _history_loaded = Signal(object)  # list[RequestRecord], oldest first; from the start worker
 
     def __init__(self, options: GatewayOptions, parent: QObject | None = None) -> None:
@@ -96,6 +115,8 @@ class GatewayBridge(QObject):
             self.request_finished.emit(event.record)
         elif isinstance(event, RequestLogged):
             self.request_logged.emit(event.record)
+        elif isinstance(event, ConfigApplied):
+            self.config_applied.emit(event.version or 0, event.summary)
         elif isinstance(event, ConfigRejected):
             self.config_rejected.emit(f"{event.source}:\n" + "\n".join(event.problems))
             self.alert.emit(event)
@@ -230,26 +251,21 @@ class GatewayBridge(QObject):
         threading.Thread(target=self._run_fetch_key, name="switchboard-bridge-key", daemon=True).start()
 
     def _run_fetch_key(self) -> None:  # worker thread
-        value = os.environ.get(ACCESS_KEY_ENV) or ""  # replaces the stored keys for this run
-        gateway = self.thread.gateway
-        if not value and gateway.created_access_key is not None:  # made by this start, maybe not kept
-            value = gateway.created_access_key[0]
-        if not value:
-            try:
-                names = [DEFAULT_NAME] + [k.name for k in gateway.access_store.infos() if k.name != DEFAULT_NAME]
-                value = next((v for v in map(gateway.access_store.reveal, names) if v), "")
-            except Exception:
-                log.warning("could not read the access key", exc_info=True)
+        try:
+            value = self.thread.client_access_key()
+        except Exception:
+            log.warning("could not read the access key", exc_info=True)
+            value = os.environ.get(ACCESS_KEY_ENV) or ""
         self.access_key_fetched.emit(value)
 
     def save_provider(self, provider: ProviderConfig, key: str | None) -> None:
         """Add or replace a provider, its key going to the keychain; ``provider_result`` follows."""
         self._answer(f"save:{provider.id}", lambda: self.thread.save_provider(provider, key))
 
-    def update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None]) -> None:
+    def update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None], action: str = "config") -> None:
         """Change the config (see :meth:`GatewayThread.update_config`); ``provider_result`` follows
-        with the action ``"config"``."""
-        self._answer("config", lambda: self.thread.update_config(summary, mutate))
+        with ``action`` (``"config"`` unless the caller names its own, to tell its answers apart)."""
+        self._answer(action, lambda: self.thread.update_config(summary, mutate))
 
     def delete_provider(self, provider_id: str) -> None:
         self._answer(f"delete:{provider_id}", lambda: self.thread.delete_provider(provider_id))
@@ -287,3 +303,57 @@ class GatewayBridge(QObject):
         if day != self._day:  # first request after midnight
             self._day, self._today, self._is_today_partial = day, 0, False
         self._today += 1
+
+    # -- routing editor: test a route, simulated failures, config history and rollback -------------
+
+    def test_route(self, route: str) -> None:
+        """Send a small request through ``route``; ``route_tested`` follows with a ``RouteTest``."""
+
+        def work() -> None:  # worker thread: waits for the gateway loop, never the GUI
+            try:
+                result = self.thread.test_route(route).result(ROUTE_TEST_TIMEOUT + 5)
+            except Exception as exc:
+                result = RouteTest(False, 0, route, message=f"{type(exc).__name__}: {exc}")
+            self.route_tested.emit(result)
+
+        threading.Thread(target=work, name="switchboard-bridge-route-test", daemon=True).start()
+
+    def simulate_failure(self, provider: str, model: str, fault: str, count: int) -> dict[str, list[str]]:
+        """Arm a simulated failure (memory only, quick: safe on the GUI thread); returns what is
+        pending. Raises ``ValueError`` for an unknown fault or count."""
+        return self.thread.simulate_failure(provider, model, fault, count)
+
+    def clear_simulated(self) -> dict[str, list[str]]:
+        return self.thread.clear_simulated()
+
+    def pending_simulated(self) -> dict[str, list[str]]:
+        return self.thread.pending_simulated()
+
+    def load_history(self) -> None:
+        """Read the config versions on a worker thread; ``history_loaded`` follows."""
+
+        def work() -> None:
+            try:
+                versions = self.thread.config_history()
+            except Exception:
+                log.warning("could not read the config history", exc_info=True)
+                versions = []
+            self.history_loaded.emit(versions)
+
+        threading.Thread(target=work, name="switchboard-bridge-history", daemon=True).start()
+
+    def load_diff(self, number: int) -> None:
+        """Read version ``number``'s diff on a worker thread; ``diff_loaded`` follows."""
+
+        def work() -> None:
+            try:
+                text = self.thread.config_diff(number)
+            except Exception as exc:
+                text = f"Cannot show version {number}: {exc}"
+            self.diff_loaded.emit(number, text)
+
+        threading.Thread(target=work, name="switchboard-bridge-diff", daemon=True).start()
+
+    def rollback(self, number: int) -> None:
+        """Put config version ``number`` back in force; ``provider_result("rollback", ...)`` follows."""
+        self._answer("rollback", lambda: self.thread.rollback_config(number))

@@ -8,24 +8,51 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
+import os
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from pydantic import ValidationError
 
 from proxy import keytest
 from proxy.cli_keys import _touch
 from proxy.config import GatewayConfig, ProviderConfig, SecretRef, validation_problems
+from proxy.errors import SwitchboardError
 from proxy.events import GatewayEvents
 from proxy.gateway import Gateway, GatewayOptions
 from proxy.keytest import FAILED, KeyTest
 from proxy.models import RequestRecord
 from proxy.redact import mask
+from proxy.storage.access_keys import ACCESS_KEY_ENV, DEFAULT_NAME
+from proxy.storage.config_store import Version
 from proxy.storage.keychain import no_keychain_help
 from proxy.storage.request_log import read_recent
 from proxy.storage.secrets import SecretResolver, SecretStoreUnavailable, SecretUnavailable
 from proxy.threads import in_thread
+
+ROUTE_TEST_PROMPT = "Reply with the single word OK."
+ROUTE_TEST_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTest:
+    """The answer to "Test this route": which target answered, how long it took, or what failed."""
+
+    ok: bool
+    status: int
+    """HTTP status the gateway answered with (0: it could not be reached)."""
+    route: str
+    provider: str | None = None
+    model: str | None = None
+    attempts: int = 0
+    milliseconds: float = 0.0
+    message: str = ""
+    """The model's reply (trimmed) when ``ok``, else the error for people."""
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -198,3 +225,108 @@ class GatewayThread:
     def query_log(self, limit: int = 100) -> list[RequestRecord]:
         """Recent log rows, read on the caller's thread through its own SQLite connection."""
         return read_recent(self.gateway.home.log_db, limit)
+
+    # -- routing editor: test a route, simulated failures, config history and rollback ------------
+
+    def client_access_key(self) -> str:
+        """The access key a local client (the app itself) should send, or ``""`` when none can be
+        shown. Blocking (the keychain may be slow): call it from a worker thread."""
+        value = os.environ.get(ACCESS_KEY_ENV) or ""  # replaces the stored keys for this run
+        gateway = self.gateway
+        if not value and gateway.created_access_key is not None:  # made by this start, maybe not kept
+            value = gateway.created_access_key[0]
+        if not value:
+            names = [DEFAULT_NAME] + [k.name for k in gateway.access_store.infos() if k.name != DEFAULT_NAME]
+            value = next((v for v in map(gateway.access_store.reveal, names) if v), "")
+        return value
+
+    def test_route(self, route: str) -> concurrent.futures.Future[RouteTest]:
+        """Send a small chat completion through the gateway's own endpoint to ``route`` (bypassing
+        the cache), like any client would, and report who answered and how long it took."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(self._test_route(route), self._loop)
+
+    async def _test_route(self, route: str) -> RouteTest:
+        base = self.gateway.base_url
+        if base is None:
+            return RouteTest(False, 0, route, message="The gateway is not running.")
+        try:
+            key = await in_thread(self.client_access_key)
+        except Exception:  # no keychain: try without; the gateway says 401 if it needs one
+            key = ""
+        headers = {"cache-control": "no-cache", "user-agent": "switchboard-route-test"}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        body = {"model": route, "messages": [{"role": "user", "content": ROUTE_TEST_PROMPT}], "max_tokens": 16}
+        started = time.perf_counter()
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ROUTE_TEST_TIMEOUT)) as session,
+                session.post(f"{base}/v1/chat/completions", json=body, headers=headers) as response,
+            ):
+                raw = await response.read()
+                ms = (time.perf_counter() - started) * 1000
+                h = response.headers
+                common = {
+                    "status": response.status,
+                    "route": route,
+                    "provider": h.get("x-switchboard-provider"),
+                    "model": h.get("x-switchboard-model"),
+                    "attempts": int(h.get("x-switchboard-attempts") or 0),
+                    "milliseconds": ms,
+                }
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return RouteTest(False, 0, route, message=f"Could not reach the gateway: {type(exc).__name__} {exc}")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if common["status"] == 200 and isinstance(data, dict):
+            try:
+                text = data["choices"][0]["message"].get("content") or ""
+            except (KeyError, IndexError, TypeError, AttributeError):
+                text = ""
+            return RouteTest(True, message=" ".join(str(text).split())[:200], **common)
+        error = data.get("error") if isinstance(data, dict) else None
+        message = error.get("message") if isinstance(error, dict) else raw[:300].decode("utf-8", "replace")
+        return RouteTest(False, message=str(message), **common)
+
+    def simulate_failure(self, provider: str, model: str, fault: str, count: int) -> dict[str, list[str]]:
+        """Make ``provider``/``model`` fail with ``fault`` for its next ``count`` calls (see
+        :mod:`proxy.routing.simulate`); returns the faults now pending. Thread-safe and quick."""
+        self.gateway.simulator.arm(provider, model, fault, count)
+        return self.gateway.simulator.pending()
+
+    def clear_simulated(self) -> dict[str, list[str]]:
+        self.gateway.simulator.clear()
+        return self.gateway.simulator.pending()
+
+    def pending_simulated(self) -> dict[str, list[str]]:
+        return self.gateway.simulator.pending()
+
+    def config_history(self) -> list[Version]:
+        """All kept config versions, oldest first. Blocking (reads files): call from a worker thread."""
+        return self.gateway.store.history()
+
+    def config_diff(self, number: int) -> str:
+        """Unified diff from the version before ``number`` to ``number`` (blocking: worker thread)."""
+        store = self.gateway.store
+        earlier = [v.number for v in store.history() if v.number < number]
+        if not earlier:
+            text = store.version_text(number)
+            return "".join(f"+{line}" for line in text.splitlines(keepends=True))
+        return store.diff(earlier[-1], number)
+
+    def rollback_config(self, number: int) -> concurrent.futures.Future[str]:
+        """Make config version ``number`` the one in force again (saved as a new version, applied
+        without dropping requests). Raises ``ValueError`` when that version is missing or invalid."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(self._rollback_config(number), self._loop)
+
+    async def _rollback_config(self, number: int) -> str:
+        try:
+            config = await in_thread(self.gateway.store.version_config, number)
+        except SwitchboardError as exc:
+            raise ValueError(str(exc)) from None
+        version = await self.gateway.save_config(config, "desktop", f"rollback to version {number}")
+        return f"Rolled back to version {number} (saved as version {version.number})"

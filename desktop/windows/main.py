@@ -17,13 +17,12 @@ from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
 from desktop.windows.connect import ConnectPage
 from desktop.windows.providers import ProvidersPage
+from desktop.windows.routing import RoutingPage
 from desktop.windows.settings import SettingsPage
 from desktop.windows.status import plain_label as _label
 
 PAGES = ("Providers & keys", "Routing", "Request log", "Dashboard", "Playground", "Connect a tool", "Settings")
 COMING = {
-    "Routing": "The visual routing editor comes next. Until then, routes live in config.json "
-    "(`switchboard config path`), and edits apply at once.",
     "Request log": "The live request log comes next. Until then: `switchboard logs --follow`.",
     "Dashboard": "Charts come next. Until then: `switchboard stats --since 24h`.",
     "Playground": "The playground comes next. Until then, any OpenAI or Anthropic client works against the endpoint.",
@@ -34,6 +33,7 @@ def page_factories(starter: autostart.Autostart | None) -> dict[str, Callable[[G
     """Page name -> constructor taking the bridge; a page missing here shows its ``COMING`` note."""
     return {
         "Providers & keys": ProvidersPage,
+        "Routing": RoutingPage,
         "Connect a tool": ConnectPage,
         "Settings": lambda bridge: SettingsPage(bridge, starter),
     }
