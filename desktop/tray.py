@@ -61,7 +61,7 @@ class TrayIcon(QSystemTrayIcon):
     Signals:
         quit_requested(): the user chose Quit (the app stops the gateway, then exits).
         page_requested(str): the user chose a page of the main window ("Providers & keys",
-            "Connect a tool", "Settings").
+            "Request log", "Connect a tool", "Settings").
     """
 
     quit_requested = Signal()
@@ -150,6 +150,7 @@ class TrayIcon(QSystemTrayIcon):
         menu.addSeparator()
         for label, page in (
             ("Open Switchboard", "Providers & keys"),
+            ("Request log", "Request log"),
             ("Connect a tool…", "Connect a tool"),
             ("Settings", "Settings"),
         ):

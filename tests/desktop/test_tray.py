@@ -37,6 +37,7 @@ def test_menu_while_starting(qtbot, bridge):
         "Models",
         "Recent requests",
         "Open Switchboard",
+        "Request log",
         "Connect a tool…",
         "Settings",
         "Quit Switchboard",
@@ -58,12 +59,16 @@ def test_menu_when_running_and_copy_endpoint(qtbot, started):
         "Recent requests",
         "Pause gateway",
         "Open Switchboard",
+        "Request log",
         "Connect a tool…",
         "Settings",
         "Quit Switchboard",
     ]
     action(menu, f"{endpoint}\tCopy").trigger()
     assert QGuiApplication.clipboard().text() == endpoint
+    with qtbot.waitSignal(tray.page_requested) as page:
+        action(menu, "Request log").trigger()
+    assert page.args == ["Request log"]
     models = submenu(menu, "Models")
     assert "demo" in texts(models) and action(models, "demo").isChecked()
     with qtbot.waitSignal(started.provider_result, timeout=10000) as answer:
@@ -115,7 +120,7 @@ def test_menu_rebuilds_in_place(qtbot, bridge):
     first = open_menu(tray)
     for _ in range(3):
         assert open_menu(tray) is first  # one QMenu, cleared and refilled
-    assert len(texts(first)) == 7
+    assert len(texts(first)) == 8
 
 
 def test_menu_after_a_failed_start(qtbot, bridge):
