@@ -228,3 +228,37 @@ def test_describe_change():
     new = {"name": "r", "targets": old["targets"][::-1], "strategy": "weighted"}
     assert describe_change(old, new) == "route r: fallback order p / b → p / a; strategy weighted"
     assert describe_change(None, new) == "add route r"
+
+
+def test_an_edit_while_a_stream_runs_does_not_drop_it(qtbot, page):
+    """Streams in flight keep the config they started with; the edit applies to the next request."""
+    import urllib.request
+
+    from tests.desktop.conftest import ACCESS_KEY
+
+    select(page, "chain")
+    chunks: list[bytes] = []
+
+    def stream() -> None:
+        body = {"model": "chain", "stream": True, "messages": [{"role": "user", "content": "one two three " * 20}]}
+        request = urllib.request.Request(
+            f"{page.bridge.base_url}/v1/chat/completions",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {ACCESS_KEY}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=20) as response:
+            chunks.extend(response)
+
+    slow = {"pace_ms": 40}  # 60 words: about 2.4 s
+    with qtbot.waitSignal(page.bridge.config_applied, timeout=5000):  # make alpha stream slowly
+        page.bridge.update_config("slow alpha", lambda d: d["providers"][1].update(demo=slow))
+    with qtbot.waitSignal(page.bridge.request_finished, timeout=20000) as finished:
+        worker = in_worker(stream)
+        qtbot.wait(200)  # the stream is under way
+        with qtbot.waitSignal(page.saved, timeout=5000):
+            drag(page.targets_model, 2, 0)
+        assert worker.is_alive(), "the stream ended before the edit was applied"
+    worker.join(20)
+    assert finished.args[0].status == "ok" and finished.args[0].provider == "alpha"
+    assert chunks[-1].strip() == b"" or b"[DONE]" in b"".join(chunks[-3:])
+    assert order(page, "chain") == ["gamma", "alpha", "beta"]
