@@ -23,6 +23,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop import dashboard_data
+from desktop.playground import ColumnEvent, PlaygroundRun
 from proxy.config import ProviderConfig, RouteConfig
 from proxy.errors import SwitchboardError
 from proxy.events import BudgetThreshold, ConfigRejected, KeyFailing, RequestFinished, RequestLogged
@@ -59,6 +61,10 @@ class GatewayBridge(QObject):
         provider_result(str, bool, str): the answer to :meth:`save_provider`,
             :meth:`delete_provider` or :meth:`test_key`: ``"save:ID"``/``"delete:ID"``/``"test:ID"``,
             whether it worked, and a message for people (never containing a key).
+        dashboard_loaded(object): the answer to :meth:`load_dashboard`, a
+            :class:`desktop.dashboard_data.DashboardData`.
+        playground_event(object): a :class:`desktop.playground.ColumnEvent` of a run started by
+            :meth:`playground_send`.
     """
 
     started = Signal(str)
@@ -71,6 +77,8 @@ class GatewayBridge(QObject):
     alert = Signal(object)
     provider_result = Signal(str, bool, str)
     paused_changed = Signal(bool)
+    dashboard_loaded = Signal(object)  # DashboardData; see the Dashboard section
+    playground_event = Signal(object)  # ColumnEvent; see the Playground section
     _history_loaded = Signal(object)  # list[RequestRecord], oldest first; from the start worker
 
     def __init__(self, options: GatewayOptions, parent: QObject | None = None) -> None:
@@ -85,6 +93,9 @@ class GatewayBridge(QObject):
         self._is_today_partial = False
         self._starter: threading.Thread | None = None
         self._stopper: threading.Thread | None = None
+        self._playground_runs: dict[int, PlaygroundRun] = {}
+        self._playground_lock = threading.Lock()
+        self._next_run = 0
         # queued: these run on the GUI thread, in the order the workers emitted
         self._history_loaded.connect(self._on_history_loaded)
         self.request_finished.connect(self._on_request_finished)
@@ -178,6 +189,7 @@ class GatewayBridge(QObject):
         if self._starter is not None:  # stopped while starting: let the start finish first
             self._starter.join(START_TIMEOUT + 1)
         self._base_url = None
+        self._stop_playground_runs()  # our own client streams must not hold up the drain
         try:
             self.thread.stop(self._stop_timeout(timeout))
         except Exception:
@@ -230,6 +242,9 @@ class GatewayBridge(QObject):
         threading.Thread(target=self._run_fetch_key, name="switchboard-bridge-key", daemon=True).start()
 
     def _run_fetch_key(self) -> None:  # worker thread
+        self.access_key_fetched.emit(self._read_access_key())
+
+    def _read_access_key(self) -> str:  # worker thread: the keychain may block
         value = os.environ.get(ACCESS_KEY_ENV) or ""  # replaces the stored keys for this run
         gateway = self.thread.gateway
         if not value and gateway.created_access_key is not None:  # made by this start, maybe not kept
@@ -240,7 +255,7 @@ class GatewayBridge(QObject):
                 value = next((v for v in map(gateway.access_store.reveal, names) if v), "")
             except Exception:
                 log.warning("could not read the access key", exc_info=True)
-        self.access_key_fetched.emit(value)
+        return value
 
     def save_provider(self, provider: ProviderConfig, key: str | None) -> None:
         """Add or replace a provider, its key going to the keychain; ``provider_result`` follows."""
@@ -287,3 +302,65 @@ class GatewayBridge(QObject):
         if day != self._day:  # first request after midnight
             self._day, self._today, self._is_today_partial = day, 0, False
         self._today += 1
+
+    # -- Dashboard (issue 7): aggregates read on a worker thread -----------------------------------
+
+    def load_dashboard(self, range_key: str) -> None:
+        """Read the dashboard's data for ``range_key`` (see :data:`desktop.dashboard_data.RANGES`)
+        on a worker thread, through read-only connections of its own; ``dashboard_loaded`` follows
+        (not at all if the log cannot be read: that is logged)."""
+        snapshot = self.thread.gateway.snapshot
+        config = snapshot.config if snapshot is not None else None
+        path = self.thread.gateway.home.log_db
+
+        def work() -> None:
+            try:
+                data = dashboard_data.load(path, config, range_key)
+            except Exception:
+                log.warning("could not read the dashboard data", exc_info=True)
+                return
+            self.dashboard_loaded.emit(data)
+
+        threading.Thread(target=work, name="switchboard-bridge-dashboard", daemon=True).start()
+
+    # -- Playground (issue 7): streams to several models through our own endpoint ------------------
+
+    def playground_send(self, models: list[str], messages: list[dict[str, Any]]) -> int:
+        """Stream one chat to every model in ``models`` at once, through the gateway's endpoint
+        (so each is logged and priced like any client's), on a worker thread with its own loop.
+        Returns the run number; ``playground_event`` reports each column's progress.
+
+        Raises:
+            RuntimeError: the gateway is not running.
+        """
+        base_url = self.base_url
+        if base_url is None:
+            raise RuntimeError("the gateway is not running")
+        with self._playground_lock:
+            self._next_run += 1
+            run_id = self._next_run
+
+        def emit(event: ColumnEvent) -> None:  # worker thread
+            self.playground_event.emit(event)
+
+        run = PlaygroundRun(run_id, base_url, self._read_access_key, models, messages, emit)
+        with self._playground_lock:
+            self._playground_runs = {k: r for k, r in self._playground_runs.items() if r.is_running}
+            self._playground_runs[run_id] = run
+        run.start()
+        return run_id
+
+    def playground_stop(self, run_id: int) -> None:
+        """Cancel a run's streams (never blocks); each running column reports ``stopped``."""
+        with self._playground_lock:
+            run = self._playground_runs.get(run_id)
+        if run is not None:
+            run.stop()
+
+    def _stop_playground_runs(self) -> None:  # the stop worker
+        with self._playground_lock:
+            runs = list(self._playground_runs.values())
+        for run in runs:
+            run.stop()
+        for run in runs:
+            run.thread.join(5)
