@@ -63,6 +63,8 @@ class Series:
     color: str = "blue"
     """A hue name from ``_HUES``."""
     kind: Kind = "line"
+    connect_gaps: bool = False
+    """Lines: draw across buckets without a value instead of breaking (sparse data reads better)."""
 
 
 class ChartWidget(QWidget):
@@ -233,7 +235,7 @@ class ChartWidget(QWidget):
         runs: list[list[QPointF]] = [[]]
         for i, v in enumerate(s.values):
             if v is None:
-                if runs[-1]:
+                if runs[-1] and not s.connect_gaps:
                     runs.append([])
                 continue
             runs[-1].append(QPointF(plot.left() + (i + 0.5) * slot, y_of(v)))
@@ -273,6 +275,22 @@ class ChartWidget(QWidget):
             painter.drawRoundedRect(QRectF(x, baseline - metrics.ascent() / 2 - 4, 9, 9), 2, 2)
             x -= 14
 
+    def _label_indexes(self, slot: float, room: float) -> list[int]:
+        """Buckets to label: a round step (every 5, 10, 15… minutes; 1, 2, 3, 6… hours; 1, 2, 7…
+        days) wide enough for the labels, on round clock times."""
+        need = room / slot
+        if self.bucket_seconds >= 86400:
+            steps, unit = (1, 2, 3, 5, 7, 10, 14, 30), None
+        else:
+            unit = self.bucket_seconds
+            steps = tuple(m * 60 // int(unit) for m in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720) if m * 60 >= unit)
+        every = next((s for s in steps if s >= need), max(1, math.ceil(need)))
+        n = len(self.starts)
+        if unit is None:  # days: count back from today, so the newest day is labelled
+            return [i for i in range(n) if (n - 1 - i) % every == 0]
+        offset = time.localtime(self.starts[0]).tm_gmtoff
+        return [i for i, start in enumerate(self.starts) if round((start + offset) / unit) % every == 0]
+
     def _draw_x_labels(self, painter: QPainter, plot: QRectF, color: QColor) -> None:
         n = len(self.starts)
         if not n:
@@ -280,10 +298,9 @@ class ChartWidget(QWidget):
         metrics = painter.fontMetrics()
         slot = plot.width() / n
         room = metrics.horizontalAdvance("00 May") + 24
-        every = max(1, math.ceil(room / slot))
         painter.setPen(color)
         y = plot.bottom() + 6 + metrics.ascent()
-        for i in range(n - 1, -1, -every):  # the newest bucket always gets its label
+        for i in self._label_indexes(slot, room):
             label = self._time_label(self.starts[i])
             x = plot.left() + (i + 0.5) * slot - metrics.horizontalAdvance(label) / 2
             x = max(plot.left() - 4, min(x, plot.right() - metrics.horizontalAdvance(label) + 4))

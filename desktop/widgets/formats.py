@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from desktop.widgets.chart import short_number
 
 
@@ -15,7 +17,17 @@ def money(value: float | None) -> str:
         return f"${value:,.2f}"
     if abs(value) >= 0.01:
         return f"${value:.3f}"
-    return f"${value:.2g}" if abs(value) < 0.0001 else f"${value:.4f}"
+    digits = min(9, 1 - math.floor(math.log10(abs(value))))  # two significant digits, never 1e-05
+    return f"${value:.{digits}f}"
+
+
+def money_axis(value: float) -> str:
+    """Dollars on a chart axis: as few digits as the tick needs ($0, $0.005, $0.01, $1.50)."""
+    if value == 0:
+        return "$0"
+    text = f"{value:.6f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
 
 
 def duration(ms: float | None) -> str:

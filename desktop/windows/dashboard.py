@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from desktop.bridge import GatewayBridge
 from desktop.dashboard_data import RANGES, BudgetLine, DashboardData
 from desktop.widgets.chart import ChartWidget, Series, series_color
-from desktop.widgets.formats import count, duration, money, percent
+from desktop.widgets.formats import count, duration, money, money_axis, percent
 from proxy.storage.stats import Bucket
 
 REFRESH_EVERY = 2.0
@@ -219,7 +219,7 @@ class DashboardPage(QWidget):
             "requests": ChartWidget("Requests", count),
             "latency": ChartWidget("Latency", duration),
             "tokens": ChartWidget("Tokens", count),
-            "cost": ChartWidget("Cost", money),
+            "cost": ChartWidget("Cost", money_axis),
         }
         charts = QGridLayout()
         charts.setSpacing(10)
@@ -249,6 +249,7 @@ class DashboardPage(QWidget):
             column.addWidget(scaled_label(caption, 0.9, faint=True))
             column.addWidget(value)
             totals.addLayout(column)
+            totals.addSpacing(28)
         totals.addStretch(1)
         spend.addLayout(totals)
         self.budget_box = QVBoxLayout()
@@ -403,8 +404,8 @@ class DashboardPage(QWidget):
             starts,
             width,
             [
-                Series("p50", tuple(b.percentile(50) for b in s), "blue"),
-                Series("p95", tuple(b.percentile(95) for b in s), "orange"),
+                Series("p50", tuple(b.percentile(50) for b in s), "blue", connect_gaps=True),
+                Series("p95", tuple(b.percentile(95) for b in s), "orange", connect_gaps=True),
             ],
         )
         self.charts["tokens"].set_data(
