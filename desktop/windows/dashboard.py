@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPalette, QShowEvent
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from desktop.bridge import GatewayBridge
 from desktop.dashboard_data import RANGES, BudgetLine, DashboardData
+from desktop.widgets.cards import Card, card, scaled_label
 from desktop.widgets.chart import ChartWidget, Series, series_color
 from desktop.widgets.formats import count, duration, money, money_axis, percent
 from proxy.storage.stats import Bucket
@@ -44,42 +44,12 @@ SLIDE_EVERY_MS = 60_000
 """While visible, refresh this often even without traffic, so the time window moves on."""
 TABLE_COLUMNS = ("Name", "Requests", "Errors", "Error rate", "p50", "p95", "Tokens", "Cost", "Saved")
 
-CARD_STYLE = "QFrame#card { background: palette(base); border: 1px solid palette(mid); border-radius: 8px; }"
 
-
-def card() -> tuple[QFrame, QVBoxLayout]:
-    frame = QFrame()
-    frame.setObjectName("card")
-    frame.setStyleSheet(CARD_STYLE)
-    layout = QVBoxLayout(frame)
-    layout.setContentsMargins(14, 12, 14, 12)
-    layout.setSpacing(4)
-    return frame, layout
-
-
-def scaled_label(text: str = "", scale: float = 1.0, *, bold: bool = False, faint: bool = False) -> QLabel:
-    label = QLabel(text)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    font = QFont(label.font())
-    font.setPointSizeF(font.pointSizeF() * scale)
-    font.setBold(bold)
-    label.setFont(font)
-    if faint:
-        palette = label.palette()
-        color = QColor(palette.color(QPalette.ColorRole.WindowText))
-        color.setAlphaF(0.65)
-        palette.setColor(QPalette.ColorRole.WindowText, color)
-        label.setPalette(palette)
-    return label
-
-
-class StatCard(QFrame):
+class StatCard(Card):
     """A headline number with a caption above and a detail line below."""
 
     def __init__(self, caption: str) -> None:
         super().__init__()
-        self.setObjectName("card")
-        self.setStyleSheet(CARD_STYLE)
         self.caption = scaled_label(caption.upper(), 0.8, bold=True, faint=True)
         self.value = scaled_label("–", 1.7, bold=True)
         self.detail = scaled_label("", 0.9, faint=True)
@@ -368,6 +338,11 @@ class DashboardPage(QWidget):
         self._slide.start()
         if self.is_stale:
             self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ApplicationPaletteChange and self.data is not None:
+            self.show_data(self.data)  # budget bars take their colours from the palette
 
     def hideEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
         self._slide.stop()

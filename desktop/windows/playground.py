@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 
 from desktop.bridge import GatewayBridge
 from desktop.playground import ColumnEvent
+from desktop.widgets.cards import Card, scaled_label
 from desktop.widgets.chart import series_color
 from desktop.widgets.formats import count, duration, money
-from desktop.windows.dashboard import CARD_STYLE, scaled_label
 from proxy.models import RequestRecord
 
 FLUSH_MS = 40
@@ -41,7 +41,7 @@ LOGGED_KEPT = 200
 """Log rows remembered by request id, in case one arrives before its column knows its id."""
 
 
-class ResultColumn(QFrame):
+class ResultColumn(Card):
     """One model's answer: its state, timings, tokens, cost and the streamed text."""
 
     def __init__(self, model: str) -> None:
@@ -51,8 +51,6 @@ class ResultColumn(QFrame):
         self.state = "waiting"
         self.cost: float | None = None
         self.is_cost_known = False
-        self.setObjectName("card")
-        self.setStyleSheet(CARD_STYLE)
         self.setMinimumWidth(260)
         name = scaled_label(model, 1.1, bold=True)
         name.setToolTip(model)
@@ -90,8 +88,7 @@ class ResultColumn(QFrame):
         layout.addLayout(metrics)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
-        line.setFrameShadow(QFrame.Shadow.Plain)
-        line.setStyleSheet("color: palette(mid);")
+        line.setFrameShadow(QFrame.Shadow.Sunken)
         layout.addWidget(line)
         layout.addWidget(self.error)
         layout.addWidget(self.text, 1)
