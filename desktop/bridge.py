@@ -23,6 +23,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop import dashboard_data
+from desktop.playground import ColumnEvent, PlaygroundRun
 from proxy.config import ProviderConfig, RouteConfig
 from proxy.errors import SwitchboardError
 from proxy.events import (
@@ -73,6 +75,10 @@ class GatewayBridge(QObject):
         history_loaded(object): the answer to :meth:`load_history`: config versions, oldest first.
         diff_loaded(int, str): the answer to :meth:`load_diff`: a version and its unified diff
             against the version before it (``""`` with an error message in ``provider_result``).
+        dashboard_loaded(object): the answer to :meth:`load_dashboard`, a
+            :class:`desktop.dashboard_data.DashboardData`.
+        playground_event(object): a :class:`desktop.playground.ColumnEvent` of a run started by
+            :meth:`playground_send`.
     """
 
     started = Signal(str)
@@ -90,6 +96,8 @@ class GatewayBridge(QObject):
     route_tested = Signal(object)
     history_loaded = Signal(object)
     diff_loaded = Signal(int, str)
+    dashboard_loaded = Signal(object)  # DashboardData; see the Dashboard section
+    playground_event = Signal(object)  # ColumnEvent; see the Playground section
     _history_loaded = Signal(object)  # list[RequestRecord], oldest first; from the start worker
 
     def __init__(self, options: GatewayOptions, parent: QObject | None = None) -> None:
@@ -104,6 +112,9 @@ class GatewayBridge(QObject):
         self._is_today_partial = False
         self._starter: threading.Thread | None = None
         self._stopper: threading.Thread | None = None
+        self._playground_runs: dict[int, PlaygroundRun] = {}
+        self._playground_lock = threading.Lock()
+        self._next_run = 0
         # queued: these run on the GUI thread, in the order the workers emitted
         self._history_loaded.connect(self._on_history_loaded)
         self.request_finished.connect(self._on_request_finished)
@@ -199,6 +210,7 @@ class GatewayBridge(QObject):
         if self._starter is not None:  # stopped while starting: let the start finish first
             self._starter.join(START_TIMEOUT + 1)
         self._base_url = None
+        self._stop_playground_runs()  # our own client streams must not hold up the drain
         try:
             self.thread.stop(self._stop_timeout(timeout))
         except Exception:
@@ -251,12 +263,14 @@ class GatewayBridge(QObject):
         threading.Thread(target=self._run_fetch_key, name="switchboard-bridge-key", daemon=True).start()
 
     def _run_fetch_key(self) -> None:  # worker thread
+        self.access_key_fetched.emit(self._read_access_key())
+
+    def _read_access_key(self) -> str:  # worker thread: the keychain may block
         try:
-            value = self.thread.client_access_key()
+            return self.thread.client_access_key()
         except Exception:
             log.warning("could not read the access key", exc_info=True)
-            value = os.environ.get(ACCESS_KEY_ENV) or ""
-        self.access_key_fetched.emit(value)
+            return os.environ.get(ACCESS_KEY_ENV) or ""
 
     def save_provider(self, provider: ProviderConfig, key: str | None) -> None:
         """Add or replace a provider, its key going to the keychain; ``provider_result`` follows."""
@@ -357,3 +371,65 @@ class GatewayBridge(QObject):
     def rollback(self, number: int) -> None:
         """Put config version ``number`` back in force; ``provider_result("rollback", ...)`` follows."""
         self._answer("rollback", lambda: self.thread.rollback_config(number))
+
+    # -- Dashboard (issue 7): aggregates read on a worker thread -----------------------------------
+
+    def load_dashboard(self, range_key: str) -> None:
+        """Read the dashboard's data for ``range_key`` (see :data:`desktop.dashboard_data.RANGES`)
+        on a worker thread, through read-only connections of its own; ``dashboard_loaded`` follows
+        (not at all if the log cannot be read: that is logged)."""
+        snapshot = self.thread.gateway.snapshot
+        config = snapshot.config if snapshot is not None else None
+        path = self.thread.gateway.home.log_db
+
+        def work() -> None:
+            try:
+                data = dashboard_data.load(path, config, range_key)
+            except Exception:
+                log.warning("could not read the dashboard data", exc_info=True)
+                return
+            self.dashboard_loaded.emit(data)
+
+        threading.Thread(target=work, name="switchboard-bridge-dashboard", daemon=True).start()
+
+    # -- Playground (issue 7): streams to several models through our own endpoint ------------------
+
+    def playground_send(self, models: list[str], messages: list[dict[str, Any]]) -> int:
+        """Stream one chat to every model in ``models`` at once, through the gateway's endpoint
+        (so each is logged and priced like any client's), on a worker thread with its own loop.
+        Returns the run number; ``playground_event`` reports each column's progress.
+
+        Raises:
+            RuntimeError: the gateway is not running.
+        """
+        base_url = self.base_url
+        if base_url is None:
+            raise RuntimeError("the gateway is not running")
+        with self._playground_lock:
+            self._next_run += 1
+            run_id = self._next_run
+
+        def emit(event: ColumnEvent) -> None:  # worker thread
+            self.playground_event.emit(event)
+
+        run = PlaygroundRun(run_id, base_url, self._read_access_key, models, messages, emit)
+        with self._playground_lock:
+            self._playground_runs = {k: r for k, r in self._playground_runs.items() if r.is_running}
+            self._playground_runs[run_id] = run
+        run.start()
+        return run_id
+
+    def playground_stop(self, run_id: int) -> None:
+        """Cancel a run's streams (never blocks); each running column reports ``stopped``."""
+        with self._playground_lock:
+            run = self._playground_runs.get(run_id)
+        if run is not None:
+            run.stop()
+
+    def _stop_playground_runs(self) -> None:  # the stop worker
+        with self._playground_lock:
+            runs = list(self._playground_runs.values())
+        for run in runs:
+            run.stop()
+        for run in runs:
+            run.thread.join(5)

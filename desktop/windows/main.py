@@ -16,6 +16,8 @@ from desktop import autostart
 from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
 from desktop.windows.connect import ConnectPage
+from desktop.windows.dashboard import DashboardPage
+from desktop.windows.playground import PlaygroundPage
 from desktop.windows.providers import ProvidersPage
 from desktop.windows.routing import RoutingPage
 from desktop.windows.settings import SettingsPage
@@ -24,8 +26,6 @@ from desktop.windows.status import plain_label as _label
 PAGES = ("Providers & keys", "Routing", "Request log", "Dashboard", "Playground", "Connect a tool", "Settings")
 COMING = {
     "Request log": "The live request log comes next. Until then: `switchboard logs --follow`.",
-    "Dashboard": "Charts come next. Until then: `switchboard stats --since 24h`.",
-    "Playground": "The playground comes next. Until then, any OpenAI or Anthropic client works against the endpoint.",
 }
 
 
@@ -35,6 +35,8 @@ def page_factories(starter: autostart.Autostart | None) -> dict[str, Callable[[G
         "Providers & keys": ProvidersPage,
         "Routing": RoutingPage,
         "Connect a tool": ConnectPage,
+        "Dashboard": DashboardPage,
+        "Playground": PlaygroundPage,
         "Settings": lambda bridge: SettingsPage(bridge, starter),
     }
 

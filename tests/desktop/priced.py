@@ -1,0 +1,71 @@
+"""A gateway with a priced route, for the dashboard and playground tests.
+
+``priced`` starts the fake OpenAI upstream (a subprocess speaking OpenAI's JSON and SSE) and a
+gateway whose config has the demo provider (streaming, free) and an ``openai`` provider pointing
+at the fake, so ``gpt-4o-mini`` requests are priced by genai-prices like the real model. The
+``gpt-4o-mini`` route has daily and monthly budgets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.bridge import GatewayBridge
+from proxy.gateway import GatewayOptions
+
+UPSTREAM_KEY = "sk-dash-play-fake-upstream-0123456789"
+DAILY_USD = 0.0002
+MONTHLY_USD = 0.001
+
+
+@pytest.fixture
+def upstream() -> Iterator[str]:
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", "0", "--api-key", UPSTREAM_KEY],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    url = re.search(r"listening on (\S+)", line)
+    assert url, line
+    yield url.group(1)
+    proc.terminate()
+    proc.wait(10)
+
+
+def priced_config(upstream: str, pace_ms: float = 10.0) -> dict[str, object]:
+    return {
+        "providers": [
+            {"id": "demo", "preset": "demo", "demo": {"pace_ms": pace_ms}},
+            {"id": "openai", "preset": "openai", "base_url": upstream, "key": {"env": "DASH_PLAY_UPSTREAM_KEY"}},
+        ],
+        "routes": [
+            {"name": "demo", "targets": [{"provider": "demo", "model": "echo"}]},
+            {
+                "name": "gpt-4o-mini",
+                "targets": [{"provider": "openai", "model": "gpt-4o-mini"}],
+                "limits": {"daily_usd": DAILY_USD, "monthly_usd": MONTHLY_USD},
+            },
+        ],
+    }
+
+
+@pytest.fixture
+def priced(qtbot, make_bridge, options, upstream, tmp_path, monkeypatch) -> GatewayBridge:
+    """A running bridge on the priced config."""
+    monkeypatch.setenv("DASH_PLAY_UPSTREAM_KEY", UPSTREAM_KEY)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(priced_config(upstream)))
+    bridge = make_bridge(GatewayOptions(home=options.home, config_path=config, port=0, discover_local=False))
+    with qtbot.waitSignal(bridge.started, timeout=10000):
+        bridge.start()
+    return bridge
