@@ -46,6 +46,19 @@ class RequestFirstByte:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestProgress:
+    """Streamed answer text of a running request, in pieces (the request log's live view).
+
+    Sent only while body capture is on and someone listens, and batched: at most one event per
+    request every :data:`proxy.server.streaming.PROGRESS_SECONDS`, plus one with the rest at the end.
+    """
+
+    id: str
+    text: str
+    """The text since the previous event of this request."""
+
+
+@dataclass(frozen=True, slots=True)
 class RequestFinished:
     """The request is over; ``record.cost`` is not computed yet (see :class:`RequestLogged`)."""
 
@@ -108,6 +121,7 @@ GatewayEvent = (
     | ServerStopped
     | RequestStarted
     | RequestFirstByte
+    | RequestProgress
     | RequestFinished
     | RequestLogged
     | ConfigApplied
