@@ -37,6 +37,8 @@ class RequestStarted:
     model: str | None
     client: str | None
     stream: bool
+    route: str | None = None
+    """The route chosen (A/B variants resolved)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from proxy.keytest import FAILED, KeyTest
 from proxy.models import RequestRecord
 from proxy.redact import mask
 from proxy.storage.keychain import no_keychain_help
-from proxy.storage.request_log import read_recent
+from proxy.storage.request_log import read_page, read_recent, read_record
 from proxy.storage.secrets import SecretResolver, SecretStoreUnavailable, SecretUnavailable
 from proxy.threads import in_thread
 
@@ -198,3 +198,14 @@ class GatewayThread:
     def query_log(self, limit: int = 100) -> list[RequestRecord]:
         """Recent log rows, read on the caller's thread through its own SQLite connection."""
         return read_recent(self.gateway.home.log_db, limit)
+
+    # -- request log page (desktop) ------------------------------------------------------------------
+
+    def query_log_page(self, limit: int, before: tuple[float, str] | None = None) -> list[RequestRecord]:
+        """Log rows without bodies, oldest first: the newest ``limit``, or those started before
+        ``before`` (``(started_at, id)``). Read on the caller's thread, own SQLite connection."""
+        return read_page(self.gateway.home.log_db, limit, before)
+
+    def query_log_record(self, request_id: str) -> RequestRecord | None:
+        """One log row with its bodies (``None`` until it is written). Caller's thread, own connection."""
+        return read_record(self.gateway.home.log_db, request_id)
