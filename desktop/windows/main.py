@@ -16,6 +16,7 @@ from desktop import autostart
 from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
 from desktop.windows.connect import ConnectPage
+from desktop.windows.log import LogPage
 from desktop.windows.providers import ProvidersPage
 from desktop.windows.settings import SettingsPage
 from desktop.windows.status import plain_label as _label
@@ -35,6 +36,7 @@ def page_factories(starter: autostart.Autostart | None) -> dict[str, Callable[[G
     return {
         "Providers & keys": ProvidersPage,
         "Connect a tool": ConnectPage,
+        "Request log": LogPage,
         "Settings": lambda bridge: SettingsPage(bridge, starter),
     }
 
