@@ -384,3 +384,21 @@ def test_model_caps_rows_and_prepends_older_pages_once(qtbot):
     small.add(body)
     small.flush()
     assert small.record(5).request_body is None  # bodies are read from disk when shown, never kept
+
+
+def test_attempt_headers_show_under_their_attempt(qtbot, bridge):
+    page = open_page(qtbot, bridge)
+    log = [
+        {"target": "one/m", "status": 429, "error": "slow down", "ms": 3.25},
+        {"target": "two/m", "status": 200, "error": None, "ms": 812.0, "response_headers": {"x-request-id": "req_9"}},
+    ]
+    page.model.add(make(1, attempts=2, attempt_log=json.dumps(log)))
+    page.model.flush()
+    select(qtbot, page, "r000001")
+    tree = page.detail.attempts
+    first, second = tree.topLevelItem(0), tree.topLevelItem(1)
+    assert [first.text(c) for c in range(5)] == ["1", "one/m", "429", "3.2 ms", "slow down"]
+    assert [second.text(c) for c in range(5)] == ["2", "two/m", "200", "812 ms", "ok"]
+    assert first.childCount() == 0 and second.child(0).text(1) == "Response headers"
+    header = second.child(0).child(0)
+    assert (header.text(1), header.text(4)) == ("x-request-id", "req_9")
