@@ -34,10 +34,12 @@ from proxy.events import (
     KeyFailing,
     RequestFinished,
     RequestLogged,
+    RequestProgress,
+    RequestStarted,
 )
 from proxy.gateway import GatewayOptions
 from proxy.keytest import KeyTest
-from proxy.models import RequestRecord
+from proxy.models import IN_PROGRESS, RequestRecord
 from proxy.runner import ROUTE_TEST_TIMEOUT, GatewayThread, RouteTest
 from proxy.storage.access_keys import ACCESS_KEY_ENV
 
@@ -433,3 +435,70 @@ class GatewayBridge(QObject):
             run.stop()
         for run in runs:
             run.thread.join(5)
+
+    # -- request log page --------------------------------------------------------------------------
+    # Its signals are declared here rather than at the top, so the pages' sections merge apart.
+    #
+    # Signals:
+    #     request_started(object): a request was routed and runs (a ``RequestRecord`` with status
+    #         ``in_progress``); only after :meth:`watch_requests`.
+    #     request_progress(str, str): a running request's id and its streamed text since the last
+    #         one (batched by the gateway; only while body capture is on); after :meth:`watch_requests`.
+    #     log_page_loaded(object, object): the answer to :meth:`load_log_page`: the rows (oldest
+    #         first, without bodies) and the ``before`` that was asked for.
+    #     log_record_fetched(str, object): the answer to :meth:`fetch_log_record`: the id and the
+    #         full row (bodies included), or ``None`` when it is not written yet.
+
+    request_started = Signal(object)
+    request_progress = Signal(str, str)
+    log_page_loaded = Signal(object, object)
+    log_record_fetched = Signal(str, object)
+    _log_watch: Callable[[], None] | None = None
+
+    def watch_requests(self) -> None:
+        """Start emitting ``request_started`` and ``request_progress`` (idempotent)."""
+        if self._log_watch is None:
+            self._log_watch = self.thread.events.connect(self._on_log_event)
+
+    def _on_log_event(self, event: object) -> None:  # gateway thread: emit, nothing else
+        if isinstance(event, RequestStarted):
+            record = RequestRecord(
+                event.id,
+                event.started_at,
+                event.surface,
+                IN_PROGRESS,
+                0,
+                client=event.client,
+                requested_model=event.model,
+                route=event.route,
+                stream=event.stream,
+            )
+            self.request_started.emit(record)
+        elif isinstance(event, RequestProgress):
+            self.request_progress.emit(event.id, event.text)
+
+    def load_log_page(self, limit: int, before: tuple[float, str] | None = None) -> None:
+        """Read log rows on a worker thread (its own SQLite connection); ``log_page_loaded`` follows."""
+
+        def work() -> None:
+            try:
+                records = self.thread.query_log_page(limit, before)
+            except Exception:  # a damaged or locked log: an empty page, never a crash
+                log.warning("could not read the request log", exc_info=True)
+                records = []
+            self.log_page_loaded.emit(records, before)
+
+        threading.Thread(target=work, name="switchboard-bridge-log", daemon=True).start()
+
+    def fetch_log_record(self, request_id: str) -> None:
+        """Read one full log row on a worker thread; ``log_record_fetched`` follows."""
+
+        def work() -> None:
+            try:
+                record = self.thread.query_log_record(request_id)
+            except Exception:
+                log.warning("could not read request %s from the log", request_id, exc_info=True)
+                record = None
+            self.log_record_fetched.emit(request_id, record)
+
+        threading.Thread(target=work, name="switchboard-bridge-log", daemon=True).start()

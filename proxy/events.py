@@ -37,12 +37,27 @@ class RequestStarted:
     model: str | None
     client: str | None
     stream: bool
+    route: str | None = None
+    """The route chosen (A/B variants resolved)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RequestFirstByte:
     id: str
     ttfb_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class RequestProgress:
+    """Streamed answer text of a running request, in pieces (the request log's live view).
+
+    Sent only while body capture is on and someone listens, and batched: at most one event per
+    request every :data:`proxy.server.streaming.PROGRESS_SECONDS`, plus one with the rest at the end.
+    """
+
+    id: str
+    text: str
+    """The text since the previous event of this request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +123,7 @@ GatewayEvent = (
     | ServerStopped
     | RequestStarted
     | RequestFirstByte
+    | RequestProgress
     | RequestFinished
     | RequestLogged
     | ConfigApplied

@@ -411,7 +411,7 @@ class Gateway(ReloadMixin):
             scopes.append((f"route:{resolution.route}", resolution.policy.limits))
         self.limits.check(*scopes)
         if self.events.has_subscribers:
-            self.events.emit(RequestStarted(ex.id, ex.started_at, ex.surface, model, ex.client, ex.stream))
+            self.events.emit(RequestStarted(ex.id, ex.started_at, ex.surface, model, ex.client, ex.stream, ex.route))
         return resolution
 
     async def forward(

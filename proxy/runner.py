@@ -31,7 +31,7 @@ from proxy.redact import mask
 from proxy.storage.access_keys import ACCESS_KEY_ENV, DEFAULT_NAME
 from proxy.storage.config_store import Version
 from proxy.storage.keychain import no_keychain_help
-from proxy.storage.request_log import read_recent
+from proxy.storage.request_log import read_page, read_recent, read_record
 from proxy.storage.secrets import SecretResolver, SecretStoreUnavailable, SecretUnavailable
 from proxy.threads import in_thread
 
@@ -330,3 +330,14 @@ class GatewayThread:
             raise ValueError(str(exc)) from None
         version = await self.gateway.save_config(config, "desktop", f"rollback to version {number}")
         return f"Rolled back to version {number} (saved as version {version.number})"
+
+    # -- request log page (desktop) ------------------------------------------------------------------
+
+    def query_log_page(self, limit: int, before: tuple[float, str] | None = None) -> list[RequestRecord]:
+        """Log rows without bodies, oldest first: the newest ``limit``, or those started before
+        ``before`` (``(started_at, id)``). Read on the caller's thread, own SQLite connection."""
+        return read_page(self.gateway.home.log_db, limit, before)
+
+    def query_log_record(self, request_id: str) -> RequestRecord | None:
+        """One log row with its bodies (``None`` until it is written). Caller's thread, own connection."""
+        return read_record(self.gateway.home.log_db, request_id)

@@ -1,7 +1,6 @@
 """The main window: a sidebar of pages. Closing it hides it; the tray keeps running.
 
-Each page lives in its own module under ``desktop/windows/`` and gets the bridge; pages not built
-yet keep their place with a note saying what to use meanwhile.
+Each page lives in its own module under ``desktop/windows/`` and gets the bridge.
 """
 
 from __future__ import annotations
@@ -10,43 +9,33 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QWidget
 
 from desktop import autostart
 from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
 from desktop.windows.connect import ConnectPage
 from desktop.windows.dashboard import DashboardPage
+from desktop.windows.log import LogPage
 from desktop.windows.playground import PlaygroundPage
 from desktop.windows.providers import ProvidersPage
 from desktop.windows.routing import RoutingPage
 from desktop.windows.settings import SettingsPage
-from desktop.windows.status import plain_label as _label
 
 PAGES = ("Providers & keys", "Routing", "Request log", "Dashboard", "Playground", "Connect a tool", "Settings")
-COMING = {
-    "Request log": "The live request log comes next. Until then: `switchboard logs --follow`.",
-}
 
 
 def page_factories(starter: autostart.Autostart | None) -> dict[str, Callable[[GatewayBridge], QWidget]]:
-    """Page name -> constructor taking the bridge; a page missing here shows its ``COMING`` note."""
+    """Page name -> constructor taking the bridge, for every name in ``PAGES``."""
     return {
         "Providers & keys": ProvidersPage,
         "Routing": RoutingPage,
         "Connect a tool": ConnectPage,
         "Dashboard": DashboardPage,
         "Playground": PlaygroundPage,
+        "Request log": LogPage,
         "Settings": lambda bridge: SettingsPage(bridge, starter),
     }
-
-
-def _coming(name: str) -> QWidget:
-    page = QWidget()
-    inner = QVBoxLayout(page)
-    inner.addWidget(_label(COMING[name]))
-    inner.addStretch(1)
-    return page
 
 
 class MainWindow(QMainWindow):
@@ -68,14 +57,10 @@ class MainWindow(QMainWindow):
         self.sidebar.setFrameShape(QListWidget.Shape.NoFrame)
         self.sidebar.setStyleSheet("QListWidget::item { padding: 7px 10px; }")  # roomier, palette colours kept
         factories = page_factories(starter)
-        for row, name in enumerate(PAGES):
-            if name not in factories:
-                self.sidebar.item(row).setToolTip("Coming next")
         self.stack = QStackedWidget()
         self.pages: dict[str, QWidget] = {}
         for name in PAGES:
-            make = factories.get(name)
-            page = make(bridge) if make is not None else _coming(name)
+            page = factories[name](bridge)
             self.pages[name] = page
             self.stack.addWidget(page)
         body = QWidget()

@@ -264,7 +264,7 @@ class AttemptLoop:
             self.health.finished(key)
         elapsed = (time.monotonic() - started) * 1000
         self.health.succeeded(key, elapsed)
-        ex.note_attempt(attempt.provider, attempt.model, reply.status, None, elapsed)
+        ex.note_attempt(attempt.provider, attempt.model, reply.status, None, elapsed, reply.headers)
         return reply
 
     def _free(self, attempt: Attempt) -> bool:

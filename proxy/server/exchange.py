@@ -4,17 +4,45 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import orjson
 
 from proxy.models import OK, RequestRecord, Usage
 from proxy.pricing import PriceRef
+from proxy.redact import REDACTOR
 
 # Request ids: the process start time (ns) then a counter, in hex. Unique, and increasing both
 # within a run and across restarts, so log rows append to the end of the primary-key index.
 _ID_PREFIX = f"{time.time_ns():x}"
 _ID_COUNTER = itertools.count()
+
+
+RESPONSE_HEADERS = (
+    "content-type",
+    "x-request-id",
+    "request-id",
+    "openai-processing-ms",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-requests",
+    "anthropic-ratelimit-requests-remaining",
+    "anthropic-ratelimit-tokens-remaining",
+    "retry-after",
+    "cf-ray",
+)
+"""Upstream response headers worth keeping with an attempt (ids to quote to a provider, rate-limit
+headroom); a short list, so a log row stays small and carries nothing identifying beyond them."""
+
+
+def useful_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The :data:`RESPONSE_HEADERS` present in ``headers`` (any case), values redacted."""
+    found = {}
+    for name in RESPONSE_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            found[name] = REDACTOR.redact(value)
+    return found
 
 
 def new_request_id() -> str:
@@ -106,8 +134,21 @@ class Exchange:
             headers["x-switchboard-variant"] = self.variant
         return headers
 
-    def note_attempt(self, provider: str, model: str, status: int, error: str | None, ms: float) -> None:
-        self.attempt_log.append({"target": f"{provider}/{model}", "status": status, "error": error, "ms": round(ms, 2)})
+    def note_attempt(
+        self,
+        provider: str,
+        model: str,
+        status: int,
+        error: str | None,
+        ms: float,
+        response_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record one attempt; of ``response_headers``, only :data:`RESPONSE_HEADERS` are kept."""
+        target = f"{provider}/{model}"
+        entry: dict[str, object] = {"target": target, "status": status, "error": error, "ms": round(ms, 2)}
+        if response_headers and (kept := useful_headers(response_headers)):
+            entry["response_headers"] = kept
+        self.attempt_log.append(entry)
 
     def fail(self, status: str, http_status: int, error: str) -> None:
         self.status = status

@@ -17,6 +17,7 @@ hidden from a client that did not ask for it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ from aiohttp import web
 
 from proxy.cache.replay import StreamAssembler
 from proxy.errors import UpstreamError, UpstreamHTTPError, UpstreamProtocolError
-from proxy.events import RequestFirstByte
+from proxy.events import RequestFirstByte, RequestProgress
 from proxy.models import CUT, Usage
 from proxy.providers.base import UpstreamReply
 from proxy.redact import REDACTOR
@@ -41,6 +42,8 @@ SSE_HEADERS = {
 MAX_CAPTURE = 1024 * 1024
 HOLD_EVENTS = 64
 HOLD_BYTES = 256 * 1024
+PROGRESS_SECONDS = 0.1
+"""At most one :class:`RequestProgress` per request this often (the GUI batches them again)."""
 
 
 def error_event(message: str, type_: str, code: str | int | None) -> bytes:
@@ -150,6 +153,7 @@ async def relay_chat_stream(
     saw_done = False
     captured: list[bytes] | None = [] if capture else None
     captured_size = 0
+    tap = progress_tap(ex, capture, on_first_byte)
     try:
         try:
             async for event in events:
@@ -166,6 +170,8 @@ async def relay_chat_stream(
                     if isinstance(chunk, dict):
                         if assembler is not None:
                             assembler.feed(chunk)
+                        if tap is not None:
+                            tap.feed(chunk)
                         if chunk.get(
                             "error"
                         ):  # an in-band error after content: pass it on (redacted), it ends the stream
@@ -199,8 +205,46 @@ async def relay_chat_stream(
         return response
     finally:
         await events.aclose()  # type: ignore[attr-defined]
+        if tap is not None:
+            tap.flush()
         if captured is not None:
             ex.response_body = REDACTOR.redact(b"".join(captured).decode("utf-8", "replace"))
+
+
+class ProgressTap:
+    """Collects a stream's answer text and sends it on as :class:`RequestProgress` events, batched.
+
+    Made only when bodies are captured (see :func:`progress_tap`): the live view shows what the
+    log will store, and the common path (capture off) costs one ``None`` check per event.
+    """
+
+    __slots__ = ("id", "emit", "parts", "last")
+
+    def __init__(self, request_id: str, emit: Callable[[Any], None]) -> None:
+        self.id = request_id
+        self.emit = emit
+        self.parts: list[str] = []
+        self.last = time.monotonic()
+
+    def feed(self, chunk: dict[str, Any]) -> None:
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            text = delta.get("content") if isinstance(delta, dict) else None
+            if isinstance(text, str) and text:
+                self.parts.append(text)
+        if self.parts and time.monotonic() - self.last >= PROGRESS_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parts:
+            self.emit(RequestProgress(self.id, REDACTOR.redact("".join(self.parts))))
+            self.parts.clear()
+        self.last = time.monotonic()
+
+
+def progress_tap(ex: Exchange, capture: bool, emit: Callable[[Any], None] | None) -> ProgressTap | None:
+    """A tap for ``ex``'s stream when bodies are captured and events go somewhere, else ``None``."""
+    return ProgressTap(ex.id, emit) if capture and emit is not None else None
 
 
 def _message(error: Any) -> str:
@@ -258,6 +302,7 @@ async def relay_translated(
     events = reply.events
     out = await open_stream(request, ex, capture, on_first_byte)
     provider = ex.provider or "?"
+    tap = progress_tap(ex, capture, on_first_byte)
 
     async def cut(message: str, code: str) -> web.StreamResponse:
         ex.fail(CUT, 200, message)
@@ -282,6 +327,8 @@ async def relay_translated(
                     raise UpstreamProtocolError(provider, "the stream sent an event that is not JSON") from None
                 if not isinstance(chunk, dict):
                     continue
+                if tap is not None:
+                    tap.feed(chunk)
                 if chunk.get("error"):
                     return await cut(f"Provider {provider!r} reported: {_message(chunk['error'])}", "upstream_error")
                 if chunk.get("usage"):
@@ -298,4 +345,6 @@ async def relay_translated(
         return out.response
     finally:
         await events.aclose()  # type: ignore[attr-defined]
+        if tap is not None:
+            tap.flush()
         ex.response_body = out.text()

@@ -390,3 +390,46 @@ def month_spend(path: Path) -> list[tuple[str | None, str | None, float, float]]
     finally:
         conn.close()
     return [(r[0], r[1], month_start + r[2] * 86400 + 1, float(r[3])) for r in rows]
+
+
+# -- request log page (desktop): pages of rows without bodies, and one full row ----------------------
+
+LIGHT_FIELDS = tuple(f for f in RECORD_FIELDS if f not in ("request_body", "response_body"))
+"""Every column but the captured bodies: what a table of many rows needs."""
+
+
+def read_page(path: Path, limit: int, before: tuple[float, str] | None = None) -> list[RequestRecord]:
+    """Up to ``limit`` rows without their bodies, oldest first: the newest ones, or with ``before``
+    (``(started_at, id)`` of a row) the newest ones that started before it (the page above).
+
+    Opens its own read-only connection, so it never contends with the writer.
+    """
+    conn = _connect_ro(path)
+    if conn is None:
+        return []
+    columns = ", ".join(LIGHT_FIELDS)
+    try:
+        if before is None:
+            sql = f"SELECT {columns} FROM {TABLE} ORDER BY started_at DESC, id DESC LIMIT ?"
+            rows = conn.execute(sql, (limit,)).fetchall()
+        else:
+            sql = (
+                f"SELECT {columns} FROM {TABLE} WHERE started_at < ? OR (started_at = ? AND id < ?) "
+                "ORDER BY started_at DESC, id DESC LIMIT ?"
+            )
+            rows = conn.execute(sql, (before[0], before[0], before[1], limit)).fetchall()
+    finally:
+        conn.close()
+    return [_row_to_record(r) for r in reversed(rows)]
+
+
+def read_record(path: Path, request_id: str) -> RequestRecord | None:
+    """One row with everything, bodies included (``None`` when it is not, or not yet, written)."""
+    conn = _connect_ro(path)
+    if conn is None:
+        return None
+    try:
+        row = conn.execute(f"SELECT * FROM {TABLE} WHERE id = ?", (request_id,)).fetchone()
+    finally:
+        conn.close()
+    return _row_to_record(row) if row is not None else None

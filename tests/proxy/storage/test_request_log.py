@@ -113,3 +113,31 @@ async def test_bodies_only_when_enabled_and_redacted(tmp_path):
         assert '"role":"user"' in plain.request_body and "[REDACTED]" in plain.request_body
         assert "canaryCANARY" not in plain.request_body + plain.response_body + streamed.response_body
         assert "chat.completion.chunk" in streamed.response_body and "[DONE]" in streamed.response_body
+
+
+# -- request log page (desktop): pages without bodies, one full row -------------------------------
+
+
+def test_pages_go_back_in_time_without_bodies_and_one_row_has_them(tmp_path):
+    path = tmp_path / "log.db"
+    log = RequestLog(path)
+    log.start()
+    t0 = 1_700_000_000.0
+    for i in range(7):  # r5 and r6 start at the same time: the id breaks the tie
+        log.submit(record(i, started_at=t0 + min(i, 5), request_body=f"req {i}", response_body=f"resp {i}"))
+    assert log.flush(5)
+    newest = request_log.read_page(path, 3)
+    assert [r.id for r in newest] == ["r4", "r5", "r6"]
+    assert all(r.request_body is None and r.response_body is None for r in newest)
+    assert newest[0].tokens_in == 1000  # everything else is there
+    older = request_log.read_page(path, 3, before=(newest[0].started_at, newest[0].id))
+    assert [r.id for r in older] == ["r1", "r2", "r3"]
+    tie = request_log.read_page(path, 10, before=(t0 + 5, "r6"))
+    assert [r.id for r in tie][-2:] == ["r4", "r5"]
+    assert [r.id for r in request_log.read_page(path, 10, before=(t0, "r0"))] == []
+    full = request_log.read_record(path, "r5")
+    assert full is not None and (full.request_body, full.response_body) == ("req 5", "resp 5")
+    assert request_log.read_record(path, "nope") is None
+    assert request_log.read_page(tmp_path / "missing.db", 5) == []
+    assert request_log.read_record(tmp_path / "missing.db", "r1") is None
+    log.close()
