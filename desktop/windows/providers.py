@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QMessageBox,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.bridge import GatewayBridge
+from desktop.windows.status import heading
 from desktop.windows.status import plain_label as _label
 from proxy.config import ProviderConfig, validation_problems
 from proxy.discovery import LocalServer
@@ -34,14 +34,6 @@ LOOK_AGAIN_SECONDS = 15.0
 """Showing the page looks for local servers again, at most this often."""
 KINDS = ("save", "delete", "test", "enable")
 """The ``provider_result`` actions this page answers (other pages' answers are not ours)."""
-
-
-def heading(text: str) -> QLabel:
-    label = _label(text)
-    font = label.font()
-    font.setBold(True)
-    label.setFont(font)
-    return label
 
 
 class LocalServerOffer(QFrame):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.windows.providers import ProvidersPage
 from proxy.storage.keychain import KeychainStore
@@ -43,6 +43,8 @@ def upstream():
 def result_of(qtbot, page: ProvidersPage, trigger) -> tuple[str, bool, str]:
     with qtbot.waitSignal(page.bridge.provider_result, timeout=20000) as answer:
         trigger()
+    # waitSignal hears the signal on the emitting worker thread; let the page's queued slot run too
+    QApplication.processEvents()
     return tuple(answer.args)  # type: ignore[return-value]
 
 
@@ -99,8 +101,8 @@ def test_a_local_server_is_offered_and_added_with_one_click(qtbot, started) -> N
         started.thread.local_server_addresses = {"ollama": ollama.base_url, "lmstudio": "http://127.0.0.1:9/v1"}
         page = ProvidersPage(started)
         qtbot.addWidget(page)
-        with qtbot.waitSignal(started.local_servers_found, timeout=10000):
-            page.show()  # showing the page looks for local servers (on the gateway loop)
+        page.show()  # showing the page looks for local servers (on the gateway loop)
+        qtbot.waitUntil(lambda: len(page.offer_buttons()) == 1, timeout=10000)
         [offer] = page.offer_buttons()
         text = offer.parent().text.text()
         assert text.startswith("Ollama is running on this computer (2 models)")
@@ -135,6 +137,7 @@ def test_fetch_models_asks_the_provider_with_its_keychain_key(qtbot, secret_serv
 
         with qtbot.waitSignal(started.models_fetched, timeout=20000) as answer:
             page.models_button.click()
+        QApplication.processEvents()
         assert answer.args[:3] == ["listed", True, ("gpt-4.1", "gpt-4o-mini")]
         assert [page.models.item(i).text() for i in range(page.models.count())] == ["gpt-4.1", "gpt-4o-mini"]
         assert "2 models" in page.models_note.text() and "listed/MODEL" in page.models_note.text()
