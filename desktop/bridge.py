@@ -304,9 +304,9 @@ class GatewayBridge(QObject):
 
         self._in_worker("switchboard-bridge-discover", work)
 
-    def add_local_server(self, server: Any) -> None:
+    def add_local_server(self, server: Any) -> str:
         """Add a found :class:`LocalServer` as a provider (no key); ``provider_result`` follows
-        with ``"save:ID"``. The id is the preset's (``ollama``), made unique if taken."""
+        with ``"save:ID"``. The id (returned) is the preset's (``ollama``), made unique if taken."""
         snapshot = self.thread.gateway.snapshot
         taken = {p.id for p in snapshot.config.providers} if snapshot is not None else set()
         pid, n = server.preset, 2
@@ -317,6 +317,7 @@ class GatewayBridge(QObject):
         if server.base_url != default:
             data["base_url"] = server.base_url
         self.save_provider(ProviderConfig.model_validate(data), None)
+        return pid
 
     def set_provider_enabled(self, provider_id: str, enabled: bool) -> None:
         """Turn a provider on or off, saved as a config version and applied live (its routes fall
