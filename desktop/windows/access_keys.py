@@ -54,7 +54,8 @@ class AccessKeysBox(QWidget):
         self.tree.setHeaderLabels(["Name", "Key", "Created", "Last used"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAccessibleName("Access keys")
-        self.tree.setMinimumHeight(110)
+        self.tree.setMinimumHeight(90)
+        self.tree.setMaximumHeight(150)  # a few keys; the New key row stays in view
         self.name = QLineEdit()
         self.name.setPlaceholderText("name for a new key, e.g. cursor")
         self.name.setAccessibleName("Name of the new access key")

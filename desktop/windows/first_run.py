@@ -56,7 +56,7 @@ class ProviderPage(QWizardPage):
             if pid not in ("demo", "azure") and not preset.local:
                 self.preset.addItem(preset.label, pid)
         self.base_url = QLineEdit()
-        self.base_url.setPlaceholderText("https://…/v1 — the server's OpenAI-compatible address")
+        self.base_url.setPlaceholderText("https://…/v1 (OpenAI-compatible)")
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("paste the API key; it goes to your OS keychain")

@@ -120,6 +120,7 @@ class ProvidersPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self.offers)
         layout.addLayout(top, 1)
+        layout.addSpacing(6)
         layout.addWidget(heading("Add a provider"))
         layout.addLayout(form)
         layout.addLayout(add)

@@ -95,6 +95,8 @@ class SettingsPage(QWidget):
         self.autostart_done.connect(self.on_autostart_done)
         self.login.toggled.connect(self.on_toggled)
         bridge.started.connect(lambda url: self.endpoint.setText(f"{url}/v1"))
+        if bridge.base_url is not None:  # made after the start (the main window opens later)
+            self.endpoint.setText(f"{bridge.base_url}/v1")
         self.login.setEnabled(False)
         threading.Thread(target=self._read_autostart, name="switchboard-autostart", daemon=True).start()
 
