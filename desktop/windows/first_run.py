@@ -179,7 +179,7 @@ class ProviderPage(QWizardPage):
             self._pending = None
             self.status.setText(
                 f"{PRESETS[pid].label}: {message}. Paste the key again (check it was copied whole) and choose Next, "
-                "or choose \"Just try it\" above."
+                'or choose "Just try it" above.'
             )
             self.completeChanged.emit()
 
