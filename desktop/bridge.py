@@ -280,7 +280,8 @@ class GatewayBridge(QObject):
 
     def update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None], action: str = "config") -> None:
         """Change the config (see :meth:`GatewayThread.update_config`); ``provider_result`` follows
-        with ``action`` (``"config"`` unless the caller names its own, to tell its answers apart)."""
+        with ``action`` (``"config"`` unless the caller names its own, e.g. ``"route"`` or
+        ``"enable:ID"``, to tell its answers apart)."""
         self._answer(action, lambda: self.thread.update_config(summary, mutate))
 
     def delete_provider(self, provider_id: str) -> None:
@@ -303,6 +304,132 @@ class GatewayBridge(QObject):
                 self.provider_result.emit(action, True, str(result))
 
         threading.Thread(target=work, name="switchboard-bridge-provider", daemon=True).start()
+
+    # -- Providers page and access keys (issue 6) --------------------------------------------------
+    # Local servers, model lists, enabling providers, access keys. Each method starts a worker
+    # thread that waits for the gateway loop and answers with a signal (queued to the GUI thread).
+    #
+    # Signals:
+    #     local_servers_found(object): tuple of :class:`proxy.discovery.LocalServer` answering now.
+    #     models_fetched(str, bool, object, str): provider id, whether it worked, tuple of model ids,
+    #         a message for people.
+    #     access_keys_listed(object): list of ``(AccessKeyInfo, last used or None)``; never values.
+    #     access_key_created(str, bool, str): name, whether it worked, and the new key's value (shown
+    #         once by the page; never logged) or, when it failed, a message for people.
+    #     access_key_revoked(str, bool, str): name, whether it worked, a message for people.
+
+    local_servers_found = Signal(object)
+    models_fetched = Signal(str, bool, object, str)
+    access_keys_listed = Signal(object)
+    access_key_created = Signal(str, bool, str)
+    access_key_revoked = Signal(str, bool, str)
+
+    def find_local_servers(self) -> None:
+        """Probe for Ollama / LM Studio on this computer; ``local_servers_found`` follows."""
+
+        def work() -> None:
+            try:
+                found = self.thread.find_local_servers().result(30)
+            except Exception:  # not running, or stopping: nothing found is the honest answer
+                log.info("could not look for local model servers", exc_info=True)
+                found = ()
+            self.local_servers_found.emit(tuple(found))
+
+        self._in_worker("switchboard-bridge-discover", work)
+
+    def add_local_server(self, server: Any) -> str:
+        """Add a found :class:`LocalServer` as a provider (no key); ``provider_result`` follows
+        with ``"save:ID"``. The id (returned) is the preset's (``ollama``), made unique if taken."""
+        snapshot = self.thread.gateway.snapshot
+        taken = {p.id for p in snapshot.config.providers} if snapshot is not None else set()
+        pid, n = server.preset, 2
+        while pid in taken:
+            pid, n = f"{server.preset}-{n}", n + 1
+        default = ProviderConfig(id=pid, preset=server.preset).effective_base_url
+        data: dict[str, Any] = {"id": pid, "preset": server.preset}
+        if server.base_url != default:
+            data["base_url"] = server.base_url
+        self.save_provider(ProviderConfig.model_validate(data), None)
+        return pid
+
+    def set_provider_enabled(self, provider_id: str, enabled: bool) -> None:
+        """Turn a provider on or off, saved as a config version and applied live (its routes fall
+        through to their other targets while it is off); ``provider_result`` follows with
+        ``"enable:ID"``."""
+
+        def mutate(data: dict[str, Any]) -> None:
+            for provider in data.get("providers", []):
+                if provider.get("id") == provider_id:
+                    provider["enabled"] = enabled
+                    return
+            raise ValueError(f"There is no provider {provider_id!r} any more.")
+
+        verb = "enable" if enabled else "disable"
+        self.update_config(f"{verb} provider {provider_id}", mutate, action=f"enable:{provider_id}")
+
+    def fetch_models(self, provider_id: str) -> None:
+        """Ask the provider for its model list with its key; ``models_fetched`` follows."""
+
+        def work() -> None:
+            try:
+                found = self.thread.fetch_models(provider_id).result(60)
+            except Exception as exc:
+                self.models_fetched.emit(provider_id, False, (), f"Could not ask {provider_id}: {exc}")
+                return
+            self.models_fetched.emit(provider_id, found.ok, found.models, found.message)
+
+        self._in_worker("switchboard-bridge-models", work)
+
+    def list_access_keys(self) -> None:
+        """Read the access keys (names, dates, masked hints); ``access_keys_listed`` follows."""
+
+        self._in_worker("switchboard-bridge-keys", self._emit_access_keys)
+
+    def _emit_access_keys(self) -> None:  # worker thread
+        try:
+            listed = self.thread.list_access_keys().result(30)
+        except Exception:
+            log.warning("could not list the access keys", exc_info=True)
+            listed = []
+        self.access_keys_listed.emit(listed)
+
+    def create_access_key(self, name: str) -> None:
+        """Make a new access key, in force at once; ``access_key_created`` follows."""
+
+        def work() -> None:
+            try:
+                value, kept = self.thread.create_access_key(name).result(30)
+            except ValueError as exc:  # a bad or taken name: written for people
+                self.access_key_created.emit(name, False, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+                return
+            except Exception as exc:
+                self.access_key_created.emit(name, False, f"The key could not be made: {exc}")
+                return
+            self.access_key_created.emit(name, True, value)
+            self._emit_access_keys()
+
+        self._in_worker("switchboard-bridge-keys", work)
+
+    def revoke_access_key(self, name: str) -> None:
+        """Revoke an access key at once; ``access_key_revoked`` follows."""
+
+        def work() -> None:
+            try:
+                revoked = self.thread.revoke_access_key(name).result(30)
+            except Exception as exc:
+                self.access_key_revoked.emit(name, False, f"The key could not be revoked: {exc}")
+                return
+            if revoked:
+                self.access_key_revoked.emit(name, True, f"Revoked {name}: tools using it are refused from now on.")
+            else:
+                self.access_key_revoked.emit(name, False, f"There is no access key named {name} any more.")
+            self._emit_access_keys()
+
+        self._in_worker("switchboard-bridge-keys", work)
+
+    @staticmethod
+    def _in_worker(name: str, work: Callable[[], None]) -> None:
+        threading.Thread(target=work, name=name, daemon=True).start()
 
     # -- slots (GUI thread) ------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCursor, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from desktop.bridge import GatewayBridge
-from desktop.resources import app_icon
+from desktop.resources import tray_icon
 from proxy.models import RequestRecord
 
 TrayState = Literal["starting", "running", "error", "stopping"]
@@ -83,6 +83,12 @@ class TrayIcon(QSystemTrayIcon):
         bridge.request_finished.connect(self.on_request_finished)
         bridge.access_key_fetched.connect(self.on_access_key_fetched)
         bridge.paused_changed.connect(lambda _paused: self.set_state(self.state, self.error))
+        # the icon's ink contrasts with the panel: redraw it when the desktop turns dark or light
+        # (the colour scheme where the platform reports one, else the palette tells)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self.on_color_scheme_changed)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.paletteChanged.connect(self.on_color_scheme_changed)
         self.set_state("starting")
         self.rebuild_menu()
 
@@ -91,8 +97,12 @@ class TrayIcon(QSystemTrayIcon):
     def set_state(self, state: TrayState, error: str | None = None) -> None:
         self.state, self.error = state, error
         running = state == "running" and not self.bridge.paused
-        self.setIcon(app_icon("running" if running else "error" if state == "error" else "paused"))
+        self.icon_state = "running" if running else "error" if state == "error" else "paused"
+        self.setIcon(tray_icon(self.icon_state))
         self.update_tooltip()
+
+    def on_color_scheme_changed(self, _scheme: object) -> None:
+        self.set_state(self.state, self.error)
 
     def on_started(self, url: str) -> None:
         if self.state != "stopping":

@@ -19,19 +19,19 @@ from typing import Any
 import aiohttp
 from pydantic import ValidationError
 
-from proxy import keytest
+from proxy import discovery, keytest
 from proxy.cli_keys import _touch
 from proxy.config import GatewayConfig, ProviderConfig, SecretRef, validation_problems
 from proxy.errors import SwitchboardError
 from proxy.events import GatewayEvents
 from proxy.gateway import Gateway, GatewayOptions
-from proxy.keytest import FAILED, KeyTest
+from proxy.keytest import FAILED, KeyTest, ModelList
 from proxy.models import RequestRecord
 from proxy.redact import mask
-from proxy.storage.access_keys import ACCESS_KEY_ENV, DEFAULT_NAME
+from proxy.storage.access_keys import ACCESS_KEY_ENV, DEFAULT_NAME, AccessKeyInfo
 from proxy.storage.config_store import Version
 from proxy.storage.keychain import no_keychain_help
-from proxy.storage.request_log import read_page, read_recent, read_record
+from proxy.storage.request_log import last_used_by_client, read_page, read_recent, read_record
 from proxy.storage.secrets import SecretResolver, SecretStoreUnavailable, SecretUnavailable
 from proxy.threads import in_thread
 
@@ -102,8 +102,16 @@ class GatewayThread:
         try:
             loop.run_until_complete(self._main(started))
         finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+            try:  # work handed to the loop and still running (a probe, a key test) is cancelled,
+                # so whoever waits on its future gets an answer instead of waiting for ever
+                pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
 
     async def _main(self, started: concurrent.futures.Future[str]) -> None:
         self._stop = asyncio.Event()
@@ -341,3 +349,70 @@ class GatewayThread:
     def query_log_record(self, request_id: str) -> RequestRecord | None:
         """One log row with its bodies (``None`` until it is written). Caller's thread, own connection."""
         return read_record(self.gateway.home.log_db, request_id)
+
+    # -- Providers page and access keys (desktop, issue 6) -----------------------------------------
+    # Local servers, a provider's model list, and the access keys clients present. Each returns a
+    # future; the desktop bridge waits for it on a worker thread, never on the GUI thread.
+
+    local_server_addresses: dict[str, str] | None = None
+    """Where :meth:`find_local_servers` looks (preset -> base URL); ``None``: the usual ports."""
+
+    def find_local_servers(self, timeout: float = 1.0) -> concurrent.futures.Future[tuple[discovery.LocalServer, ...]]:
+        """Ollama / LM Studio servers answering on this computer (see :mod:`proxy.discovery`)."""
+        assert self._loop is not None
+        coro = discovery.find_local_servers(timeout, self.local_server_addresses)
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def fetch_models(self, provider_id: str) -> concurrent.futures.Future[ModelList]:
+        """The provider's own model list, asked with its key (see :func:`proxy.keytest.fetch_models`)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(self._fetch_models(provider_id), self._loop)
+
+    async def _fetch_models(self, provider_id: str) -> ModelList:
+        provider = self.gateway.snapshot.config.provider(provider_id)
+        if provider is None:
+            return ModelList(False, (), f"There is no provider {provider_id!r} any more.")
+        key = None
+        if provider.key is not None:
+            try:
+                key = await in_thread(self.gateway.secrets.resolve, provider.key)
+            except SecretUnavailable as exc:
+                return ModelList(False, (), f"The key of {provider_id} cannot be read: {exc}")
+        return await keytest.fetch_models(provider, key)
+
+    def list_access_keys(self) -> concurrent.futures.Future[list[tuple[AccessKeyInfo, float | None]]]:
+        """The access keys (never their values) with when each was last used (from the request log)."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(in_thread(self._list_access_keys), self._loop)
+
+    def _list_access_keys(self) -> list[tuple[AccessKeyInfo, float | None]]:
+        gateway = self.gateway
+        try:
+            used = last_used_by_client(gateway.home.log_db)
+        except Exception:  # a damaged or busy log must not hide the keys
+            used = {}
+        return [(info, used.get(info.name)) for info in gateway.access_store.infos()]
+
+    def create_access_key(self, name: str) -> concurrent.futures.Future[tuple[str, bool]]:
+        """A new access key, in force at once: ``(value, kept in the keychain)``. Raises ``ValueError``
+        (for people) on a bad or taken name."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(
+            self._change_access_keys(self.gateway.access_store.create, name), self._loop
+        )
+
+    def revoke_access_key(self, name: str) -> concurrent.futures.Future[bool]:
+        """Revoke an access key at once (requests presenting it get 401); False if there was none."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(
+            self._change_access_keys(self.gateway.access_store.revoke, name), self._loop
+        )
+
+    async def _change_access_keys(self, change: Callable[[str], Any], name: str) -> Any:
+        gateway = self.gateway
+        result = await in_thread(change, name)
+        # in force now, not at the next file check (the check will reload the same keys, harmlessly)
+        gateway.access_keys = await in_thread(gateway.access_store.load)
+        if gateway.snapshot is not None:
+            gateway.gates = gateway._build_gates(gateway.snapshot.config)
+        return result

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
 from proxy.config import ProviderConfig, validation_problems
+from proxy.discovery import LocalServer
 from proxy.presets import PRESETS
 
 
@@ -38,7 +39,8 @@ def _label(text: str) -> QLabel:
 
 
 class ProviderPage(QWizardPage):
-    """Demo, or a provider with its key. ``isComplete`` waits for the save to be confirmed."""
+    """Demo, a model server found on this computer, or a provider with its key. ``isComplete``
+    waits for the save (and the key test) to be confirmed."""
 
     def __init__(self, bridge: GatewayBridge) -> None:
         super().__init__()
@@ -47,10 +49,14 @@ class ProviderPage(QWizardPage):
         self.demo = QRadioButton("Just try it: the built-in demo model (offline, no key)")
         self.real = QRadioButton("A provider I have a key for")
         self.demo.setChecked(True)
+        self.local: list[tuple[QRadioButton, LocalServer]] = []
+        """Model servers found on this computer, one choice each (added when the probe answers)."""
         self.preset = QComboBox()
         for pid, preset in PRESETS.items():
-            if pid not in ("demo", "custom", "azure") and not preset.local:
+            if pid not in ("demo", "azure") and not preset.local:
                 self.preset.addItem(preset.label, pid)
+        self.base_url = QLineEdit()
+        self.base_url.setPlaceholderText("https://…/v1 (OpenAI-compatible)")
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("paste the API key; it goes to your OS keychain")
@@ -58,68 +64,137 @@ class ProviderPage(QWizardPage):
         self.saved: str | None = None
         """The provider id once saved (``demo`` for the demo)."""
         self._pending: str | None = None  # the provider this page is saving (other pages' answers are not ours)
-        form = QFormLayout()
-        form.addRow("Provider", self.preset)
-        form.addRow("API key", self.key)
+        self.form = QFormLayout()
+        self.form.addRow("&Provider", self.preset)
+        self.form.addRow("&Base URL", self.base_url)
+        self.form.addRow("API &key", self.key)
+        self.choices = QVBoxLayout()
+        self.choices.addWidget(self.demo)
+        self.choices.addWidget(self.real)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.demo)
-        layout.addWidget(self.real)
-        layout.addLayout(form)
+        layout.addLayout(self.choices)
+        layout.addLayout(self.form)
         layout.addWidget(self.status)
         for widget in (self.demo, self.real):
             widget.toggled.connect(self._changed)
         self.key.textChanged.connect(self._changed)
+        self.base_url.textChanged.connect(self._changed)
+        self.preset.currentIndexChanged.connect(self._changed)
         bridge.provider_result.connect(self.on_result)
+        bridge.local_servers_found.connect(self.on_local_servers)
+        bridge.started.connect(lambda _url: bridge.find_local_servers())
+        if bridge.base_url is not None:
+            bridge.find_local_servers()
         self._changed()
 
+    def on_local_servers(self, servers: tuple[LocalServer, ...]) -> None:
+        snapshot = self.bridge.thread.gateway.snapshot
+        known = {p.effective_base_url for p in snapshot.config.providers} if snapshot is not None else set()
+        offered = {server.base_url for _, server in self.local}
+        for server in servers:
+            if server.base_url in offered:
+                continue
+            count = len(server.models)
+            models = f"{count} model{'s' if count != 1 else ''}" if count else "no models pulled yet"
+            added = " — already added" if server.base_url in known else ""
+            choice = QRadioButton(f"{server.label}, running on this computer ({models}, no key){added}")
+            choice.toggled.connect(self._changed)
+            self.choices.insertWidget(1 + len(self.local), choice)  # after the demo, before "a provider"
+            self.local.append((choice, server))
+        self._changed()
+
+    def chosen_local(self) -> LocalServer | None:
+        return next((server for choice, server in self.local if choice.isChecked()), None)
+
     def _changed(self) -> None:
-        self.preset.setEnabled(self.real.isChecked())
-        self.key.setEnabled(self.real.isChecked())
+        real = self.real.isChecked()
+        custom = self.preset.currentData() == "custom"
+        self.preset.setEnabled(real)
+        self.key.setEnabled(real)
+        self.base_url.setEnabled(real and custom)
+        self.form.setRowVisible(self.base_url, custom)
         self.saved = None
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt's name
-        return self.demo.isChecked() or bool(self.key.text().strip()) or self.saved is not None
+        if self.saved is not None or self.demo.isChecked() or self.chosen_local() is not None:
+            return self._pending is None
+        if self.preset.currentData() == "custom" and not self.base_url.text().strip():
+            return False
+        return bool(self.key.text().strip()) and self._pending is None
 
     def validatePage(self) -> bool:  # noqa: N802 - Qt's name
-        """Next: the demo goes on at once; a provider is saved first (the answer re-runs this)."""
+        """Next: the demo goes on at once; anything else is saved first (the answer re-runs this)."""
+        if self.saved is not None:
+            return True
         if self.demo.isChecked():
             self.saved = "demo"
             return True
-        if self.saved is not None:
-            return True
+        server = self.chosen_local()
+        if server is not None:
+            snapshot = self.bridge.thread.gateway.snapshot
+            config = snapshot.config if snapshot is not None else None
+            existing = next((p.id for p in config.providers if p.effective_base_url == server.base_url), None)
+            if existing is not None:  # added before: nothing to save
+                self.saved = existing
+                return True
+            self._pending = self.bridge.add_local_server(server)
+            self.status.setText(f"Adding {server.label}…")
+            self.completeChanged.emit()
+            return False
         pid = self.preset.currentData()
+        data: dict[str, object] = {"id": pid, "preset": pid, "key": {"keychain": pid}}
+        if pid == "custom":
+            data["base_url"] = self.base_url.text().strip()
         try:
-            provider = ProviderConfig.model_validate({"id": pid, "preset": pid, "key": {"keychain": pid}})
+            provider = ProviderConfig.model_validate(data)
         except ValidationError as exc:
-            self.status.setText("; ".join(validation_problems(exc)))
+            self.status.setText("Not saved: " + "; ".join(validation_problems(exc)))
             return False
         key = self.key.text().strip()
         self.key.clear()
         self._pending = pid
         self.status.setText(f"Saving {PRESETS[pid].label} and testing the key…")
+        self.completeChanged.emit()
         self.bridge.save_provider(provider, key)
         return False
 
     def on_result(self, action: str, ok: bool, message: str) -> None:
         kind, _, pid = action.partition(":")
-        if pid != self._pending:
+        if pid != self._pending or kind not in ("save", "test"):
             return
-        if kind == "save" and ok:
+        server = self.chosen_local()
+        if kind == "save" and ok and server is not None:
+            self._finish(pid, f"Added {server.label}.")
+        elif kind == "save" and ok:
             self.status.setText(f"{message}. Testing the key…")
             self.bridge.test_key(pid)
         elif kind == "save":
             self._pending = None
             self.status.setText(f"Not saved: {message}")
-        elif kind == "test":
-            self.status.setText(f"{PRESETS[pid].label}: {message}" + ("" if ok else " (you can fix it later)"))
-            self._pending = None
-            self.saved = pid
             self.completeChanged.emit()
-            self.wizard().next()  # type: ignore[union-attr]
+        elif ok:
+            self._finish(pid, f"{PRESETS[pid].label}: {message}")
+        else:
+            self._pending = None
+            self.status.setText(
+                f"{PRESETS[pid].label}: {message}. Paste the key again (check it was copied whole) and choose Next, "
+                'or choose "Just try it" above.'
+            )
+            self.completeChanged.emit()
+
+    def _finish(self, pid: str, message: str) -> None:
+        self.status.setText(message)
+        self._pending = None
+        self.saved = pid
+        self.completeChanged.emit()
+        self.wizard().next()  # type: ignore[union-attr]
 
 
 class ModelPage(QWizardPage):
+    """The model name tools should use: the demo's routes, or the chosen provider's own models
+    (asked from the provider; suggestions until it answers)."""
+
     def __init__(self, bridge: GatewayBridge, provider_page: ProviderPage) -> None:
         super().__init__()
         self.bridge = bridge
@@ -127,9 +202,13 @@ class ModelPage(QWizardPage):
         self.setTitle("Which model should your tools use?")
         self.model = QComboBox()
         self.model.setEditable(True)
+        self.model.setAccessibleName("Model name")
+        self.status = _label("")
         layout = QVBoxLayout(self)
         layout.addWidget(_label("Tools send this name as their model. You can add routes, fallbacks and more later."))
         layout.addWidget(self.model)
+        layout.addWidget(self.status)
+        bridge.models_fetched.connect(self.on_models)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         self.model.clear()
@@ -137,7 +216,24 @@ class ModelPage(QWizardPage):
         names = [r.name for r in self.bridge.routes() if r.enabled and "*" not in r.name]
         if pid != "demo":
             names = [f"{pid}/{m}" for m in _suggested(pid)] + names
+            self.status.setText(f"Asking {pid} which models it offers…")
+            self.bridge.fetch_models(pid)
+        else:
+            self.status.setText("")
         self.model.addItems(names or ["demo"])
+
+    def on_models(self, pid: str, ok: bool, models: tuple[str, ...], message: str) -> None:
+        if pid != self.provider_page.saved:
+            return
+        if not ok or not models:
+            self.status.setText(f"{message} You can type a model name instead.")
+            return
+        typed = self.model.currentText()
+        self.model.clear()
+        self.model.addItems([f"{pid}/{m}" for m in models])
+        if typed.startswith(f"{pid}/") and typed.removeprefix(f"{pid}/") in models:
+            self.model.setCurrentText(typed)
+        self.status.setText(message)
 
 
 def _suggested(pid: str) -> list[str]:

@@ -1,14 +1,20 @@
-"""Providers & keys: the providers in force; add one with its key (straight to the keychain), test a
-key, delete."""
+"""Providers & keys: the providers in force; local servers found on this computer, offered with one
+click; add a provider with its key (straight to the keychain); test a key, fetch a provider's model
+list, turn a provider off and on, delete it."""
 
 from __future__ import annotations
 
+import time
+
 from pydantic import ValidationError
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLineEdit,
+    QListWidget,
     QMessageBox,
     QPushButton,
     QTreeWidget,
@@ -18,25 +24,63 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.bridge import GatewayBridge
+from desktop.windows.status import heading
 from desktop.windows.status import plain_label as _label
 from proxy.config import ProviderConfig, validation_problems
+from proxy.discovery import LocalServer
 from proxy.presets import PRESETS
+
+LOOK_AGAIN_SECONDS = 15.0
+"""Showing the page looks for local servers again, at most this often."""
+KINDS = ("save", "delete", "test", "enable")
+"""The ``provider_result`` actions this page answers (other pages' answers are not ours)."""
+
+
+class LocalServerOffer(QFrame):
+    """ "Ollama is running on this computer (3 models). [Add it]"."""
+
+    def __init__(self, server: LocalServer) -> None:
+        super().__init__()
+        self.server = server
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        count = len(server.models)
+        models = f"{count} model{'s' if count != 1 else ''}" if count else "no models pulled yet"
+        self.text = _label(f"{server.label} is running on this computer ({models}). Add it as a provider?")
+        self.add_button = QPushButton("Add it")
+        self.add_button.setAccessibleName(f"Add {server.label} as a provider")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 10, 6)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.add_button)
 
 
 class ProvidersPage(QWidget):
     """The providers in force, and adding one: pick a kind, give it a name (and a base URL when
     the kind has none), paste its key (it goes straight to the OS keychain and is never shown
-    again), Save. Test key and Delete act on the selected provider. All of it runs through the
-    bridge: the GUI thread never waits for the keychain, the disk or the network."""
+    again), Save. Test key, Fetch models, Disable/Enable and Delete act on the selected provider.
+    Local model servers (Ollama, LM Studio) found on this computer are offered at the top. All of it
+    runs through the bridge: the GUI thread never waits for the keychain, the disk or the network."""
 
     def __init__(self, bridge: GatewayBridge) -> None:
         super().__init__()
         self.bridge = bridge
+        self.local_servers: tuple[LocalServer, ...] = ()
+        self._looked_at = 0.0
+        self.offers = QVBoxLayout()
+        self.offers.setContentsMargins(0, 0, 0, 0)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Provider", "Kind", "Base URL", "Key", "Enabled"])
+        self.tree.setHeaderLabels(["Provider", "Kind", "Base URL", "Key", "Status"])
         self.tree.setRootIsDecorated(False)
+        self.tree.setAccessibleName("Providers")
         self.test_button = QPushButton("Test key")
-        self.delete_button = QPushButton("Delete")
+        self.models_button = QPushButton("Fetch models")
+        self.enable_button = QPushButton("Disable")
+        self.delete_button = QPushButton("Delete…")
+        self.models_title = heading("Models")
+        self.models = QListWidget()
+        self.models.setAccessibleName("Models of the selected provider")
+        self.models.setMinimumWidth(200)
+        self.models_note = _label("Select a provider and choose Fetch models to see what it offers.")
         self.preset = QComboBox()
         for pid, preset in PRESETS.items():
             if pid != "demo":
@@ -50,33 +94,120 @@ class ProvidersPage(QWidget):
         self.key.setPlaceholderText("paste the API key; it goes to your OS keychain")
         self.save_button = QPushButton("Add provider")
         self.result = _label()
+
         form = QFormLayout()
-        form.addRow("Kind", self.preset)
-        form.addRow("Name", self.name)
-        form.addRow("Base URL", self.base_url)
-        form.addRow("API key", self.key)
+        form.addRow("&Kind", self.preset)
+        form.addRow("&Name", self.name)
+        form.addRow("&Base URL", self.base_url)
+        form.addRow("API &key", self.key)
         actions = QHBoxLayout()
-        actions.addWidget(self.test_button)
-        actions.addWidget(self.delete_button)
+        for button in (self.test_button, self.models_button, self.enable_button, self.delete_button):
+            actions.addWidget(button)
         actions.addStretch(1)
+        left = QVBoxLayout()
+        left.addWidget(self.tree, 1)
+        left.addLayout(actions)
+        right = QVBoxLayout()
+        right.addWidget(self.models_title)
+        right.addWidget(self.models, 1)
+        right.addWidget(self.models_note)
+        top = QHBoxLayout()
+        top.addLayout(left, 3)
+        top.addLayout(right, 1)
         add = QHBoxLayout()
         add.addStretch(1)
         add.addWidget(self.save_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.tree, 1)
-        layout.addLayout(actions)
-        layout.addWidget(_label("Add a provider"))
+        layout.addLayout(self.offers)
+        layout.addLayout(top, 1)
+        layout.addSpacing(6)
+        layout.addWidget(heading("Add a provider"))
         layout.addLayout(form)
         layout.addLayout(add)
         layout.addWidget(self.result)
+        self._tab_order()
+
         self.preset.currentIndexChanged.connect(self.on_preset)
         self.save_button.clicked.connect(self.save)
+        self.key.returnPressed.connect(self.save)
         self.test_button.clicked.connect(lambda: self.act("test"))
+        self.models_button.clicked.connect(lambda: self.act("models"))
+        self.enable_button.clicked.connect(lambda: self.act("enable"))
         self.delete_button.clicked.connect(lambda: self.act("delete"))
+        self.tree.currentItemChanged.connect(lambda *_: self.on_selection())
         bridge.provider_result.connect(self.on_result)
+        bridge.models_fetched.connect(self.on_models)
+        bridge.local_servers_found.connect(self.on_local_servers)
         bridge.started.connect(lambda _url: self.refresh())
+        bridge.started.connect(lambda _url: self.look_for_local_servers())
         self.on_preset()
         self.refresh()
+
+    def _tab_order(self) -> None:
+        chain = [
+            self.tree,
+            self.test_button,
+            self.models_button,
+            self.enable_button,
+            self.delete_button,
+            self.models,
+            self.preset,
+            self.name,
+            self.base_url,
+            self.key,
+            self.save_button,
+        ]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+
+    # -- local servers ------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if time.monotonic() - self._looked_at > LOOK_AGAIN_SECONDS:
+            self.look_for_local_servers()
+
+    def look_for_local_servers(self) -> None:
+        if self.bridge.base_url is None:
+            return
+        self._looked_at = time.monotonic()
+        self.bridge.find_local_servers()
+
+    def on_local_servers(self, servers: tuple[LocalServer, ...]) -> None:
+        self.local_servers = servers
+        self._show_offers()
+
+    def _show_offers(self) -> None:
+        while self.offers.count():
+            widget = self.offers.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        snapshot = self.bridge.thread.gateway.snapshot
+        known = {p.effective_base_url for p in snapshot.config.providers} if snapshot is not None else set()
+        previous: QWidget = self
+        for server in self.local_servers:
+            if server.base_url in known:
+                continue  # already a provider
+            offer = LocalServerOffer(server)
+            offer.add_button.clicked.connect(lambda _=False, s=server: self.add_local(s))
+            self.offers.addWidget(offer)
+            if previous is not self:
+                QWidget.setTabOrder(previous, offer.add_button)
+            previous = offer.add_button
+        if previous is not self:
+            QWidget.setTabOrder(previous, self.tree)
+
+    def offer_buttons(self) -> list[QPushButton]:
+        items = (self.offers.itemAt(i).widget() for i in range(self.offers.count()))
+        return [w.add_button for w in items if isinstance(w, LocalServerOffer) and not w.isHidden()]
+
+    def add_local(self, server: LocalServer) -> None:
+        for button in self.offer_buttons():
+            button.setEnabled(False)
+        self.result.setText(f"Adding {server.label}…")
+        self.bridge.add_local_server(server)
+
+    # -- the providers in force -------------------------------------------------------------------
 
     def on_preset(self) -> None:
         preset = PRESETS[self.preset.currentData()]
@@ -89,23 +220,45 @@ class ProvidersPage(QWidget):
         item = self.tree.currentItem()
         return item.text(0) if item is not None else None
 
+    def selected_config(self) -> ProviderConfig | None:
+        snapshot = self.bridge.thread.gateway.snapshot
+        pid = self.selected()
+        return snapshot.config.provider(pid) if snapshot is not None and pid else None
+
     def refresh(self) -> None:
         current = self.selected()
         self.tree.clear()
         snapshot = self.bridge.thread.gateway.snapshot  # swapped whole on changes: safe to read
         if snapshot is None:
+            self.on_selection()
             return
         for p in snapshot.config.providers:
             key = "not needed"
             if p.key is not None:
                 key = f"keychain: {p.key.keychain}" if p.key.keychain else f"env: {p.key.env}"
             base = p.effective_base_url or "built in"
-            item = QTreeWidgetItem([p.id, PRESETS[p.preset].label, base, key, "yes" if p.enabled else "no"])
+            status = "Enabled" if p.enabled else "Disabled"
+            item = QTreeWidgetItem([p.id, PRESETS[p.preset].label, base, key, status])
+            if not p.enabled:
+                for column in range(5):
+                    item.setForeground(column, self.palette().placeholderText())
             self.tree.addTopLevelItem(item)
             if p.id == current:
                 self.tree.setCurrentItem(item)
         for column in range(4):
             self.tree.resizeColumnToContents(column)
+        self.on_selection()
+        self._show_offers()
+
+    def on_selection(self) -> None:
+        provider = self.selected_config()
+        for button in (self.test_button, self.models_button, self.enable_button, self.delete_button):
+            button.setEnabled(provider is not None)
+        self.enable_button.setText("Enable" if provider is not None and not provider.enabled else "Disable")
+        if provider is None or self.models_title.text() != f"Models of {provider.id}":
+            self.models.clear()
+            self.models_title.setText(f"Models of {provider.id}" if provider else "Models")
+            self.models_note.setText("Choose Fetch models to ask the provider what it offers." if provider else "")
 
     def save(self) -> None:
         data: dict[str, object] = {"id": self.name.text().strip().lower(), "preset": self.preset.currentData()}
@@ -125,25 +278,64 @@ class ProvidersPage(QWidget):
         self.bridge.save_provider(provider, key)
 
     def act(self, action: str) -> None:
-        provider = self.selected()
+        provider = self.selected_config()
         if provider is None:
-            self.result.setText("Select a provider first.")
+            self.result.setText("Select a provider in the list first.")
             return
         if action == "delete":
-            answer = QMessageBox.question(self, "Delete provider", f"Delete {provider} and its key?")
+            answer = QMessageBox.question(
+                self, "Delete provider", f"Delete {provider.id} and its key from your keychain?"
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 return
-            self.bridge.delete_provider(provider)
+            self.bridge.delete_provider(provider.id)
+        elif action == "enable":
+            self.enable_button.setEnabled(False)
+            verb = "Enabling" if not provider.enabled else "Disabling"
+            self.result.setText(f"{verb} {provider.id}…")
+            self.bridge.set_provider_enabled(provider.id, not provider.enabled)
+        elif action == "models":
+            self.models_button.setEnabled(False)
+            self.models.clear()
+            self.models_note.setText(f"Asking {provider.id}…")
+            self.bridge.fetch_models(provider.id)
         else:
-            self.result.setText(f"Testing {provider}…")
-            self.bridge.test_key(provider)
+            self.result.setText(f"Testing the key of {provider.id}…")
+            self.bridge.test_key(provider.id)
+
+    def on_models(self, provider_id: str, ok: bool, models: tuple[str, ...], message: str) -> None:
+        if provider_id != self.selected():
+            return  # the selection moved on while the provider answered
+        self.models_button.setEnabled(True)
+        self.models.clear()
+        self.models.addItems(list(models))
+        if ok and models:
+            message += f" Tools can ask for them as {provider_id}/MODEL."
+        self.models_note.setText(message)
 
     def on_result(self, action: str, ok: bool, message: str) -> None:
-        self.save_button.setEnabled(True)
         kind, _, provider = action.partition(":")
+        if kind not in KINDS:
+            return
+        self.save_button.setEnabled(True)
         if kind == "test":
-            self.result.setText(f"{provider}: {message}")
+            self.result.setText(f"{provider}: {message}" + ("" if ok else _what_next(message)))
         else:
             self.result.setText(message if ok else f"Not done: {message}")
-        if ok and kind in ("save", "delete"):
+        if ok and kind in ("save", "delete", "enable"):
             self.refresh()
+        else:
+            self.on_selection()
+            for button in self.offer_buttons():
+                button.setEnabled(True)
+
+
+def _what_next(message: str) -> str:
+    """Plain advice after a failed key test."""
+    if "rejected" in message:
+        return " — paste a new key under Add a provider (same name) to replace it."
+    if "unreachable" in message:
+        return " — check the base URL and your connection, then test again."
+    if "rate limited" in message:
+        return " — wait a minute, then test again."
+    return ""

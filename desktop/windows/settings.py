@@ -1,4 +1,4 @@
-"""Settings: start at login, port, access-key requirement, request-log settings, and where things are."""
+"""Settings: start at login, port, access keys, request-log settings, and where things are."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -17,12 +18,16 @@ from PySide6.QtWidgets import (
 
 from desktop import autostart
 from desktop.bridge import GatewayBridge
+from desktop.windows.access_keys import AccessKeysBox
+from desktop.windows.status import heading
 from desktop.windows.status import plain_label as _label
 
 
 class SettingsPage(QWidget):
     """Start at login (written on a worker thread), the gateway's port, access-key requirement and
-    request-log settings (saved as a config version and applied live), and where things are."""
+    request-log settings (saved as a config version and applied live), the access keys (listed,
+    made and revoked through the bridge), and where things are. The page scrolls when the window is
+    small or the text is large."""
 
     autostart_done = Signal(bool, str)
 
@@ -46,6 +51,7 @@ class SettingsPage(QWidget):
         self.retention.setSuffix(" days")
         self.save_button = QPushButton("Save")
         self.saved = _label()
+        self.access_keys = AccessKeysBox(bridge)
         gateway_form = QFormLayout()
         gateway_form.addRow("Port", self.port)
         gateway_form.addRow("", self.require_auth)
@@ -55,17 +61,33 @@ class SettingsPage(QWidget):
         form.addRow("Endpoint", self.endpoint)
         form.addRow("Files", self.paths)
         form.addRow("Theme", _label("Follows your system's light or dark setting."))
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(self.login)
         layout.addWidget(self.login_status)
         layout.addLayout(form)
-        layout.addWidget(_label("Gateway"))
+        layout.addSpacing(8)
+        layout.addWidget(heading("Gateway"))
         layout.addLayout(gateway_form)
         save_row = QHBoxLayout()
         save_row.addWidget(self.saved, 1)
         save_row.addWidget(self.save_button)
         layout.addLayout(save_row)
+        layout.addSpacing(8)
+        layout.addWidget(heading("Access keys"))
+        layout.addWidget(self.access_keys)
         layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        chain = [self.login, self.port, self.require_auth, self.store_bodies, self.retention, self.save_button]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
+        QWidget.setTabOrder(self.save_button, self.access_keys.tree)
         self.save_button.clicked.connect(self.save)
         bridge.provider_result.connect(self.on_saved)
         bridge.started.connect(lambda _url: self.load())
@@ -73,6 +95,8 @@ class SettingsPage(QWidget):
         self.autostart_done.connect(self.on_autostart_done)
         self.login.toggled.connect(self.on_toggled)
         bridge.started.connect(lambda url: self.endpoint.setText(f"{url}/v1"))
+        if bridge.base_url is not None:  # made after the start (the main window opens later)
+            self.endpoint.setText(f"{bridge.base_url}/v1")
         self.login.setEnabled(False)
         threading.Thread(target=self._read_autostart, name="switchboard-autostart", daemon=True).start()
 

@@ -34,6 +34,15 @@ def plain_label(text: str = "") -> QLabel:
     return label
 
 
+def heading(text: str) -> QLabel:
+    """A section heading: a bold plain label."""
+    label = plain_label(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    return label
+
+
 class StatusWindow(QWidget):
     """Endpoint, state, Copy and Quit.
 

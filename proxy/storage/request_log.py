@@ -339,6 +339,20 @@ def read_recent(path: Path, limit: int = 50) -> list[RequestRecord]:
     return [_row_to_record(r) for r in reversed(rows)]
 
 
+def last_used_by_client(path: Path) -> dict[str, float]:
+    """Access key name -> when it was last presented (``started_at`` of its newest request)."""
+    conn = _connect_ro(path)
+    if conn is None:
+        return {}
+    try:
+        rows = conn.execute(
+            f"SELECT client, max(started_at) FROM {TABLE} WHERE client IS NOT NULL GROUP BY client"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {row[0]: row[1] for row in rows}
+
+
 def read_since(path: Path, after_rowid: int, limit: int = 1000) -> tuple[list[RequestRecord], int]:
     """Rows written after ``after_rowid`` (in write order) and the last rowid seen (for --follow)."""
     conn = _connect_ro(path)

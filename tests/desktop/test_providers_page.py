@@ -1,18 +1,24 @@
 """Providers & keys: add a provider with a pasted key (straight to a real OS keychain, never in
-the config file or the widget), test the key against a fake upstream, and delete it again."""
+the config file or the widget), test the key against a fake upstream, and delete it again; a local
+server found and added with one click; a provider's model list fetched with its keychain key; a
+provider turned off and on in the running gateway."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.windows.providers import ProvidersPage
 from proxy.storage.keychain import KeychainStore
+from tests.desktop.conftest import in_worker, post_chat
+from tests.desktop.upstreams import running_fake
 
 GOOD_KEY = "sk-providers-page-good-key-0123456789"
 
@@ -37,6 +43,8 @@ def upstream():
 def result_of(qtbot, page: ProvidersPage, trigger) -> tuple[str, bool, str]:
     with qtbot.waitSignal(page.bridge.provider_result, timeout=20000) as answer:
         trigger()
+    # waitSignal hears the signal on the emitting worker thread; let the page's queued slot run too
+    QApplication.processEvents()
     return tuple(answer.args)  # type: ignore[return-value]
 
 
@@ -82,3 +90,103 @@ def test_invalid_input_is_explained_inline(qtbot, started) -> None:
     page.base_url.setText("http://example.com/v1")  # plain http off this machine
     page.save_button.click()
     assert page.result.text().startswith("Not saved:") and "https" in page.result.text()
+
+
+# -- local servers, model lists, enable/disable ---------------------------------------------------
+
+
+def test_a_local_server_is_offered_and_added_with_one_click(qtbot, started) -> None:
+    with running_fake(api_key=None, models=["llama3.2", "qwen2.5"]) as ollama:
+        # where an Ollama would answer, without binding 11434 (port 9: nothing listens there)
+        started.thread.local_server_addresses = {"ollama": ollama.base_url, "lmstudio": "http://127.0.0.1:9/v1"}
+        page = ProvidersPage(started)
+        qtbot.addWidget(page)
+        page.show()  # showing the page looks for local servers (on the gateway loop)
+        qtbot.waitUntil(lambda: len(page.offer_buttons()) == 1, timeout=10000)
+        [offer] = page.offer_buttons()
+        text = offer.parent().text.text()
+        assert text.startswith("Ollama is running on this computer (2 models)")
+        assert offer.accessibleName() == "Add Ollama as a provider"
+
+        action, ok, message = result_of(qtbot, page, offer.click)
+        assert (action, ok) == ("save:ollama", True), message
+        rows = {
+            page.tree.topLevelItem(i).text(0): page.tree.topLevelItem(i) for i in range(page.tree.topLevelItemCount())
+        }
+        assert rows["ollama"].text(2) == ollama.base_url and rows["ollama"].text(3) == "not needed"
+        assert page.offer_buttons() == []  # added: no longer offered
+
+        replies: list[dict] = []
+        in_worker(lambda: replies.append(post_chat(started.base_url, "ollama/llama3.2"))).join(15)
+        assert replies and replies[0]["choices"][0]["message"]["content"]
+        assert [r.path for r in ollama.requests][-1] == "/v1/chat/completions"
+        assert "Authorization" not in ollama.requests[-1].headers  # no key for a local server
+
+
+def test_fetch_models_asks_the_provider_with_its_keychain_key(qtbot, secret_service, started) -> None:
+    with running_fake(api_key=GOOD_KEY, models=["gpt-4o-mini", "gpt-4.1"]) as upstream:
+        page = ProvidersPage(started)
+        qtbot.addWidget(page)
+        page.preset.setCurrentIndex(page.preset.findData("custom"))
+        page.name.setText("listed")
+        page.base_url.setText(upstream.base_url)
+        page.key.setText(GOOD_KEY)
+        assert result_of(qtbot, page, page.save_button.click)[:2] == ("save:listed", True)
+        page.tree.setCurrentItem(page.tree.findItems("listed", Qt.MatchFlag.MatchExactly)[0])
+        assert page.models_title.text() == "Models of listed"
+
+        with qtbot.waitSignal(started.models_fetched, timeout=20000) as answer:
+            page.models_button.click()
+        QApplication.processEvents()
+        assert answer.args[:3] == ["listed", True, ("gpt-4.1", "gpt-4o-mini")]
+        assert [page.models.item(i).text() for i in range(page.models.count())] == ["gpt-4.1", "gpt-4o-mini"]
+        assert "2 models" in page.models_note.text() and "listed/MODEL" in page.models_note.text()
+        asked = upstream.requests[-1]
+        assert (asked.method, asked.path) == ("GET", "/v1/models")
+        assert asked.headers["Authorization"] == f"Bearer {GOOD_KEY}"  # read from the real test keychain
+        assert GOOD_KEY not in page.models_note.text() + page.result.text()
+
+    KeychainStore().delete("listed")
+
+
+def test_disabling_a_provider_sends_its_routes_to_their_other_targets(qtbot, started) -> None:
+    with running_fake(api_key=None, models=["gpt-4o-mini"]) as upstream:
+
+        def add_route(data: dict) -> None:
+            data["providers"].append({"id": "first", "preset": "custom", "base_url": upstream.base_url})
+            data["routes"].append(
+                {
+                    "name": "smart",
+                    "targets": [{"provider": "first", "model": "gpt-4o-mini"}, {"provider": "demo", "model": "echo"}],
+                }
+            )
+
+        with qtbot.waitSignal(started.provider_result, timeout=10000):
+            started.update_config("add a route with a fallback", add_route)
+        page = ProvidersPage(started)
+        qtbot.addWidget(page)
+        page.tree.setCurrentItem(page.tree.findItems("first", Qt.MatchFlag.MatchExactly)[0])
+
+        def chats() -> int:
+            return sum(r.path == "/v1/chat/completions" for r in upstream.requests)
+
+        def ask() -> dict:
+            replies: list[dict] = []
+            in_worker(lambda: replies.append(post_chat(started.base_url, "smart"))).join(15)
+            return replies[0]
+
+        ask()
+        assert chats() == 1
+        assert page.enable_button.text() == "Disable"
+        assert result_of(qtbot, page, page.enable_button.click) == ("enable:first", True, "Disable provider first")
+        assert page.tree.currentItem().text(4) == "Disabled" and page.enable_button.text() == "Enable"
+        assert started.thread.gateway.snapshot.config.provider("first").enabled is False
+        saved = json.loads(started.thread.gateway.config_path.read_text())
+        assert next(p for p in saved["providers"] if p["id"] == "first")["enabled"] is False
+        reply = ask()  # the fallback target answers; the disabled provider is never called
+        assert chats() == 1 and "hello from the tray" in reply["choices"][0]["message"]["content"]
+
+        assert result_of(qtbot, page, page.enable_button.click) == ("enable:first", True, "Enable provider first")
+        assert page.tree.currentItem().text(4) == "Enabled"
+        ask()
+        assert chats() == 2

@@ -30,4 +30,6 @@ def test_emitting_signals_keeps_the_reference_counts_of_true_and_false(qtbot):
         emitter.flag.emit("a", i % 3 == 0, "b")
     del received[:]
     after = sys.getrefcount(True), sys.getrefcount(False)
-    assert after[0] >= before[0] - 5 and after[1] >= before[1] - 5, (before, after)
+    # 2,000 emits: the bug drops True's count by 2,000; other threads freeing objects move both
+    # counts by a few dozen at most
+    assert after[0] > before[0] - 500 and after[1] > before[1] - 500, (before, after)

@@ -1,0 +1,188 @@
+"""Access keys (part of Settings): the keys tools present to use Switchboard.
+
+Lists names, a masked hint, when each was made and last used; never a key's value, except right
+after "New key", once, with a Copy button. Revoke asks first. Everything goes through the bridge
+on worker threads (the index file, the keychain and the request log are disk and D-Bus).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.bridge import GatewayBridge
+from desktop.windows.status import plain_label as _label
+from proxy.storage.access_keys import ACCESS_KEY_ENV, AccessKeyInfo
+
+ABOUT = (
+    "Tools send one of these keys to use Switchboard (as their API key). Give each tool its own key: "
+    "you can then see which one made a request, and revoke one without touching the others."
+)
+
+
+def when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "never"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+class AccessKeysBox(QWidget):
+    """The access keys, New key (shown once) and Revoke."""
+
+    def __init__(self, bridge: GatewayBridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.about = _label(ABOUT)
+        self.env_note = _label(
+            f"This run uses the key in the {ACCESS_KEY_ENV} environment variable instead of the keys below."
+        )
+        self.env_note.setVisible(bool(os.environ.get(ACCESS_KEY_ENV)))
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Name", "Key", "Created", "Last used"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAccessibleName("Access keys")
+        self.tree.setMinimumHeight(90)
+        self.tree.setMaximumHeight(150)  # a few keys; the New key row stays in view
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("name for a new key, e.g. cursor")
+        self.name.setAccessibleName("Name of the new access key")
+        self.new_button = QPushButton("New key")
+        self.revoke_button = QPushButton("Revoke…")
+        self.revoke_button.setEnabled(False)
+        self.status = _label()
+
+        # shown once, right after New key
+        self.reveal = QFrame()
+        self.reveal.setFrameShape(QFrame.Shape.StyledPanel)
+        self.reveal_note = _label()
+        self.secret = QLineEdit()
+        self.secret.setReadOnly(True)
+        self.secret.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.secret.setAccessibleName("The new access key")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setAccessibleName("Copy the new access key")
+        self.done_button = QPushButton("Done")
+        self.done_button.setAccessibleName("Hide the new access key")
+        secret_row = QHBoxLayout()
+        secret_row.addWidget(self.secret, 1)
+        secret_row.addWidget(self.copy_button)
+        secret_row.addWidget(self.done_button)
+        inner = QVBoxLayout(self.reveal)
+        inner.setContentsMargins(10, 8, 10, 8)
+        inner.addWidget(self.reveal_note)
+        inner.addLayout(secret_row)
+        self.reveal.hide()
+
+        row = QHBoxLayout()
+        row.addWidget(self.name, 1)
+        row.addWidget(self.new_button)
+        row.addWidget(self.revoke_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.about)
+        layout.addWidget(self.env_note)
+        layout.addWidget(self.tree)
+        layout.addLayout(row)
+        layout.addWidget(self.reveal)
+        layout.addWidget(self.status)
+        for first, second in zip(
+            [self.tree, self.name, self.new_button, self.revoke_button, self.secret, self.copy_button],
+            [self.name, self.new_button, self.revoke_button, self.secret, self.copy_button, self.done_button],
+            strict=True,
+        ):
+            QWidget.setTabOrder(first, second)
+
+        self.new_button.clicked.connect(self.create)
+        self.name.returnPressed.connect(self.create)
+        self.revoke_button.clicked.connect(self.revoke)
+        self.copy_button.clicked.connect(self.copy)
+        self.done_button.clicked.connect(self.forget)
+        self.tree.currentItemChanged.connect(lambda *_: self.revoke_button.setEnabled(self.selected() is not None))
+        bridge.access_keys_listed.connect(self.on_listed)
+        bridge.access_key_created.connect(self.on_created)
+        bridge.access_key_revoked.connect(self.on_revoked)
+        bridge.started.connect(lambda _url: self.bridge.list_access_keys())
+        if bridge.base_url is not None:
+            bridge.list_access_keys()
+
+    def selected(self) -> str | None:
+        item = self.tree.currentItem()
+        return item.text(0) if item is not None else None
+
+    def on_listed(self, keys: list[tuple[AccessKeyInfo, float | None]]) -> None:
+        current = self.selected()
+        self.tree.clear()
+        for info, used in keys:
+            item = QTreeWidgetItem([info.name, info.hint, when(info.created), when(used)])
+            self.tree.addTopLevelItem(item)
+            if info.name == current:
+                self.tree.setCurrentItem(item)
+        for column in range(4):
+            self.tree.resizeColumnToContents(column)
+        self.revoke_button.setEnabled(self.selected() is not None)
+
+    def create(self) -> None:
+        name = self.name.text().strip().lower()
+        if not name:
+            self.status.setText("Type a name for the new key first (for example the tool that will use it).")
+            self.name.setFocus()
+            return
+        self.new_button.setEnabled(False)
+        self.status.setText(f"Making {name}…")
+        self.bridge.create_access_key(name)
+
+    def on_created(self, name: str, ok: bool, value_or_message: str) -> None:
+        self.new_button.setEnabled(True)
+        if not ok:
+            self.status.setText(f"No key made: {value_or_message}")
+            return
+        self.name.clear()
+        self.status.setText("")
+        self.reveal_note.setText(
+            f"New key “{name}”. Copy it now and paste it into your tool as its API key: this page will not show it "
+            "again. It works from now on."
+        )
+        self.secret.setText(value_or_message)
+        self.reveal.show()
+        self.copy_button.setFocus()
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.secret.text())
+        self.status.setText("Copied.")
+
+    def forget(self) -> None:
+        self.secret.clear()
+        self.reveal.hide()
+        self.status.setText("")
+
+    def revoke(self) -> None:
+        name = self.selected()
+        if name is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Revoke access key",
+            f"Revoke the access key “{name}”?\n\nTools using it are refused at once and need a new key.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.revoke_button.setEnabled(False)
+        self.status.setText(f"Revoking {name}…")
+        self.bridge.revoke_access_key(name)
+
+    def on_revoked(self, name: str, ok: bool, message: str) -> None:
+        self.status.setText(message if ok else f"Not revoked: {message}")
+        self.revoke_button.setEnabled(self.selected() is not None)
