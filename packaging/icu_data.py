@@ -1,7 +1,7 @@
-"""A smaller ICU data library for the Linux build: what Qt uses, for every locale; the rest for English.
+"""A smaller ICU data library for the Linux build: what Qt can reach from Switchboard, 32 -> 8.4 MB.
 
 PySide6's Linux wheel ships ICU 73 and QtCore links it (``readelf -d libQt6Core.so.6``: NEEDED
-libicui18n, libicuuc, libicudata), so ICU stays. But ``libicudata.so.73`` is 31 MB, one blob
+libicui18n, libicuuc, libicudata), so ICU stays. But ``libicudata.so.73`` is 32 MB, one blob
 (the symbol ``icudt73_dat``) holding ~3,900 items: collation, converters, time zones, and display
 names of languages, regions, currencies and units in ~750 locales, spell-out rules, transliterators
 and break-iterator dictionaries.
@@ -12,19 +12,25 @@ does not implement itself), ``u_strToUpper/Lower`` (QLocale::toUpper/toLower; th
 compiled into libicuuc, not the data) and ``ucal_*`` (QTimeZone's ICU backend: canonical IDs and
 display names). So this keeps:
 
-- every collation (``coll/``) and every converter (``*.cnv``, ``cnvalias.icu``): sorting and
-  legacy encodings behave exactly as before, whatever the user's locale;
+- every collation (``coll/``): sorting behaves exactly as before, whatever the user's locale;
+- the converter aliases and every single-byte converter table (windows-125x, ISO-8859-x, KOI8,
+  EBCDIC...), but not the 4.5 MB of multi-byte tables (Shift_JIS, EUC-JP/KR/TW, GB18030, Big5
+  and IBM's CJK code pages, all over 64 KB). Qt only reaches them through ``QStringDecoder`` /
+  ``QStringEncoder`` with such a name, which PySide6 does not even expose (no decode/encode
+  call), and Switchboard never passes one; Qt's clipboard asks for UTF-8. Python's own codecs,
+  which the gateway uses, are not ICU and are all still there;
 - every non-locale item at the top level: time-zone rules and IDs, locale fallback tables,
   normalization, plural rules, ...;
 - break-iterator rules (not the 3 MB of CJK/South-East Asian word dictionaries, which ICU treats
-  as optional);
+  as optional; Qt does not use ICU break iterators);
 - the ``root`` and ``en*`` bundles (and each tree's ``pool.res`` and ``res_index.res``) of every
-  other tree, so English is complete and every other locale falls back to root.
+  other tree, so English is complete and every other locale falls back.
 
 What is lost: time-zone display names in languages other than English (``QTimeZone::displayName``
-falls back to "GMT+01:00" forms there), and ICU data Qt never asks for (language/region/currency/
-unit names, spell-out, transliteration, dictionary word breaks) outside English. Switchboard's
-UI is English-only and uses none of them.
+answers in English there), the multi-byte legacy converters above, and ICU data Qt never asks
+for (language/region/currency/unit names, spell-out, transliteration) outside English.
+Switchboard's UI is English-only and uses none of them. tests/packaging/test_icu_data.py runs
+Qt's ICU-backed calls (packaging/icu_probe.py) with both libraries and checks exactly this.
 
 The ICU common-data package format (``CmnD``, ICU's ``package.cpp``): a data header, then a table
 of contents at ``headerSize``: ``uint32 count`` and ``count`` pairs ``(nameOffset, dataOffset)``,
@@ -51,11 +57,16 @@ _LOCALE_RES = re.compile(r"^[a-z]{2,3}(_[A-Za-z0-9_]+)?\.res$")  # af.res, zh_Ha
 _KEEP_IN_EVERY_TREE = ("root.res", "pool.res", "res_index.res")
 
 
-def keep_item(name: str) -> bool:
-    """Whether the item (a name inside the package, without the ``icudt73l/`` prefix) stays."""
+_BIG_CONVERTER = 64 * 1024  # the multi-byte CJK and EBCDIC mixed tables; single-byte tables are < 16 KB
+
+
+def keep_item(name: str, size: int = 0) -> bool:
+    """Whether the item (a name inside the package, without the ``icudt73l/`` prefix; its size) stays."""
     parts = name.split("/")
     base = parts[-1]
-    if parts[0] == "coll" or base.endswith(".cnv"):
+    if base.endswith(".cnv"):
+        return size <= _BIG_CONVERTER
+    if parts[0] == "coll":
         return True
     if parts[0] == "brkitr":  # break rules (small); not the CJK/Thai/Lao/Khmer/Burmese word dictionaries
         return not base.endswith(".dict")
@@ -106,7 +117,7 @@ def filter_package(dat: bytes, keep=keep_item) -> tuple[bytes, int, int]:
         start = header_size + name_off
         name = dat[start : dat.index(b"\0", start)].decode()
         end = toc[i + 1][1] if i + 1 < count else len(dat) - header_size
-        if keep(name.split("/", 1)[1]):
+        if keep(name.split("/", 1)[1], end - data_off):
             items.append((name, dat[header_size + data_off : header_size + end]))
 
     names = b"".join(n.encode() + b"\0" for n, _ in items)
