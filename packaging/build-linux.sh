@@ -9,10 +9,18 @@ ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 DIST=dist
 BUILD=build/pyinstaller
 
+for tool in readelf strip as ld; do   # binutils: PyInstaller strips with it; build.spec rebuilds ICU's data with it
+  command -v "$tool" >/dev/null || { echo "build-linux.sh: '$tool' not found: install binutils" >&2; exit 1; }
+done
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[build]" 2> >(grep -v "is ignored: it is neither" >&2)
 .venv/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath "$DIST" --workpath "$BUILD" build.spec \
   2> >(grep -v "required via ctypes not found" >&2)
-echo "app: $DIST/switchboard ($(du -sm "$DIST/switchboard" | cut -f1) MB unpacked)"
+SIZE_MB=$(du -sm "$DIST/switchboard" | cut -f1)   # MiB, rounded up
+echo "app: $DIST/switchboard ($SIZE_MB MB unpacked; budget 120)"
+if [ "$SIZE_MB" -gt 120 ]; then
+  echo "build-linux.sh: over the 120 MB size budget; see build.spec for what is trimmed and why" >&2
+  exit 1
+fi
 
 tar czf "$DIST/switchboard-$VERSION-linux-$(uname -m).tar.gz" -C "$DIST" switchboard
 echo "tarball: $DIST/switchboard-$VERSION-linux-$(uname -m).tar.gz ($(du -sm "$DIST"/switchboard-*.tar.gz | cut -f1) MB)"

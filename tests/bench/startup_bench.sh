@@ -18,8 +18,10 @@ trayer --edge top --align right --widthtype pixel --width 200 --height 32 --SetD
 tray_pid=$!
 sleep 1
 now() { date +%s.%N; }
+results=$(mktemp)
 for run in $(seq "$runs"); do
   work=$(mktemp -d)
+  : >"$work/app.log"
   t0=$(now)
   "$exe" -v --home "$work/home" --port 0 >"$work/app.log" 2>&1 &
   pid=$!
@@ -35,9 +37,18 @@ for run in $(seq "$runs"); do
     [ -n "$listening" ] && [ -n "$docked" ] && break
     sleep 0.025
   done
-  printf 'run %d: listening %.2f s, tray icon docked %.2f s\n' "$run" \
-    "$(echo "${listening:-0} - $t0" | bc)" "$(echo "${docked:-0} - $t0" | bc)"
+  if [ -z "$listening" ] || [ -z "$docked" ]; then
+    echo "run $run: FAILED (listening: ${listening:+yes}${listening:-no}, docked: ${docked:+yes}${docked:-no}) within 10 s"
+  else
+    l=$(echo "$listening - $t0" | bc) d=$(echo "$docked - $t0" | bc)
+    printf 'run %d: listening %.2f s, tray icon docked %.2f s\n' "$run" "$l" "$d"
+    echo "$l $d" >>"$results"
+  fi
   kill "$pid"; wait "$pid" 2>/dev/null
   rm -rf "$work"
 done
 kill "$tray_pid"
+sort -n -k1 "$results" | awk '{l[NR]=$1} END {printf "median listening %.2f s", l[int((NR+1)/2)]}'
+sort -n -k2 "$results" | awk '{d[NR]=$2} END {printf ", median tray icon docked %.2f s (%d runs; %s)\n", d[int((NR+1)/2)], NR, load}' \
+  load="load $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -f "$results"
