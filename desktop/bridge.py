@@ -120,6 +120,9 @@ class GatewayBridge(QObject):
         # queued: these run on the GUI thread, in the order the workers emitted
         self._history_loaded.connect(self._on_history_loaded)
         self.request_finished.connect(self._on_request_finished)
+        self.request_logged.connect(self._on_request_logged)
+        self._spend_day = date.today()
+        self._spend_today = 0.0
 
     # -- gateway threads: emit signals, nothing else ----------------------------------------------
 
@@ -439,6 +442,20 @@ class GatewayBridge(QObject):
         self._day = today
         self._today = sum(1 for r in records if date.fromtimestamp(r.started_at) == today)
         self._is_today_partial = len(records) >= HISTORY_READ and self._today == len(records)
+        self._spend_day = today
+        self._spend_today = sum(r.cost or 0.0 for r in records if date.fromtimestamp(r.started_at) == today)
+
+    def _on_request_logged(self, record: RequestRecord) -> None:
+        day = date.fromtimestamp(record.started_at)
+        if day != self._spend_day:
+            self._spend_day, self._spend_today = day, 0.0
+        self._spend_today += record.cost or 0.0
+
+    @property
+    def spend_today(self) -> float:
+        """US dollars spent since local midnight (from the log rows read at start and since;
+        like :attr:`requests_today`, partial when the start-up read hit its limit)."""
+        return self._spend_today if self._spend_day == date.today() else 0.0
 
     def _on_request_finished(self, record: RequestRecord) -> None:
         self._recent.append(record)

@@ -12,7 +12,7 @@ import sys
 from datetime import datetime
 from typing import Literal
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCursor, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -77,10 +77,20 @@ class TrayIcon(QSystemTrayIcon):
         self.menu.setToolTipsVisible(True)
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.setContextMenu(self.menu)
+        # Trays that show the menu over D-Bus (StatusNotifierItem: KDE, GNOME's AppIndicator)
+        # never send aboutToShow: keep the menu current when the state changes, at most once a
+        # second, and not while it is open
+        self._menu_refresh = QTimer(self)
+        self._menu_refresh.setSingleShot(True)
+        self._menu_refresh.setInterval(1000)
+        self._menu_refresh.timeout.connect(self._refresh_menu)
+        bridge.config_applied.connect(lambda *_: self._menu_refresh.start())
+        bridge.request_finished.connect(lambda _r: self._menu_refresh.isActive() or self._menu_refresh.start())
         self.activated.connect(self.on_activated)
         bridge.started.connect(self.on_started)
         bridge.start_failed.connect(self.on_start_failed)
         bridge.request_finished.connect(self.on_request_finished)
+        bridge.request_logged.connect(self.on_request_finished)  # its cost is known now
         bridge.access_key_fetched.connect(self.on_access_key_fetched)
         bridge.paused_changed.connect(lambda _paused: self.set_state(self.state, self.error))
         # the icon's ink contrasts with the panel: redraw it when the desktop turns dark or light
@@ -100,6 +110,12 @@ class TrayIcon(QSystemTrayIcon):
         self.icon_state = "running" if running else "error" if state == "error" else "paused"
         self.setIcon(tray_icon(self.icon_state))
         self.update_tooltip()
+        if hasattr(self, "_menu_refresh"):
+            self._refresh_menu()
+
+    def _refresh_menu(self) -> None:
+        if not self.menu.isVisible():
+            self.rebuild_menu()
 
     def on_color_scheme_changed(self, _scheme: object) -> None:
         self.set_state(self.state, self.error)
@@ -119,7 +135,9 @@ class TrayIcon(QSystemTrayIcon):
             count = self.bridge.requests_today
             plus = "+" if self.bridge.is_today_partial else ""
             noun = "request" if count == 1 and not plus else "requests"
-            text = f"Switchboard — {self.bridge.base_url}\n{count:,}{plus} {noun} today"
+            spend = self.bridge.spend_today
+            money = f"${spend:,.2f}" if spend >= 0.01 or spend == 0 else "under $0.01"
+            text = f"Switchboard — {self.bridge.base_url}\n{count:,}{plus} {noun} today, {money} spent"
             if self.bridge.paused:
                 text += "\nPaused: tools get '503 paused' until you resume"
         elif self.state == "error":

@@ -83,7 +83,7 @@ def test_menu_when_running_and_copy_endpoint(qtbot, started):
     with qtbot.waitSignal(started.provider_result, timeout=10000):
         action(submenu(open_menu(tray), "Models"), "demo").trigger()  # tick: on again
     assert next(r for r in started.routes() if r.name == "demo").enabled
-    assert tray.toolTip() == f"Switchboard — {started.base_url}\n0 requests today"
+    assert tray.toolTip() == f"Switchboard — {started.base_url}\n0 requests today, $0.00 spent"
 
 
 def test_copy_access_key(qtbot, started):
@@ -112,7 +112,22 @@ def test_recent_requests_and_tooltip_follow_traffic(qtbot, started):
     )
     action(recent, line).trigger()
     assert QGuiApplication.clipboard().text() == record.id
-    assert tray.toolTip().endswith("\n1 request today")
+    assert tray.toolTip().endswith("\n1 request today, $0.00 spent")
+    priced = record.replace(id="priced-1", cost=0.25)
+    started.request_logged.emit(priced)
+    assert tray.toolTip().endswith("\n1 request today, $0.25 spent")
+
+
+def test_menu_follows_the_state_without_being_opened(qtbot, bridge):
+    """Trays that show the menu over D-Bus never ask for it to be rebuilt (no aboutToShow)."""
+    tray = TrayIcon(bridge)
+    assert texts(tray.menu)[0] == "Starting…"
+    with qtbot.waitSignal(bridge.started, timeout=10000):
+        bridge.start()
+    tray.on_started(bridge.base_url)
+    qtbot.waitUntil(lambda: texts(tray.menu)[0] == f"{bridge.base_url}/v1\tCopy")
+    bridge.set_paused(True)
+    qtbot.waitUntil(lambda: "Resume gateway" in texts(tray.menu))
 
 
 def test_menu_rebuilds_in_place(qtbot, bridge):
