@@ -27,8 +27,8 @@ os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)  # never reach a real keychain 
 KEY = "sb-local-screenshots-0000000000000000"
 os.environ["SWITCHBOARD_ACCESS_KEY"] = KEY
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QTableView, QWidget  # noqa: E402
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent)
 CONFIG = {
@@ -171,13 +171,23 @@ def main() -> int:
         page = window.pages[name]
         if name == "Routing":
             page.routes.setCurrentRow(1)
-        if name == "Request log" and hasattr(page, "table"):
+        if name == "Request log":
             wait(800)
+            view = page.findChild(QTableView)
+            model = view.model() if view is not None else None
+            columns = (
+                [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())] if model else []
+            )
+            if model is not None and "Attempts" in columns:  # show a fallback's attempts in the detail pane
+                column = columns.index("Attempts")
+                rows = [r for r in range(model.rowCount()) if model.index(r, column).data() not in ("1", "—", None)]
+                if rows:
+                    view.selectRow(rows[-1])
+                    view.scrollTo(model.index(rows[-1], 0))
         if name == "Playground" and hasattr(page, "prompt"):
             page.prompt.setPlainText("Write a haiku about local gateways.")
-            for helper in ("select_models", "set_selected"):
-                if hasattr(page, helper):
-                    getattr(page, helper)(["smart", "fast", "demo"])
+            page.system.setPlainText("You are a concise assistant.")
+            page.set_checked(["smart", "fast", "demo"])
             if hasattr(page, "send"):
                 page.send()
                 wait(2500)
