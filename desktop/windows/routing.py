@@ -526,6 +526,14 @@ class RoutingPage(QWidget):
         self.cooldown_seconds.setRange(0, 86400)
         self.cooldown_seconds.setDecimals(0)
         self.cooldown_seconds.setSuffix(" s")
+        self.budget = QDoubleSpinBox()
+        self.budget.setRange(1, 3600)
+        self.budget.setDecimals(0)
+        self.budget.setSuffix(" s")
+        self.budget.setToolTip(
+            "Time for all attempts of one request together, before its answer starts; "
+            "each provider's own connect and first-token timeouts still apply."
+        )
         self.hedge = QSpinBox()
         self.hedge.setRange(0, 600_000)
         self.hedge.setSingleStep(250)
@@ -542,6 +550,7 @@ class RoutingPage(QWidget):
         cooldown.addWidget(QLabel("then skip it for"))
         cooldown.addWidget(self.cooldown_seconds)
         fform.addRow("Cool down after", cooldown)
+        fform.addRow("Give up after (all attempts)", self.budget)
         fform.addRow("Hedge: also try the next after", self.hedge)
         fgrid.addLayout(fform, 5, 0, 1, 2)
 
@@ -642,6 +651,7 @@ class RoutingPage(QWidget):
             box.toggled.connect(self._edited)
         for spin in (
             self.retries,
+            self.budget,
             self.cooldown_failures,
             self.cooldown_seconds,
             self.hedge,
@@ -752,6 +762,7 @@ class RoutingPage(QWidget):
             for key, box in self.triggers.items():
                 box.setChecked(route["triggers"][key])
             self.retries.setValue(route["retries"]["max_retries"])
+            self.budget.setValue(route["retries"]["budget"])
             self.fault_count.setValue(route["retries"]["max_retries"] + 1)  # enough to see the fallback
             self.cooldown_failures.setValue(route["cooldown"]["failures"])
             self.cooldown_seconds.setValue(route["cooldown"]["seconds"])
@@ -875,6 +886,7 @@ class RoutingPage(QWidget):
         route["strategy"] = self.strategy.currentData()
         route["triggers"] = {key: box.isChecked() for key, box in self.triggers.items()}
         route["retries"]["max_retries"] = self.retries.value()
+        route["retries"]["budget"] = self.budget.value()
         route["cooldown"]["failures"] = self.cooldown_failures.value()
         route["cooldown"]["seconds"] = self.cooldown_seconds.value()
         route["hedge_after_ms"] = self.hedge.value() or None

@@ -142,11 +142,12 @@ def test_ab_split_fallback_settings_cache_and_limits_round_trip(qtbot, page):
     with qtbot.waitSignal(page.saved, timeout=5000):
         page.triggers["rate_limits"].setChecked(False)
         page.retries.setValue(2)
+        page.budget.setValue(30)
         page.cache_on.setChecked(True)
         page.rpm.setValue(120)
         page.daily.setValue(5)
     route = route_in_force(page, "chain")
-    assert route.triggers.rate_limits is False and route.retries.max_retries == 2
+    assert route.triggers.rate_limits is False and route.retries.max_retries == 2 and route.retries.budget == 30
     assert route.cache.enabled and route.limits.requests_per_minute == 120 and route.limits.daily_usd == 5
     with qtbot.waitSignal(page.saved, timeout=5000):
         page.remove_variant()  # one left: back to plain targets
