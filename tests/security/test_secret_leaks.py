@@ -25,6 +25,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.fakes.openai_upstream import FakeOpenAIUpstream, Hang, OpenAIError, Stream
+from tests.security import figures
 
 CANARIES = {
     "SB_LEAK_OPENAI": "sk-proj-CANARYopenai7Qx2Lr9Vt4Mz8Wn1Kp6Hd3",
@@ -41,7 +42,11 @@ def fragments(secret: str) -> list[str]:
 
 
 def scan(text: str, where: str) -> list[str]:
-    return [f"{where}: {frag!r}" for secret in ALL for frag in fragments(secret) if frag in text]
+    found = [f"{where}: {frag!r}" for secret in ALL for frag in fragments(secret) if frag in text]
+    figures.add("canary_scans", source=__name__)
+    figures.add("canary_bytes", len(text))
+    figures.add("canary_leaks", len(found))
+    return found
 
 
 async def test_no_canary_anywhere_after_every_code_path(tmp_path: Path) -> None:
