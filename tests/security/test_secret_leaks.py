@@ -137,6 +137,18 @@ async def test_no_canary_anywhere_after_every_code_path(tmp_path: Path) -> None:
                 for path in ("/metrics", "/switchboard/status", "/v1/models"):
                     async with http.get(f"{base}{path}", headers=auth) as resp:
                         leaks += scan(await resp.text(), path)
+            # A header bomb whose oversized line carries the key: aiohttp's parser error quotes the
+            # line's start, in its answer (to the sender only) and in the gateway's error log.
+            host, port = base.removeprefix("http://").split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(
+                f"GET /v1/models HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {ACCESS_CANARY}".encode()
+                + b"x" * 20_000
+                + b"\r\n\r\n"
+            )
+            answer = await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+            assert answer.startswith(b"HTTP/1.0 400 "), answer[:100]
             await asyncio.sleep(0.5)  # let the log writer commit
             for args in (["logs", "--json", "-n", "100"], ["config", "history"]):
                 out = subprocess.run(
