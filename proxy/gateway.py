@@ -142,6 +142,7 @@ class Gateway(ReloadMixin):
             self.created_access_key = await in_thread(self.access_store.ensure_default)
         self.access_keys = await in_thread(self.access_store.load)
         self._watch_marks = await in_thread(self._side_file_marks)
+        self.request_log.retention_days = config.logging.retention_days
         await in_thread(self.request_log.start)
         await in_thread(self._load_spend, config)
         self.limits.on_threshold = self._on_budget
@@ -285,6 +286,7 @@ class Gateway(ReloadMixin):
             await self._bind(*self._address(config))
         self.snapshot = snapshot
         self.gates = self._build_gates(config)
+        self.request_log.set_retention(config.logging.retention_days)
         self._retire(old, snapshot)
 
     def _retire(self, old: Snapshot | None, new: Snapshot) -> None:
