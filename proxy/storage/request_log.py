@@ -12,7 +12,8 @@ batch (most do) never has its ``in_progress`` row written at all, so the common 
 extra write. At start, rows still ``in_progress`` from a previous run become ``interrupted``.
 
 Environmental failures (disk full, database locked) are counted and logged, and the proxy keeps
-serving; they are kept apart from bugs, which propagate in tests.
+serving. An unexpected exception in the writer (a bug) is logged (redacted, like every log
+record) and counted too, and the writer carries on: it never dies and silently stops logging.
 
 Retention (``logging.retention_days``): the writer deletes rows older than that when it starts and
 every ``PURGE_SECONDS`` after, ``PURGE_BATCH`` rows per transaction and at most
@@ -277,6 +278,9 @@ class RequestLog:
                         batch.append(self._pending.popleft())
                     try:
                         self._write(db, batch)
+                    except Exception:  # a bug: the batch is lost, but the writer lives on (never silently)
+                        self.dropped += len(batch)
+                        log.exception("request log writer failed; %d rows dropped", len(batch))
                     finally:
                         with self._idle:
                             self._done += len(batch)
@@ -329,9 +333,13 @@ class RequestLog:
             if not final:
                 continue
             if price is not None and record.cost is None:
-                cost = cost_usd(
-                    price, record.tokens_in, record.tokens_out, record.tokens_cached, record.tokens_cache_write
-                )
+                try:
+                    cost = cost_usd(
+                        price, record.tokens_in, record.tokens_out, record.tokens_cached, record.tokens_cache_write
+                    )
+                except Exception:  # a pricing bug leaves the cost unknown; the row is still written
+                    log.exception("pricing request %s failed; its cost is left unknown", record.id)
+                    cost = None
                 if record.cache == "hit":  # a hit costs nothing; it saved what the answer once cost
                     record = record.replace(cost=0.0, cost_saved=cost)
                 elif cost is not None:  # no copy of the record when the price is unknown
@@ -351,12 +359,15 @@ class RequestLog:
             log.exception("request log write failed; %d rows dropped", len(records))
             return
         self.written += len(records)
-        if self.observe is not None:
-            for record in records:
-                self.observe(record)
-        if self.events is not None and self.events.has_subscribers:
-            for record in records:
-                self.events.emit(RequestLogged(record))
+        try:
+            if self.observe is not None:
+                for record in records:
+                    self.observe(record)
+            if self.events is not None and self.events.has_subscribers:
+                for record in records:
+                    self.events.emit(RequestLogged(record))
+        except Exception:  # the rows are committed; a failing listener must not stop the writer
+            log.exception("a request log listener failed")
 
 
 def _row_to_record(row: sqlite3.Row) -> RequestRecord:
