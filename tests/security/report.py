@@ -70,7 +70,8 @@ def merge(directory: Path) -> tuple[dict[str, float], dict[str, int], list[str]]
 def _n(value: float | None, unit: str = "", signed: bool = False) -> str:
     if value is None:
         return "not run"
-    text = f"{value:+,.1f}" if signed else (f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}")
+    digits = 0 if float(value).is_integer() else 1
+    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
     return text + unit
 
 

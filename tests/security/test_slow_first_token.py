@@ -1,7 +1,7 @@
 """Slow first tokens and slow-but-alive streams (RELIABILITY F-01d, F-01e, with F-05's commit point).
 
-Scaled down: the gateway's commit window and keep-alive interval are 0.2 s here (10 s and 15 s
-by default), the upstream takes 1.2 s to its first token, and the client gives up after 0.6 s
+Scaled down: the gateway's commit window and keep-alive interval are 0.15 s here (10 s and 15 s
+by default), the upstream takes 1 s to its first token, and the client gives up after 0.5 s
 without a byte (a client read timeout, like F-01e's 30 s against a 90 s first token).
 
 - F-01e: the client gets ``: keep-alive`` comments while it waits, stays connected and gets the
@@ -28,15 +28,15 @@ from tests.helpers import gateway_context
 from tests.security import figures
 
 KEY = "sk-slow-first-token-upstream-key-0000"
-CLIENT_READ_TIMEOUT = 0.6
-FIRST_TOKEN = 1.2
+CLIENT_READ_TIMEOUT = 0.5
+FIRST_TOKEN = 1.0
 EXPECTED = "Hello from fake upstream! You said: take your time"
 
 
 @pytest.fixture(autouse=True)
 def quick_keepalive(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(streaming, "COMMIT_AFTER", 0.2)
-    monkeypatch.setattr(streaming, "KEEPALIVE_EVERY", 0.2)
+    monkeypatch.setattr(streaming, "COMMIT_AFTER", 0.15)
+    monkeypatch.setattr(streaming, "KEEPALIVE_EVERY", 0.15)
 
 
 def config(*upstreams: FakeOpenAIUpstream, idle: float = 5.0) -> dict:
@@ -57,7 +57,7 @@ def config(*upstreams: FakeOpenAIUpstream, idle: float = 5.0) -> dict:
 
 
 async def post_stream(base: str, headers: dict, path: str, body: dict) -> tuple[int, bytes]:
-    """POST and read the whole stream with a client that gives up after 0.6 s without a byte."""
+    """POST and read the whole stream with a client that gives up after 0.5 s without a byte."""
     timeout = aiohttp.ClientTimeout(total=30, sock_read=CLIENT_READ_TIMEOUT)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         async with http.post(base + path, json=body, headers=headers) as resp:
@@ -116,8 +116,8 @@ async def test_messages_streams_get_keepalives_too(tmp_path: Path) -> None:
 
 async def test_a_fallback_after_the_commit_is_invisible(tmp_path: Path) -> None:
     async with FakeOpenAIUpstream(api_key=KEY) as first, FakeOpenAIUpstream(api_key=KEY) as second:
-        first.script(Delay(1.0, OpenAIError(503, "overloaded", type="server_error")))
-        second.script(Stream(first_delay=0.5))
+        first.script(Delay(0.6, OpenAIError(503, "overloaded", type="server_error")))
+        second.script(Stream(first_delay=0.3))
         async with gateway_context(tmp_path, config(first, second), env={"SB_SLOW_KEY": KEY}) as ctx:
             status, raw = await post_stream(ctx.base_url, ctx.headers(), "/v1/chat/completions", CHAT)
             text, events = chat_text(raw)
@@ -130,7 +130,7 @@ async def test_a_fallback_after_the_commit_is_invisible(tmp_path: Path) -> None:
 
 async def test_every_target_failing_after_the_commit_ends_with_an_error_event(tmp_path: Path) -> None:
     async with FakeOpenAIUpstream(api_key=KEY) as upstream:
-        upstream.script(Delay(1.0, OpenAIError(503, "overloaded", type="server_error")))
+        upstream.script(Delay(0.6, OpenAIError(503, "overloaded", type="server_error")))
         async with gateway_context(tmp_path, config(upstream), env={"SB_SLOW_KEY": KEY}) as ctx:
             status, raw = await post_stream(ctx.base_url, ctx.headers(), "/v1/chat/completions", CHAT)
             _, events = chat_text(raw)
@@ -143,9 +143,9 @@ async def test_every_target_failing_after_the_commit_ends_with_an_error_event(tm
 
 
 async def test_a_slow_but_alive_stream_is_not_a_timeout(tmp_path: Path) -> None:
-    """F-01d: a chunk every 0.3 s against a 0.4 s idle timeout, for 8 chunks (6x the timeout)."""
-    async with FakeOpenAIUpstream(api_key=KEY, chunks=8, chunk_delay=0.3) as upstream:
-        async with gateway_context(tmp_path, config(upstream, idle=0.4), env={"SB_SLOW_KEY": KEY}) as ctx:
+    """F-01d: a chunk every 0.25 s against a 0.35 s idle timeout, 6 chunks (4x the timeout)."""
+    async with FakeOpenAIUpstream(api_key=KEY, chunks=6, chunk_delay=0.25) as upstream:
+        async with gateway_context(tmp_path, config(upstream, idle=0.35), env={"SB_SLOW_KEY": KEY}) as ctx:
             status, raw = await post_stream(ctx.base_url, ctx.headers(), "/v1/chat/completions", CHAT)
             text, events = chat_text(raw)
             assert status == 200 and text == EXPECTED and events[-1] == b"[DONE]"
