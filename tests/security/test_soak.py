@@ -185,14 +185,18 @@ async def one(http: aiohttp.ClientSession, soak: Soak, kind: str, n: int) -> Non
         judge = judge_chat
     headers = {"Authorization": f"Bearer {ACCESS_KEY}"}
     started = time.monotonic()
-    async with http.post(soak.base + path, json=body, headers=headers) as resp:
-        raw = await resp.read()
-        seen = judge(raw, stream, said) if resp.status == 200 else "error"
-        if seen == "error":
-            assert orjson.loads(raw)["error"]["message"], raw
-    soak.outcomes.append(
-        Outcome(kind, started, time.monotonic() - started, seen, resp.headers.get("x-request-id"), resp.status)
-    )
+    request_id = None
+    try:
+        async with http.post(soak.base + path, json=body, headers=headers) as resp:
+            request_id = resp.headers.get("x-request-id")
+            raw = await resp.read()
+            seen = judge(raw, stream, said) if resp.status == 200 else "error"
+            if seen == "error":
+                assert orjson.loads(raw)["error"]["message"], raw
+        status = resp.status
+    except TimeoutError:  # the client's 30 s: the gateway hung
+        seen, status = "hung", 0
+    soak.outcomes.append(Outcome(kind, started, time.monotonic() - started, seen, request_id, status))
 
 
 async def sampler(soak: Soak, stop: asyncio.Event, since: float) -> None:
@@ -314,7 +318,7 @@ async def test_mixed_traffic_keeps_memory_descriptors_and_latency_flat_and_loses
     first_third = [o.latency for o in timed if WARMUP <= o.started - t0 < cut]
     last_third = [o.latency for o in timed if o.started - t0 >= WARMUP + 2 * ran / 3]
     p99_first, p99_last = p99(first_third) * 1000, p99(last_third) * 1000
-    seen = {k: sum(o.seen == k for o in soak.outcomes) for k in ("ok", "cut", "error", "silent")}
+    seen = {k: sum(o.seen == k for o in soak.outcomes) for k in ("ok", "cut", "error", "silent", "hung")}
     print(
         f"soak {ran:.0f} s, {len(soak.outcomes)} requests {seen}, {sum(f.kind != 'pass' for f in faults)} faults; "
         f"RSS {head[0].rss_kib / 1024:.1f} -> {tail[-1].rss_kib / 1024:.1f} MiB (drift {rss_drift_mib:+.1f}); "
@@ -337,6 +341,15 @@ async def test_mixed_traffic_keeps_memory_descriptors_and_latency_flat_and_loses
     figures.add("requests_lost", lost, source=__name__)
     figures.add("silent_truncations", seen["silent"], source=__name__)
 
+    with contextlib.closing(sqlite3.connect(Home.resolve(home).log_db)) as conn:
+        detail = {
+            row[0]: row
+            for row in conn.execute(
+                "SELECT id, status, http_status, error, provider, latency_ms, attempt_log FROM requests"
+            )
+        }
+    hung = [(o, detail.get(o.request_id or "")) for o in soak.outcomes if o.seen == "hung"]
+    assert not hung, (hung[:3], err[-3000:])
     assert seen["silent"] == 0, [o for o in soak.outcomes if o.seen == "silent"][:3]
     assert lost == 0 and len(rows) == len(soak.outcomes), (lost, len(rows), len(soak.outcomes))
     assert seen["error"] == 0, {o.status for o in soak.outcomes if o.seen == "error"}  # the fallback always serves
