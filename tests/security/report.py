@@ -78,6 +78,10 @@ def _n(value: float | None, unit: str = "", signed: bool = False) -> str:
 def table(figures: dict[str, float]) -> list[tuple[str, str, str]]:
     f = figures.get
 
+    def zero(name: str, ran: str) -> str:
+        """A must-be-zero figure, or "not run" when the tests that count it did not run."""
+        return _n(f(name, 0)) if f(ran) else "not run"
+
     def soak_drift(name: str, unit: str) -> str:
         return _n(f(name), unit, signed=True) if f("soak_seconds") else "not run"
 
@@ -90,16 +94,16 @@ def table(figures: dict[str, float]) -> list[tuple[str, str, str]]:
     return [
         ("Bad input", "inputs tried (fuzzed bodies and hosts, bombs, slow-loris, abuse)",
          _n(f("bad_inputs"))),
-        ("", "gateway crashes", _n(f("gateway_crashes", 0))),
-        ("", "5xx from the gateway itself", _n(f("gateway_5xx", 0))),
+        ("", "gateway crashes", zero("gateway_crashes", "bad_inputs")),
+        ("", "5xx from the gateway itself", zero("gateway_5xx", "bad_inputs")),
         ("Upstream faults", "faults injected (reset, truncate, garbage, stall, latency)",
          _n(f("faults_injected"))),
         ("", "requests sent through faults", _n(f("fault_requests"))),
-        ("", "requests lost (no terminal log row)", _n(f("requests_lost", 0))),
-        ("", "silent truncations (cut without an error event)", _n(f("silent_truncations", 0))),
+        ("", "requests lost (no terminal log row)", zero("requests_lost", "fault_requests")),
+        ("", "silent truncations (cut without an error event)", zero("silent_truncations", "fault_requests")),
         ("Secrets", "canary scans (files, output streams, answers, commands)", _n(f("canary_scans"))),
         ("", "canary bytes scanned", _n(f("canary_bytes"))),
-        ("", "canary leaks", _n(f("canary_leaks", 0))),
+        ("", "canary leaks", zero("canary_leaks", "canary_scans")),
         ("Soak", "duration", f"{_n(f('soak_seconds'), ' s')} ({_n(f('soak_requests'))} requests)"
          if f("soak_seconds") else "not run"),
         ("", "RSS drift (last third - first third)", soak_drift("soak_rss_drift_mib", " MiB")),
@@ -108,9 +112,9 @@ def table(figures: dict[str, float]) -> list[tuple[str, str, str]]:
         ("", "lost log rows", _n(f("soak_lost_rows")) if f("soak_seconds") else "not run"),
         ("Crash", "kill -9 runs / integrity_check ok",
          f"{_n(f('crash_kills'))} / {_n(f('crash_integrity_ok'))}"),
-        ("", "finished requests lost", _n(f("crash_rows_lost", 0))),
+        ("", "finished requests lost", zero("crash_rows_lost", "crash_kills")),
         ("Browser", "attack attempts (Chromium) / forwarded upstream",
-         f"{_n(f('browser_attempts'))} / {_n(f('browser_forwarded', 0))}"),
+         f"{_n(f('browser_attempts'))} / {zero('browser_forwarded', 'browser_attempts')}"),
     ]  # fmt: skip
 
 
