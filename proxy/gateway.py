@@ -124,6 +124,8 @@ class Gateway(ReloadMixin):
         """Set from any thread (the tray's Pause): model requests get 503 ``paused`` until cleared."""
         self.simulator = Simulator()
         """Simulated failures armed for route targets (the routing editor's "Simulate failure")."""
+        self._retired: dict[int, Any] = {}
+        """Adapters replaced by a reload or a key change, closed after the drain time (or at stop)."""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class Gateway(ReloadMixin):
             self.created_access_key = await in_thread(self.access_store.ensure_default)
         self.access_keys = await in_thread(self.access_store.load)
         self._watch_marks = await in_thread(self._side_file_marks)
+        self.request_log.retention_days = config.logging.retention_days
         await in_thread(self.request_log.start)
         await in_thread(self._load_spend, config)
         self.limits.on_threshold = self._on_budget
@@ -257,6 +260,8 @@ class Gateway(ReloadMixin):
         if self.snapshot is not None:
             for adapter in self.snapshot.adapters.values():
                 await adapter.close()
+        while self._retired:  # replaced by a reload or a key change, not yet closed
+            await self._retired.popitem()[1].close()
         await in_thread(self.request_log.close)
         self._cache_thread.shutdown(wait=True)
         if self.cache is not None:
@@ -281,12 +286,26 @@ class Gateway(ReloadMixin):
             await self._bind(*self._address(config))
         self.snapshot = snapshot
         self.gates = self._build_gates(config)
-        if old is not None:
-            retired = [a for pid, a in old.adapters.items() if snapshot.adapters.get(pid) is not a]
-            if retired:
-                asyncio.get_running_loop().call_later(
-                    config.server.drain_timeout + 1, lambda: [asyncio.ensure_future(a.close()) for a in retired]
-                )
+        self.request_log.set_retention(config.logging.retention_days)
+        self._retire(old, snapshot)
+
+    def _retire(self, old: Snapshot | None, new: Snapshot) -> None:
+        """Close the adapters (and their connection pools) of ``old`` that ``new`` no longer uses,
+        once requests in flight on them had ``drain_timeout`` to finish, or when the gateway stops."""
+        if old is None:
+            return
+        retired = {id(a): a for pid, a in old.adapters.items() if new.adapters.get(pid) is not a}
+        if not retired:
+            return
+        self._retired.update(retired)
+
+        def close() -> None:
+            for key in retired:
+                adapter = self._retired.pop(key, None)
+                if adapter is not None:
+                    asyncio.ensure_future(adapter.close())
+
+        asyncio.get_running_loop().call_later(new.config.server.drain_timeout + 1, close)
 
     async def save_config(self, config: GatewayConfig, author: str, summary: str | None = None) -> Version:
         """Save ``config`` as a new version of the config file, then apply it."""

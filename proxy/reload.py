@@ -116,7 +116,8 @@ class ReloadMixin:
                 if not ((p := config.provider(pid)) is not None and p.key is not None and p.key.keychain)
             }
             previous = Snapshot(config, keep, self.snapshot.resolver, self.snapshot.price_refs)
-            self.snapshot = await in_thread(self._build_snapshot, config, previous)
+            old, self.snapshot = self.snapshot, await in_thread(self._build_snapshot, config, previous)
+            self._retire(old, self.snapshot)  # the replaced adapters' pools were leaked before
         if self.snapshot is not None:
             self.gates = self._build_gates(self.snapshot.config)
 

@@ -35,13 +35,23 @@ RESPONSE_HEADERS = (
 headroom); a short list, so a log row stays small and carries nothing identifying beyond them."""
 
 
+HEADER_VALUE_KEPT = 200
+"""Characters of a kept header value (an upstream may send anything)."""
+
+
+def clean_text(text: str) -> str:
+    """``text`` as valid UTF-8: bytes an upstream sent that were not UTF-8 (kept by aiohttp as
+    surrogate escapes) become U+FFFD, so the log row can always be encoded."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def useful_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The :data:`RESPONSE_HEADERS` present in ``headers`` (any case), values redacted."""
     found = {}
     for name in RESPONSE_HEADERS:
         value = headers.get(name)
         if value is not None:
-            found[name] = REDACTOR.redact(value)
+            found[name] = REDACTOR.redact(clean_text(value[:HEADER_VALUE_KEPT]))
     return found
 
 
@@ -145,6 +155,8 @@ class Exchange:
     ) -> None:
         """Record one attempt; of ``response_headers``, only :data:`RESPONSE_HEADERS` are kept."""
         target = f"{provider}/{model}"
+        if error is not None:
+            error = clean_text(error)
         entry: dict[str, object] = {"target": target, "status": status, "error": error, "ms": round(ms, 2)}
         if response_headers and (kept := useful_headers(response_headers)):
             entry["response_headers"] = kept
@@ -153,7 +165,7 @@ class Exchange:
     def fail(self, status: str, http_status: int, error: str) -> None:
         self.status = status
         self.http_status = http_status
-        self.error = error
+        self.error = clean_text(error)
 
     def record(self) -> RequestRecord:
         usage = self.usage or Usage()

@@ -22,7 +22,13 @@ from proxy.server import messages, responses
 from proxy.server.compare import compare
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
-from proxy.server.streaming import prime_chat_stream, relay_chat_stream
+from proxy.server.streaming import (
+    COMMITTED,
+    error_event,
+    forward_keeping_alive,
+    prime_chat_stream,
+    relay_chat_stream,
+)
 from proxy.server.validation import check_chat, check_embeddings, model_name, read_json
 from proxy.sse import SSEEvent
 
@@ -74,7 +80,14 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     async def prime(reply: UpstreamReply) -> UpstreamReply:
         return await prime_chat_stream(reply, ex.provider or "?")
 
-    reply = await gateway.forward(ex, snap, resolution, build, prime if stream else None)
+    if stream:
+        work = gateway.forward(ex, snap, resolution, build, prime)
+        kept = await forward_keeping_alive(request, ex, work, lambda e: error_event(e.message, e.type, e.code))
+        if kept is None:
+            return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
+        reply = kept
+    else:
+        reply = await gateway.forward(ex, snap, resolution, build, None)
     if stream:
         assembler = StreamAssembler() if key is not None else None
         response = await relay_chat_stream(

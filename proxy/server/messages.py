@@ -32,6 +32,8 @@ from proxy.routing.resolve import Attempt
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
 from proxy.server.streaming import (
+    COMMITTED,
+    forward_keeping_alive,
     open_stream,
     prime_chat_stream,
     prime_stream,
@@ -106,7 +108,16 @@ async def messages(request: web.Request) -> web.StreamResponse:
             return await prime_messages_stream(reply, ex.provider or "?")
         return await prime_chat_stream(reply, ex.provider or "?")
 
-    reply = await gateway.forward(ex, snap, resolution, build, prime if stream else None)
+    if stream:
+        work = gateway.forward(ex, snap, resolution, build, prime)
+        kept = await forward_keeping_alive(
+            request, ex, work, lambda e: _error_event(e.message, anthropic_error_type(e.status, None))
+        )
+        if kept is None:
+            return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
+        reply = kept
+    else:
+        reply = await gateway.forward(ex, snap, resolution, build, None)
     if stream:
         if reply.format == "anthropic":
             return await relay_messages_stream(

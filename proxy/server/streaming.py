@@ -6,6 +6,10 @@ Streams never lie:
   attempt loop) holds back lifecycle-only events (the role-only first chunk, comments, a
   usage-only chunk), within a bound, until the first content event arrives; a failure up to that
   point, including an in-band error event, is an ordinary failed attempt.
+- **A slow first content** (slow first token, retries, fallbacks) commits the 200 after
+  ``COMMIT_AFTER`` seconds and sends ``: keep-alive`` comments meanwhile
+  (:func:`forward_keeping_alive`); a fallback is still invisible, and a request that then fails
+  ends with an in-band error event.
 - **After content**, a failure is never disguised as a normal end: the client gets one in-band
   error event (``data: {"error": {...}}``) and the stream closes without ``[DONE]``; the log marks
   the request ``cut``. A stream that ends without ``[DONE]`` is cut too.
@@ -17,15 +21,17 @@ hidden from a client that did not ask for it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from proxy.cache.replay import StreamAssembler
-from proxy.errors import UpstreamError, UpstreamHTTPError, UpstreamProtocolError
+from proxy.errors import ApiError, UpstreamError, UpstreamHTTPError, UpstreamProtocolError
 from proxy.events import RequestFirstByte, RequestProgress
 from proxy.models import CUT, Usage
 from proxy.providers.base import UpstreamReply
@@ -44,6 +50,64 @@ HOLD_EVENTS = 64
 HOLD_BYTES = 256 * 1024
 PROGRESS_SECONDS = 0.1
 """At most one :class:`RequestProgress` per request this often (the GUI batches them again)."""
+
+COMMIT_AFTER = 10.0
+"""Seconds a streamed request may wait for its first content before the 200 and the SSE headers
+go out anyway, followed by keep-alive comments (RELIABILITY F-01e, F-05's commit window)."""
+KEEPALIVE_EVERY = 15.0
+"""Seconds between two keep-alive comments while the first content is still awaited."""
+KEEPALIVE = b": keep-alive\n\n"
+COMMITTED: web.RequestKey[web.StreamResponse] = web.RequestKey("switchboard_committed", web.StreamResponse)
+"""The response already sent to the client (status and headers) while waiting; relays write to it."""
+
+
+async def forward_keeping_alive(
+    request: web.Request, ex: Exchange, work: Awaitable[UpstreamReply], error_event: Callable[[ApiError], bytes]
+) -> UpstreamReply | None:
+    """Await the attempt loop of a streamed request (``work``), keeping the client's connection alive.
+
+    If the first content takes longer than :data:`COMMIT_AFTER` (a slow first token, retries,
+    fallbacks), the 200 and the SSE headers are sent and then ``: keep-alive`` comments every
+    :data:`KEEPALIVE_EVERY` seconds, which SSE clients skip, so a client with a read timeout stays
+    connected. Fallbacks stay invisible: only comments went out. If every target then fails, the
+    client gets ``error_event(error)`` in its API's dialect, the stream ends without ``[DONE]``,
+    and ``None`` is returned (the response is ``request[COMMITTED]``).
+
+    Returns:
+        The reply, primed: its first content is there. ``None`` if the request failed after commit.
+
+    Raises:
+        ApiError: the request failed before anything was sent (the usual error response follows).
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        timeout = COMMIT_AFTER
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if done:
+                break
+            response = request.get(COMMITTED)
+            if response is None:
+                response = web.StreamResponse(status=200, headers={**SSE_HEADERS, "x-request-id": ex.id})
+                await response.prepare(request)
+                request[COMMITTED] = response
+            await response.write(KEEPALIVE)
+            timeout = KEEPALIVE_EVERY
+    except BaseException:  # the client went away (cancelled) or its socket failed: stop the attempts
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+    committed = request.get(COMMITTED)
+    try:
+        return task.result()
+    except ApiError as err:
+        if committed is None:
+            raise
+        ex.fail(err.outcome, 200, f"{err.message} (after keep-alive comments were sent)")
+        await committed.write(error_event(err))
+        await committed.write_eof()
+        return None
 
 
 def error_event(message: str, type_: str, code: str | int | None) -> bytes:
@@ -145,8 +209,10 @@ async def relay_chat_stream(
     """Relay ``reply``'s events; ``assembler`` (for the cache) gets every parsed chunk."""
     assert reply.events is not None
     events = reply.events
-    response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
-    await response.prepare(request)
+    response = request.get(COMMITTED)  # already sent while waiting (keep-alive), else now
+    if response is None:
+        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
+        await response.prepare(request)
     ttfb = ex.mark_first_byte()
     if on_first_byte is not None:
         on_first_byte(RequestFirstByte(ex.id, ttfb))
@@ -274,8 +340,10 @@ class StreamWriter:
 
 
 async def open_stream(request: web.Request, ex: Exchange, capture: bool, on_first_byte: Any) -> StreamWriter:
-    response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **ex.result_headers()})
-    await response.prepare(request)
+    response = request.get(COMMITTED)  # already sent while waiting (keep-alive), else now
+    if response is None:
+        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **ex.result_headers()})
+        await response.prepare(request)
     ttfb = ex.mark_first_byte()
     if on_first_byte is not None:
         on_first_byte(RequestFirstByte(ex.id, ttfb))

@@ -12,7 +12,14 @@ batch (most do) never has its ``in_progress`` row written at all, so the common 
 extra write. At start, rows still ``in_progress`` from a previous run become ``interrupted``.
 
 Environmental failures (disk full, database locked) are counted and logged, and the proxy keeps
-serving; they are kept apart from bugs, which propagate in tests.
+serving. An unexpected exception in the writer (a bug) is logged (redacted, like every log
+record) and counted too, and the writer carries on: it never dies and silently stops logging.
+
+Retention (``logging.retention_days``): the writer deletes rows older than that when it starts and
+every ``PURGE_SECONDS`` after, ``PURGE_BATCH`` rows per transaction and at most
+``PURGE_BATCHES_PER_TICK`` transactions between two write batches (so a big purge never holds up
+logging), then gives the freed pages back to the file system (a new database is created with
+``auto_vacuum = INCREMENTAL``).
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ TABLE = "requests"
 BATCH_ROWS = 500
 BATCH_SECONDS = 0.1
 QUEUE_BOUND = 10_000
+PURGE_SECONDS = 3600.0
+PURGE_BATCH = 1000
+PURGE_BATCHES_PER_TICK = 20
 
 _COLUMNS: dict[str, type] = {
     "id": str,
@@ -120,6 +130,8 @@ def open_db(path: Path) -> sqlite_utils.Database:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
     db = sqlite_utils.Database(conn)
     conn.execute("PRAGMA busy_timeout = 5000")
+    if conn.execute("PRAGMA user_version").fetchone()[0] == 0 and not db.table_names():
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only possible before the first table
     db.enable_wal()
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA journal_size_limit = 67108864")
@@ -169,6 +181,11 @@ class RequestLog:
         """Rows found ``in_progress`` at start (the previous run stopped mid-request)."""
         self.recovered_from: Path | None = None
         """Where a damaged log database was moved at start (the tray tells the user)."""
+        self.retention_days: float = 30.0
+        """Rows older than this are deleted (set from ``logging.retention_days``; read by the writer)."""
+        self.purged = 0
+        """Rows deleted by retention since start."""
+        self._next_purge = 0.0
 
     def start(self) -> None:
         try:
@@ -200,6 +217,12 @@ class RequestLog:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="switchboard-log-writer", daemon=True)
         self._thread.start()
+
+    def set_retention(self, days: float) -> None:
+        """Keep rows for ``days``; a change takes effect at the writer's next tick."""
+        if days != self.retention_days:
+            self.retention_days = days
+            self._next_purge = 0.0
 
     def submit(self, record: RequestRecord, price: PriceRef | None = None) -> None:
         """Queue a record for writing. Never blocks; counts a drop when the queue is full."""
@@ -255,14 +278,48 @@ class RequestLog:
                         batch.append(self._pending.popleft())
                     try:
                         self._write(db, batch)
+                    except Exception:  # a bug: the batch is lost, but the writer lives on (never silently)
+                        self.dropped += len(batch)
+                        log.exception("request log writer failed; %d rows dropped", len(batch))
                     finally:
                         with self._idle:
                             self._done += len(batch)
                             self._idle.notify_all()
                 if stopping:
                     return
+                if time.monotonic() >= self._next_purge:
+                    self._purge_step(db)
         finally:
             db.conn.close()
+
+    def _purge_step(self, db: sqlite_utils.Database) -> None:
+        """Delete rows past retention, a bounded amount per call; the next call comes at the next
+        tick while rows remain, else after ``PURGE_SECONDS``."""
+        cutoff = time.time() - self.retention_days * 86400
+        deleted = 0
+        try:
+            for _ in range(PURGE_BATCHES_PER_TICK):
+                with db.conn:
+                    db.conn.execute("BEGIN")
+                    cursor = db.conn.execute(
+                        f"DELETE FROM {TABLE} WHERE rowid IN "
+                        f"(SELECT rowid FROM {TABLE} WHERE started_at < ? LIMIT {PURGE_BATCH})",
+                        (cutoff,),
+                    )
+                deleted += cursor.rowcount
+                if cursor.rowcount < PURGE_BATCH:
+                    self._next_purge = time.monotonic() + PURGE_SECONDS
+                    break
+            if deleted:
+                # A no-op unless auto_vacuum is INCREMENTAL. It frees one page per step, and the
+                # sqlite3 module's execute() steps once: executescript() runs it to the end.
+                db.conn.executescript("PRAGMA incremental_vacuum;")
+        except sqlite3.OperationalError as exc:  # locked, disk full: try again at the next schedule
+            log.warning("deleting old request log rows failed (%s); will retry", exc)
+            self._next_purge = time.monotonic() + min(PURGE_SECONDS, 60.0)
+        if deleted:
+            self.purged += deleted
+            log.info("deleted %d request log rows older than %g days", deleted, self.retention_days)
 
     def _write(self, db: sqlite_utils.Database, items: list[tuple[RequestRecord, PriceRef | None, bool]]) -> None:
         finished = {record.id for record, _, final in items if final}
@@ -276,9 +333,13 @@ class RequestLog:
             if not final:
                 continue
             if price is not None and record.cost is None:
-                cost = cost_usd(
-                    price, record.tokens_in, record.tokens_out, record.tokens_cached, record.tokens_cache_write
-                )
+                try:
+                    cost = cost_usd(
+                        price, record.tokens_in, record.tokens_out, record.tokens_cached, record.tokens_cache_write
+                    )
+                except Exception:  # a pricing bug leaves the cost unknown; the row is still written
+                    log.exception("pricing request %s failed; its cost is left unknown", record.id)
+                    cost = None
                 if record.cache == "hit":  # a hit costs nothing; it saved what the answer once cost
                     record = record.replace(cost=0.0, cost_saved=cost)
                 elif cost is not None:  # no copy of the record when the price is unknown
@@ -298,12 +359,15 @@ class RequestLog:
             log.exception("request log write failed; %d rows dropped", len(records))
             return
         self.written += len(records)
-        if self.observe is not None:
-            for record in records:
-                self.observe(record)
-        if self.events is not None and self.events.has_subscribers:
-            for record in records:
-                self.events.emit(RequestLogged(record))
+        try:
+            if self.observe is not None:
+                for record in records:
+                    self.observe(record)
+            if self.events is not None and self.events.has_subscribers:
+                for record in records:
+                    self.events.emit(RequestLogged(record))
+        except Exception:  # the rows are committed; a failing listener must not stop the writer
+            log.exception("a request log listener failed")
 
 
 def _row_to_record(row: sqlite3.Row) -> RequestRecord:

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.helpers import ACCESS_KEY, gateway_context
+from tests.security import figures
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/setup installs it)")
@@ -232,6 +233,8 @@ async def test_pages_from_other_origins_and_rebound_names_get_nothing(tmp_path: 
                 await reports.close()
 
             attack, rebind = reports.reports["attack"], reports.reports["rebind"]
+            figures.add("browser_attempts", len(attack) + len(rebind), source=__name__)
+            figures.add("browser_forwarded", len(upstream.requests))
             # The page could read nothing.
             assert "error" in attack["json_post"], attack  # the preflight was refused
             assert attack["simple_post"]["type"] == "opaque" and attack["simple_post"]["body"] == ""

@@ -18,6 +18,7 @@ import aiohttp
 
 from proxy.paths import Home
 from tests.helpers import ACCESS_KEY
+from tests.security import figures
 
 CONFIG = {
     "providers": [{"id": "demo", "preset": "demo", "demo": {"pace_ms": 60}}],
@@ -82,8 +83,11 @@ async def test_requests_in_flight_at_a_kill_are_interrupted_not_lost(tmp_path: P
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+    figures.add("crash_kills", source=__name__)
     db = Home.resolve(home).log_db
     after_kill = rows(db)
+    figures.add("crash_integrity_ok")  # rows() checked it
+    figures.add("crash_rows_lost", sum(after_kill.get(i) != "ok" for i in ids_done))
     assert all(after_kill.get(i) == "ok" for i in ids_done), after_kill
     assert all(after_kill.get(i) == "in_progress" for i in ids_in_flight), after_kill
     proc, _ = start_gateway(home, cfg)  # the next start marks them

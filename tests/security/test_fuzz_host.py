@@ -4,14 +4,18 @@ port are accepted; everything else is a 403 before anything else happens, with n
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import ACCESS_KEY, gateway_context
+from tests.security import figures
 
 ALPHABET = st.characters(codec="latin-1", exclude_characters="\r\n")
+EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "300"))
 PIECES = st.sampled_from(
     ["localhost", "127.0.0.1", "[::1]", "LOCALHOST", "127.1", "0x7f000001", "evil.example", "xn--80ak6aa92e.com"]
 )
@@ -35,6 +39,7 @@ async def status_for(port: int, host: bytes) -> int:
         writer.close()
 
 
+@pytest.mark.timeout(120 + EXAMPLES // 10)
 async def test_only_canonical_hosts_pass(tmp_path: Path) -> None:
     async with gateway_context(tmp_path) as ctx:
         port = ctx.port
@@ -42,7 +47,7 @@ async def test_only_canonical_hosts_pass(tmp_path: Path) -> None:
         loop = asyncio.get_running_loop()
         seen: list[tuple[bytes, int]] = []
 
-        @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(
             host=st.one_of(
                 st.text(ALPHABET, max_size=40),
@@ -57,6 +62,8 @@ async def test_only_canonical_hosts_pass(tmp_path: Path) -> None:
             seen.append((raw, asyncio.run_coroutine_threadsafe(status_for(port, raw), loop).result(10)))
 
         await asyncio.to_thread(run)
+        figures.add("bad_inputs", sum(raw.strip().lower() not in canonical for raw, _ in seen), source=__name__)
+        figures.add("gateway_5xx", sum(status >= 500 for _, status in seen))
         for raw, status in seen:
             if raw.strip().lower() in canonical and raw == raw.strip():
                 assert status == 200, (raw, status)

@@ -20,15 +20,19 @@ from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from proxy.paths import Home
 from proxy.storage.request_log import read_recent
 from tests.helpers import ACCESS_KEY, DEMO_CONFIG
+from tests.security import figures
 
 PATHS = ("/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/messages/count_tokens")
 HEADERS = {"Authorization": f"Bearer {ACCESS_KEY}", "Content-Type": "application/json"}
+EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "300"))
+"""hypothesis examples (CI: 300; the long suite runs more)."""
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -91,6 +95,7 @@ def peak_rss_kib(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+@pytest.mark.timeout(120 + EXAMPLES // 10)
 async def test_generated_bodies_get_precise_4xx_and_the_gateway_keeps_serving(tmp_path: Path) -> None:
     """The gateway runs as its own process, so its memory is measured apart from hypothesis'."""
     sent = 0
@@ -114,17 +119,20 @@ async def test_generated_bodies_get_precise_4xx_and_the_gateway_keeps_serving(tm
         loop = asyncio.get_running_loop()
         async with aiohttp.ClientSession() as http:
 
-            async def send(path: str, body: bytes) -> None:
+            async def send(path: str, body: bytes, bad: bool = True) -> None:
                 nonlocal sent
                 async with http.post(f"{base}{path}", data=body, headers=HEADERS) as resp:
                     raw = await resp.read()
                     sent += 1
+                    figures.add("bad_inputs", bad, source=__name__)
+                    figures.add("gateway_5xx", resp.status >= 500)
                     check_answer(path, resp.status, raw)
 
-            await send("/v1/chat/completions", b'{"model": "demo", "messages": [{"role": "user", "content": "warm"}]}')
+            warm = b'{"model": "demo", "messages": [{"role": "user", "content": "warm"}]}'
+            await send("/v1/chat/completions", warm, bad=False)
             rss_before = peak_rss_kib(proc.pid)
 
-            @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             @given(path=st.sampled_from(PATHS), body=bodies)
             def run(path: str, body: bytes) -> None:
                 # hypothesis drives synchronously: run each example on the test's loop
@@ -147,8 +155,12 @@ async def test_generated_bodies_get_precise_4xx_and_the_gateway_keeps_serving(tm
             growth = peak_rss_kib(proc.pid) - rss_before
             assert growth < 64 * 1024, f"the gateway's peak RSS grew by {growth} KiB"
     finally:
+        crashed = proc.poll() is not None  # it died before we asked it to stop
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
+        crashed = crashed or proc.returncode != 0 or "Traceback" in err
+        figures.add("gateway_crashes", crashed, source=__name__)
+    assert not crashed, err[-2000:]
     rows = read_recent(Home.resolve(home).log_db, 100_000)
     assert len(rows) == sent, "every request has exactly one log row"
     odd = {(r.status, r.http_status, r.error) for r in rows if r.http_status >= 500 or r.status == "error"}

@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakes.openai_upstream import FakeOpenAIUpstream, Reply
 from tests.helpers import ACCESS_KEY, gateway_context
+from tests.security import figures
 
 UPSTREAM_KEY = "sk-local-abuse-upstream-key-0123456789"
 ASK = {"model": "paid", "messages": [{"role": "user", "content": "hi"}]}
@@ -87,6 +88,8 @@ async def test_body_fields_that_would_redirect_the_key_are_refused(tmp_path: Pat
             async with aiohttp.ClientSession() as http:
                 body = {**ASK, **fill(extra)}
                 async with http.post(f"{ctx.base_url}/v1/chat/completions", json=body, headers=ctx.headers()) as resp:
+                    figures.add("bad_inputs", source=__name__)
+                    figures.add("gateway_5xx", resp.status >= 500)
                     assert resp.status == 400
                     assert (await resp.json())["error"]["code"] == "forbidden_parameter"
             assert canary.connections == 0 and upstream.requests == []
@@ -122,6 +125,8 @@ async def test_a_key_from_another_install_is_refused(tmp_path: Path) -> None:
             body = {"model": "demo", "messages": [{"role": "user", "content": "hi"}]}
             for key in (other_key, "", ACCESS_KEY + "x", ACCESS_KEY.upper()):
                 async with http.post(url, json=body, headers={"Authorization": f"Bearer {key}"}) as resp:
+                    figures.add("bad_inputs")
+                    figures.add("gateway_5xx", resp.status >= 500)
                     assert resp.status == 401
                     text = await resp.text()
                     assert not key or key not in text  # the presented value is never echoed

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.helpers import DEMO_CONFIG, gateway_context
+from tests.security import figures
 
 SLOW_CLIENTS = 60
 
@@ -52,6 +53,7 @@ async def test_slow_loris_connections_are_closed_and_others_are_served(tmp_path:
             return data
 
         slow = [asyncio.create_task(slow_client()) for _ in range(SLOW_CLIENTS)]
+        figures.add("bad_inputs", SLOW_CLIENTS + 1, source=__name__)  # and one half-closed client below
         await asyncio.sleep(0.2)
         async with aiohttp.ClientSession() as http:
             body = {"model": "demo", "messages": [{"role": "user", "content": "am I served?"}]}

@@ -6,7 +6,7 @@ import orjson
 from multidict import CIMultiDict
 
 from proxy.redact import MASK
-from proxy.server.exchange import useful_headers
+from proxy.server.exchange import Exchange, useful_headers
 from tests.fakes.openai_upstream import OpenAIError
 from tests.helpers import gateway_context
 from tests.proxy.routing.test_fallback_chain import KEY, MESSAGES, chain_config, pair  # noqa: F401
@@ -30,6 +30,20 @@ def test_useful_headers_keep_the_short_list_any_case_and_redact():
         "cf-ray": MASK,
     }
     assert useful_headers({}) == {}
+
+
+def test_garbage_from_an_upstream_never_breaks_the_log_row():
+    """aiohttp keeps header bytes that are not UTF-8 as surrogate escapes; orjson refuses those, so
+    one garbled header used to lose the request's log row (found by the fault-injection suite)."""
+    garbled = b"id-\xff\xfe".decode("utf-8", "surrogateescape")
+    assert useful_headers({"x-request-id": garbled, "cf-ray": "x" * 5000}) == {
+        "x-request-id": "id-\ufffd\ufffd",
+        "cf-ray": "x" * 200,
+    }
+    ex = Exchange("chat", None)
+    ex.note_attempt("p", "m", 502, f"bad answer: {garbled}", 1.0, {"x-request-id": garbled})
+    row = ex.record()
+    assert orjson.loads(row.attempt_log)[0]["error"] == "bad answer: id-\ufffd\ufffd"
 
 
 async def test_a_successful_attempt_keeps_its_response_headers(tmp_path, pair):  # noqa: F811
