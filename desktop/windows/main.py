@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QWidget
 
@@ -55,7 +55,12 @@ class MainWindow(QMainWindow):
         self.sidebar.setFixedWidth(180)
         self.sidebar.setAccessibleName("Pages")
         self.sidebar.setFrameShape(QListWidget.Shape.NoFrame)
-        self.sidebar.setStyleSheet("QListWidget::item { padding: 7px 10px; }")  # roomier, palette colours kept
+        # roomier rows from size hints, not a style sheet: a style sheet fixes the colours it was
+        # resolved with, so the sidebar stayed light when the system turned dark
+        self.sidebar.setSpacing(2)
+        for row in range(self.sidebar.count()):
+            item = self.sidebar.item(row)
+            item.setSizeHint(QSize(0, self.sidebar.fontMetrics().height() + 16))
         factories = page_factories(starter)
         self.stack = QStackedWidget()
         self.pages: dict[str, QWidget] = {}
