@@ -122,7 +122,10 @@ class OpenAICompatAdapter:
                 raise await self._http_error(resp)
             if stream:
                 if not resp.content_type.startswith("text/event-stream"):
-                    body = await _read_capped(resp, MAX_ERROR_BYTES)
+                    try:
+                        body = await _read_capped(resp, MAX_ERROR_BYTES)
+                    except (TimeoutError, aiohttp.ClientError, UpstreamProtocolError):
+                        body = b""
                     raise UpstreamProtocolError(
                         self.id,
                         f"expected an event stream, got {resp.content_type or 'no content type'} ({len(body)} bytes)",
@@ -177,6 +180,10 @@ class OpenAICompatAdapter:
                     raise UpstreamTimeout(self.id, phase, wait) from None
                 except aiohttp.ClientError as exc:
                     raise UpstreamConnectError(self.id, f"stream interrupted: {_describe(exc)}") from None
+                except RuntimeError as exc:  # aiohttp's "Connection closed." when the socket is gone
+                    if not _is_closed(exc):
+                        raise
+                    raise UpstreamConnectError(self.id, "stream interrupted: the connection closed") from None
                 if not chunk:
                     clean = not parser.pending.strip()
                     if not clean:
@@ -232,19 +239,31 @@ class OpenAICompatAdapter:
         return ids
 
 
+def _is_closed(exc: RuntimeError) -> bool:
+    """aiohttp raises ``RuntimeError("Connection closed.")``, not a ClientError, when a response
+    is read after its connection went away."""
+    return "Connection closed" in str(exc)
+
+
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int, *, truncate: bool = False) -> bytes:
-    if resp.content_length is not None and resp.content_length <= cap:
-        return await resp.read()
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_chunked(65536):
-        parts.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            if truncate:
-                break
-            raise UpstreamProtocolError(str(resp.url.host), f"the response is larger than {cap} bytes")
-    return b"".join(parts)[: cap if truncate else None]
+    """The body, at most ``cap`` bytes; a vanished connection raises ``aiohttp.ClientPayloadError``."""
+    try:
+        if resp.content_length is not None and resp.content_length <= cap:
+            return await resp.read()
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(65536):
+            parts.append(chunk)
+            size += len(chunk)
+            if size > cap:
+                if truncate:
+                    break
+                raise UpstreamProtocolError(str(resp.url.host), f"the response is larger than {cap} bytes")
+        return b"".join(parts)[: cap if truncate else None]
+    except RuntimeError as exc:
+        if not _is_closed(exc):
+            raise
+        raise aiohttp.ClientPayloadError("the connection closed while reading the response") from None
 
 
 def _parse_error_body(raw: bytes, content_type: str) -> tuple[str, str | None, Any, str | None]:

@@ -24,6 +24,7 @@ from proxy.errors import ApiError
 from proxy.models import CLIENT_CANCELLED, ERROR, REJECTED
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY, ORIGIN
+from proxy.server.streaming import COMMITTED
 from proxy.translate.anthropic import anthropic_error_body
 
 if TYPE_CHECKING:
@@ -105,6 +106,11 @@ async def exchange_middleware(request: web.Request, handler: web.Handler) -> web
         log.exception("internal error while handling %s %s", request.method, request.path)
         err = ApiError(500, f"Internal error in Switchboard ({type(exc).__name__}).", "internal_error")
         ex.fail(ERROR, 500, err.message)
+        started = request.get(COMMITTED)
+        if started is not None:  # status and headers are out: no second response can follow them
+            if request.transport is not None:
+                request.transport.close()  # the client sees the stream end now, not a silent wait
+            return started
         return error_response(err, path=request.path)
     finally:
         gateway.request_ended(ex)

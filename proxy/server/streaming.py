@@ -58,7 +58,8 @@ KEEPALIVE_EVERY = 15.0
 """Seconds between two keep-alive comments while the first content is still awaited."""
 KEEPALIVE = b": keep-alive\n\n"
 COMMITTED: web.RequestKey[web.StreamResponse] = web.RequestKey("switchboard_committed", web.StreamResponse)
-"""The response already sent to the client (status and headers) while waiting; relays write to it."""
+"""The response whose status and headers are already sent (while waiting, or when the relay
+began); relays write to it, and after an internal error nothing else may be sent."""
 
 
 async def forward_keeping_alive(
@@ -213,6 +214,7 @@ async def relay_chat_stream(
     if response is None:
         response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
         await response.prepare(request)
+        request[COMMITTED] = response
     ttfb = ex.mark_first_byte()
     if on_first_byte is not None:
         on_first_byte(RequestFirstByte(ex.id, ttfb))
@@ -344,6 +346,7 @@ async def open_stream(request: web.Request, ex: Exchange, capture: bool, on_firs
     if response is None:
         response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **ex.result_headers()})
         await response.prepare(request)
+        request[COMMITTED] = response
     ttfb = ex.mark_first_byte()
     if on_first_byte is not None:
         on_first_byte(RequestFirstByte(ex.id, ttfb))

@@ -122,7 +122,7 @@ def test_pages_go_back_in_time_without_bodies_and_one_row_has_them(tmp_path):
     path = tmp_path / "log.db"
     log = RequestLog(path)
     log.start()
-    t0 = 1_700_000_000.0
+    t0 = time.time() - 3600  # recent: older rows would be deleted by the 30-day retention
     for i in range(7):  # r5 and r6 start at the same time: the id breaks the tie
         log.submit(record(i, started_at=t0 + min(i, 5), request_body=f"req {i}", response_body=f"resp {i}"))
     assert log.flush(5)
