@@ -9,11 +9,12 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop import autostart
 from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
+from desktop.widgets.cards import scaled_label
 from desktop.windows.connect import ConnectPage
 from desktop.windows.dashboard import DashboardPage
 from desktop.windows.log import LogPage
@@ -23,6 +24,34 @@ from desktop.windows.routing import RoutingPage
 from desktop.windows.settings import SettingsPage
 
 PAGES = ("Providers & keys", "Routing", "Request log", "Dashboard", "Playground", "Connect a tool", "Settings")
+
+
+SUBTITLES = {
+    "Providers & keys": "Where requests go. Keys are kept in your OS keychain, never in files.",
+    "Routing": "The model names your tools ask for, and where each one goes.",
+    "Request log": "Every request as it happens. Select one to see its attempts and bodies.",
+    "Connect a tool": "Ready-made setups for the tools you use, with this computer's endpoint and key.",
+    "Settings": "How Switchboard runs on this computer.",
+}
+"""Pages that do not draw their own title get it here, with this line under it."""
+
+
+def _titled(name: str, page: QWidget) -> QWidget:
+    """``page`` under a title and a one-line subtitle, like the pages that draw their own."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 12, 0, 0)
+    layout.setSpacing(0)
+    inner = page.layout()
+    indent = inner.contentsMargins().left() if inner is not None else 9  # in line with the page's content
+    header = QVBoxLayout()
+    header.setContentsMargins(indent, 0, indent, 2)
+    header.setSpacing(0)
+    header.addWidget(scaled_label(name, 1.5, bold=True))
+    header.addWidget(scaled_label(SUBTITLES[name], faint=True))
+    layout.addLayout(header)
+    layout.addWidget(page, 1)
+    return box
 
 
 def page_factories(starter: autostart.Autostart | None) -> dict[str, Callable[[GatewayBridge], QWidget]]:
@@ -67,7 +96,7 @@ class MainWindow(QMainWindow):
         for name in PAGES:
             page = factories[name](bridge)
             self.pages[name] = page
-            self.stack.addWidget(page)
+            self.stack.addWidget(_titled(name, page) if name in SUBTITLES else page)
         body = QWidget()
         layout = QHBoxLayout(body)
         layout.addWidget(self.sidebar)
@@ -86,6 +115,10 @@ class MainWindow(QMainWindow):
     def pages_key_known(self) -> bool:
         page = self.pages["Connect a tool"]
         return isinstance(page, ConnectPage) and bool(page.key)
+
+    def current_page(self) -> QWidget:
+        """The page showing (the page itself, not the titled frame around it)."""
+        return self.pages[PAGES[self.stack.currentIndex()]]
 
     def show_page(self, name: str) -> None:
         self.sidebar.setCurrentRow(PAGES.index(name))

@@ -59,7 +59,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.bridge import GatewayBridge
-from desktop.windows.status import plain_label
+from desktop.windows.status import heading, plain_label
 from proxy.config import GatewayConfig, RouteConfig, validation_problems
 from proxy.routing.simulate import FAULTS
 from proxy.runner import RouteTest
@@ -89,7 +89,7 @@ FAULT_LABELS = {
     "error": "Server error (500)",
     "429": "Rate limited (429)",
     "timeout": "Timeout",
-    "cut": "Stream cut after the first words",
+    "cut": "Stream cut",
 }
 
 
@@ -421,7 +421,7 @@ class RoutingPage(QWidget):
         self.delete_button = QPushButton("Delete")
         self.history_button = QPushButton("History…")
         left = QVBoxLayout()
-        left.addWidget(plain_label("Routes: the model names your tools ask for."))
+        left.addWidget(heading("Routes"))
         left.addWidget(self.routes, 1)
         row = QHBoxLayout()
         row.addWidget(self.new_button)
@@ -430,6 +430,7 @@ class RoutingPage(QWidget):
         left.addWidget(self.history_button)
         left_box = QWidget()
         left_box.setLayout(left)
+        left_box.setMaximumWidth(240)
 
         # -- right: the selected route ----------------------------------------------------------
         self.name = QLineEdit()
@@ -518,7 +519,7 @@ class RoutingPage(QWidget):
         self.triggers = {key: QCheckBox(label) for key, label in TRIGGERS.items()}
         self.retries = QSpinBox()
         self.retries.setRange(0, 10)
-        self.retries.setSuffix(" retries on the same target")
+
         self.cooldown_failures = QSpinBox()
         self.cooldown_failures.setRange(1, 1000)
         self.cooldown_failures.setSuffix(" failures in a row")
@@ -526,10 +527,11 @@ class RoutingPage(QWidget):
         self.cooldown_seconds.setRange(0, 86400)
         self.cooldown_seconds.setDecimals(0)
         self.cooldown_seconds.setSuffix(" s")
+        self.cooldown_seconds.setToolTip("A target that keeps failing is skipped for this long, then tried again")
         self.budget = QDoubleSpinBox()
         self.budget.setRange(1, 3600)
         self.budget.setDecimals(0)
-        self.budget.setSuffix(" s")
+        self.budget.setSuffix(" s for all attempts")
         self.budget.setToolTip(
             "Time for all attempts of one request together, before its answer starts; "
             "each provider's own connect and first-token timeouts still apply."
@@ -539,19 +541,20 @@ class RoutingPage(QWidget):
         self.hedge.setSingleStep(250)
         self.hedge.setSpecialValueText("off")
         self.hedge.setSuffix(" ms")
+        self.hedge.setToolTip(
+            "If the first target has not started answering by then, also ask the next and keep the first answer"
+        )
         fgrid = QGridLayout(self.fallback_box)
         fgrid.addWidget(plain_label("Move on to the next target on:"), 0, 0, 1, 2)
         for i, box in enumerate(self.triggers.values()):
             fgrid.addWidget(box, 1 + i // 2, i % 2)
         fform = QFormLayout()
-        fform.addRow("Retry first", self.retries)
-        cooldown = QHBoxLayout()
-        cooldown.addWidget(self.cooldown_failures)
-        cooldown.addWidget(QLabel("then skip it for"))
-        cooldown.addWidget(self.cooldown_seconds)
-        fform.addRow("Cool down after", cooldown)
-        fform.addRow("Give up after (all attempts)", self.budget)
-        fform.addRow("Hedge: also try the next after", self.hedge)
+        fform.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        fform.addRow("Retries on the same target", self.retries)
+        fform.addRow("Cool down after", self.cooldown_failures)
+        fform.addRow("…then skip it for", self.cooldown_seconds)
+        fform.addRow("Give up after", self.budget)
+        fform.addRow("Hedge after", self.hedge)
         fgrid.addLayout(fform, 5, 0, 1, 2)
 
         self.cache_box = QGroupBox("Cache and limits")
@@ -587,10 +590,13 @@ class RoutingPage(QWidget):
         self.test_result = plain_label("Sends a short request through this route and shows who answered.")
         self.fault_target = QComboBox()
         self.fault_target.setAccessibleName("Target to fail")
+        self.fault_target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.fault_target.setMinimumContentsLength(16)
         self.fault_kind = QComboBox()
         for fault in FAULTS:
             self.fault_kind.addItem(FAULT_LABELS.get(fault, fault), fault)
         self.fault_kind.setAccessibleName("Kind of failure")
+        self.fault_kind.setToolTip("Stream cut: the answer starts, then the connection drops after the first words")
         self.fault_count = QSpinBox()
         self.fault_count.setRange(1, 1000)
         self.fault_count.setPrefix("next ")
@@ -601,15 +607,14 @@ class RoutingPage(QWidget):
         self.pending = plain_label("")
         trylayout = QGridLayout(self.try_box)
         trylayout.addWidget(self.test_button, 0, 0)
-        trylayout.addWidget(self.test_result, 0, 1, 1, 4)
+        trylayout.addWidget(self.test_result, 0, 1, 1, 3)
         trylayout.addWidget(self.fault_target, 1, 0, 1, 2)
         trylayout.addWidget(self.fault_kind, 1, 2)
         trylayout.addWidget(self.fault_count, 1, 3)
-        trylayout.addWidget(self.simulate_button, 1, 4)
-        trylayout.addWidget(self.pending, 2, 0, 1, 4)
-        trylayout.addWidget(self.clear_button, 2, 4)
+        trylayout.addWidget(self.pending, 2, 0, 1, 2)
+        trylayout.addWidget(self.simulate_button, 2, 2)
+        trylayout.addWidget(self.clear_button, 2, 3)
         trylayout.setColumnStretch(1, 1)
-        trylayout.setColumnStretch(2, 1)
 
         self.status = plain_label("")
         self.status.setAccessibleName("Save status")

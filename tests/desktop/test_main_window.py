@@ -34,13 +34,13 @@ def test_pages_switch_and_closing_only_hides(qtbot, started, home, tmp_path) -> 
     for name in (*PAGES[1:], PAGES[0]):  # the first page is showing already
         with qtbot.waitSignal(window.page_shown) as shown:
             window.sidebar.setCurrentRow(PAGES.index(name))
-        assert shown.args == [name] and window.stack.currentWidget() is window.pages[name]
+        assert shown.args == [name] and window.current_page() is window.pages[name] and window.pages[name].isVisibleTo(window)
     providers = window.pages["Providers & keys"].tree
     assert providers.topLevelItem(0).text(0) == "demo"
     window.close()
     assert not window.isVisible()  # hidden, not destroyed
     window.show_page("Settings")
-    assert window.isVisible() and window.stack.currentWidget() is window.pages["Settings"]
+    assert window.isVisible() and window.current_page() is window.pages["Settings"]
 
 
 def test_connect_a_tool_shows_the_live_setup_with_the_key_masked(qtbot, started, home) -> None:
@@ -99,7 +99,7 @@ def test_the_tray_opens_pages_of_the_main_window(qtbot, options) -> None:
     qtbot.addWidget(tray_app.main)
     tray_app.tray.page_requested.emit("Connect a tool")
     assert tray_app.main.isVisible()
-    assert tray_app.main.stack.currentWidget() is tray_app.main.pages["Connect a tool"]
+    assert tray_app.main.current_page() is tray_app.main.pages["Connect a tool"]
     tray_app.main.hide()
 
 
