@@ -34,7 +34,8 @@ def test_pages_switch_and_closing_only_hides(qtbot, started, home, tmp_path) -> 
     for name in (*PAGES[1:], PAGES[0]):  # the first page is showing already
         with qtbot.waitSignal(window.page_shown) as shown:
             window.sidebar.setCurrentRow(PAGES.index(name))
-        assert shown.args == [name] and window.current_page() is window.pages[name] and window.pages[name].isVisibleTo(window)
+        assert shown.args == [name] and window.current_page() is window.pages[name]
+        assert window.pages[name].isVisibleTo(window)
     providers = window.pages["Providers & keys"].tree
     assert providers.topLevelItem(0).text(0) == "demo"
     window.close()
