@@ -31,7 +31,14 @@ from proxy.redact import REDACTOR
 from proxy.routing.resolve import Attempt
 from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
-from proxy.server.streaming import open_stream, prime_chat_stream, prime_stream, relay_translated
+from proxy.server.streaming import (
+    COMMITTED,
+    forward_keeping_alive,
+    open_stream,
+    prime_chat_stream,
+    prime_stream,
+    relay_translated,
+)
 from proxy.server.validation import _missing, _type_error, check_banned, model_name, read_json
 from proxy.sse import SSEEvent
 from proxy.translate.common import TranslationError, sse_event
@@ -119,7 +126,14 @@ async def responses(request: web.Request) -> web.StreamResponse:
             return await prime_responses_stream(reply, ex.provider or "?")
         return await prime_chat_stream(reply, ex.provider or "?")
 
-    reply = await gateway.forward(ex, snap, resolution, build, prime if stream else None)
+    if stream:
+        work = gateway.forward(ex, snap, resolution, build, prime)
+        kept = await forward_keeping_alive(request, ex, work, _failed_after_commit)
+        if kept is None:
+            return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
+        reply = kept
+    else:
+        reply = await gateway.forward(ex, snap, resolution, build, None)
     if stream:
         if reply.format == "responses":
             return await relay_responses_stream(
@@ -140,6 +154,11 @@ async def responses(request: web.Request) -> web.StreamResponse:
     if capture:
         ex.response_body = REDACTOR.redact(payload.decode("utf-8", "replace"))
     return web.Response(body=payload, content_type="application/json", headers=ex.result_headers())
+
+
+def _failed_after_commit(err: ApiError) -> bytes:
+    """The Responses stream's ``error`` event, for a request that failed after keep-alive comments."""
+    return _error_event(err.message, str(err.code or err.type), 0)
 
 
 def _name(event: SSEEvent) -> bytes | None:

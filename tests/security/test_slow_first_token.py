@@ -150,3 +150,27 @@ async def test_a_slow_but_alive_stream_is_not_a_timeout(tmp_path: Path) -> None:
             text, events = chat_text(raw)
             assert status == 200 and text == EXPECTED and events[-1] == b"[DONE]"
             assert ctx.rows()[-1].status == "ok"
+
+
+async def test_responses_streams_get_keepalives_and_an_error_event_if_all_fail(tmp_path: Path) -> None:
+    """The Responses surface (Codex CLI) too: comments while waiting, then the whole event sequence;
+    a failure after the commit ends with the Responses ``error`` event."""
+    body = {"model": "slow", "stream": True, "input": "take your time"}
+    async with FakeOpenAIUpstream(api_key=KEY) as upstream:
+        upstream.script(
+            Stream(first_delay=FIRST_TOKEN), Delay(0.6, OpenAIError(503, "overloaded", type="server_error"))
+        )
+        async with gateway_context(tmp_path, config(upstream), env={"SB_SLOW_KEY": KEY}) as ctx:
+            status, raw = await post_stream(ctx.base_url, ctx.headers(), "/v1/responses", body)
+            assert status == 200 and raw.count(b": keep-alive\n\n") >= 3
+            events = [orjson.loads(line[6:]) for line in raw.split(b"\n") if line.startswith(b"data: ")]
+            assert events[0]["type"] == "response.created" and events[-1]["type"] == "response.completed"
+            text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+            assert text == EXPECTED
+
+            status, raw = await post_stream(ctx.base_url, ctx.headers(), "/v1/responses", body)
+            assert status == 200 and raw.startswith(b": keep-alive\n\n")
+            events = [orjson.loads(line[6:]) for line in raw.split(b"\n") if line.startswith(b"data: ")]
+            assert [e["type"] for e in events] == ["error"] and "overloaded" in events[0]["message"]
+            assert b"event: error\n" in raw
+            assert [r.status for r in ctx.rows()][-2:][0] == "ok"
