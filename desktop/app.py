@@ -29,6 +29,7 @@ from desktop.windows.status import StatusWindow
 from proxy.events import RequestFinished
 from proxy.gateway import GatewayOptions
 from proxy.paths import Home
+from proxy.redact import install_log_redaction
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,7 @@ def run_tray(options: GatewayOptions) -> int:
     """
     if not logging.getLogger().handlers:  # `switchboard` sets logging up; direct callers may not
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()  # keys never reach stderr, also from uncaught exceptions
     app = QApplication.instance() or QApplication(sys.argv[:1])  # our options are not Qt's
     assert isinstance(app, QApplication)
     app.setApplicationName("Switchboard")

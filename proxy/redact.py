@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
+from types import TracebackType
 
 MASK = "[REDACTED]"
 
@@ -78,7 +80,30 @@ class RedactingFilter(logging.Filter):
 
 
 def install_log_redaction() -> None:
-    """Attach the redacting filter to every handler of the root logger."""
+    """Attach the redacting filter to every handler of the root logger, and send uncaught
+    exceptions (main thread and other threads) through logging, so their tracebacks are redacted
+    too instead of being printed raw to stderr."""
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+_uncaught = logging.getLogger("switchboard.uncaught")
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    _uncaught.critical("uncaught exception", exc_info=(kind, value, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    _uncaught.error(
+        "uncaught exception in thread %s", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback)
+    )
