@@ -35,6 +35,11 @@ from proxy.sse import SSEEvent
 _CREATED = int(time.time())
 
 
+def _failed_after_commit(err: ApiError) -> bytes:
+    """The in-band error event for a stream that failed after keep-alive comments were sent."""
+    return error_event(err.message, err.type, err.code)
+
+
 async def _begin(request: web.Request, ex: Exchange) -> dict[str, Any]:
     snap = request.app[GATEWAY].snapshot
     body = await read_json(request, snap.config.server.max_body_bytes)
@@ -80,14 +85,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     async def prime(reply: UpstreamReply) -> UpstreamReply:
         return await prime_chat_stream(reply, ex.provider or "?")
 
-    if stream:
-        work = gateway.forward(ex, snap, resolution, build, prime)
-        kept = await forward_keeping_alive(request, ex, work, lambda e: error_event(e.message, e.type, e.code))
-        if kept is None:
-            return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
-        reply = kept
-    else:
-        reply = await gateway.forward(ex, snap, resolution, build, None)
+    work = gateway.forward(ex, snap, resolution, build, prime if stream else None)
+    reply = await forward_keeping_alive(request, ex, work, _failed_after_commit) if stream else await work
+    if reply is None:
+        return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
     if stream:
         assembler = StreamAssembler() if key is not None else None
         response = await relay_chat_stream(

@@ -74,6 +74,11 @@ def _translate_request(body: dict[str, Any]) -> dict[str, Any]:
     return chat
 
 
+def _failed_after_commit(err: ApiError) -> bytes:
+    """Anthropic's ``event: error`` for a stream that failed after keep-alive comments were sent."""
+    return _error_event(err.message, anthropic_error_type(err.status, None))
+
+
 async def messages(request: web.Request) -> web.StreamResponse:
     gateway = request.app[GATEWAY]
     snap = gateway.snapshot
@@ -108,16 +113,10 @@ async def messages(request: web.Request) -> web.StreamResponse:
             return await prime_messages_stream(reply, ex.provider or "?")
         return await prime_chat_stream(reply, ex.provider or "?")
 
-    if stream:
-        work = gateway.forward(ex, snap, resolution, build, prime)
-        kept = await forward_keeping_alive(
-            request, ex, work, lambda e: _error_event(e.message, anthropic_error_type(e.status, None))
-        )
-        if kept is None:
-            return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
-        reply = kept
-    else:
-        reply = await gateway.forward(ex, snap, resolution, build, None)
+    work = gateway.forward(ex, snap, resolution, build, prime if stream else None)
+    reply = await forward_keeping_alive(request, ex, work, _failed_after_commit) if stream else await work
+    if reply is None:
+        return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
     if stream:
         if reply.format == "anthropic":
             return await relay_messages_stream(

@@ -126,14 +126,10 @@ async def responses(request: web.Request) -> web.StreamResponse:
             return await prime_responses_stream(reply, ex.provider or "?")
         return await prime_chat_stream(reply, ex.provider or "?")
 
-    if stream:
-        work = gateway.forward(ex, snap, resolution, build, prime)
-        kept = await forward_keeping_alive(request, ex, work, _failed_after_commit)
-        if kept is None:
-            return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
-        reply = kept
-    else:
-        reply = await gateway.forward(ex, snap, resolution, build, None)
+    work = gateway.forward(ex, snap, resolution, build, prime if stream else None)
+    reply = await forward_keeping_alive(request, ex, work, _failed_after_commit) if stream else await work
+    if reply is None:
+        return request[COMMITTED]  # failed after keep-alive comments: ended with an error event
     if stream:
         if reply.format == "responses":
             return await relay_responses_stream(
