@@ -356,14 +356,12 @@ class HistoryDialog(QDialog):
         removed.setForeground(QColor("#c62828"))
         hunk.setForeground(palette.placeholderText())
         for line in text.splitlines(keepends=True) or ["(no change)"]:
-            if line.startswith(("+++", "---")):
+            if line.startswith(("+++", "---", "@@")):
                 fmt = hunk
             elif line.startswith("+"):
                 fmt = added
             elif line.startswith("-"):
                 fmt = removed
-            elif line.startswith("@@"):
-                fmt = hunk
             else:
                 fmt = plain
             cursor.insertText(line, fmt)

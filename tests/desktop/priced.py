@@ -9,16 +9,13 @@ at the fake, so ``gpt-4o-mini`` requests are priced by genai-prices like the rea
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from desktop.bridge import GatewayBridge
 from proxy.gateway import GatewayOptions
+from tests.desktop.upstreams import fake_in_subprocess
 
 UPSTREAM_KEY = "sk-dash-play-fake-upstream-0123456789"
 DAILY_USD = 0.0002
@@ -27,19 +24,8 @@ MONTHLY_USD = 0.001
 
 @pytest.fixture
 def upstream() -> Iterator[str]:
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", "0", "--api-key", UPSTREAM_KEY],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()  # type: ignore[union-attr]
-    url = re.search(r"listening on (\S+)", line)
-    assert url, line
-    yield url.group(1)
-    proc.terminate()
-    proc.wait(10)
+    with fake_in_subprocess(UPSTREAM_KEY) as url:
+        yield url
 
 
 def priced_config(upstream: str, pace_ms: float = 10.0) -> dict[str, object]:

@@ -6,10 +6,6 @@ provider turned off and on in the running gateway."""
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -18,26 +14,15 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop.windows.providers import ProvidersPage
 from proxy.storage.keychain import KeychainStore
 from tests.desktop.conftest import in_worker, post_chat
-from tests.desktop.upstreams import running_fake
+from tests.desktop.upstreams import fake_in_subprocess, running_fake
 
 GOOD_KEY = "sk-providers-page-good-key-0123456789"
 
 
 @pytest.fixture
 def upstream():
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", "0", "--api-key", GOOD_KEY],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stdout.readline()  # type: ignore[union-attr]
-    url = re.search(r"listening on (\S+)", line)
-    assert url, line
-    yield url.group(1)
-    proc.terminate()
-    proc.wait(10)
+    with fake_in_subprocess(GOOD_KEY) as url:
+        yield url
 
 
 def result_of(qtbot, page: ProvidersPage, trigger) -> tuple[str, bool, str]:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tests.fakes.openai_upstream import FakeOpenAIUpstream, RecordedRequest
@@ -52,3 +56,23 @@ def running_fake(**kwargs: Any) -> Iterator[ThreadedFake]:
         yield fake
     finally:
         fake.stop()
+
+
+@contextlib.contextmanager
+def fake_in_subprocess(api_key: str) -> Iterator[str]:
+    """The fake OpenAI upstream in its own process (as the gateway sees a real provider: another
+    process on a port); yields its base URL and stops it afterwards."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.openai_upstream", "--port", "0", "--api-key", api_key],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        url = re.search(r"listening on (\S+)", line)
+        assert url, line
+        yield url.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(10)
