@@ -12,9 +12,9 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import ValidationError
@@ -34,6 +34,8 @@ from proxy.storage.keychain import no_keychain_help
 from proxy.storage.request_log import last_used_by_client, read_page, read_recent, read_record
 from proxy.storage.secrets import SecretResolver, SecretStoreUnavailable, SecretUnavailable
 from proxy.threads import in_thread
+
+T = TypeVar("T")
 
 ROUTE_TEST_PROMPT = "Reply with the single word OK."
 ROUTE_TEST_TIMEOUT = 120.0
@@ -133,17 +135,22 @@ class GatewayThread:
         self._thread.join(timeout)
         self._thread = None
 
+    def _on_loop(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coro`` on the gateway's loop, from any thread; its future answers."""
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("the gateway thread is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
     def apply_config(self, config: GatewayConfig) -> concurrent.futures.Future[None]:
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(self.gateway.apply_config(config), self._loop)
+        return self._on_loop(self.gateway.apply_config(config))
 
     def save_provider(self, provider: ProviderConfig, key: str | None) -> concurrent.futures.Future[str]:
         """Add (or replace) a provider: its key, if given, goes to the OS keychain under the
         provider's id and the config refers to it; the config is saved as a new version and applied.
         The future's result says what was done; it raises ``ValueError`` (with a message for people)
         when the config would not be valid or there is no keychain."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(self._save_provider(provider, key), self._loop)
+        return self._on_loop(self._save_provider(provider, key))
 
     async def _save_provider(self, provider: ProviderConfig, key: str | None) -> str:
         gateway = self.gateway
@@ -177,8 +184,7 @@ class GatewayThread:
         """Change the config in force: ``mutate`` edits its plain-data form on the gateway loop; the
         result is validated, saved as a new version and applied. Raises ``ValueError`` listing the
         problems when the result is not valid (nothing is saved then)."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(self._update_config(summary, mutate), self._loop)
+        return self._on_loop(self._update_config(summary, mutate))
 
     async def _update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None]) -> str:
         data = self.gateway.snapshot.config.model_dump(exclude_defaults=True)
@@ -193,8 +199,7 @@ class GatewayThread:
     def delete_provider(self, provider_id: str) -> concurrent.futures.Future[str]:
         """Remove a provider from the config (refused while a route still uses it) and its key
         from the keychain."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(self._delete_provider(provider_id), self._loop)
+        return self._on_loop(self._delete_provider(provider_id))
 
     async def _delete_provider(self, provider_id: str) -> str:
         gateway = self.gateway
@@ -215,20 +220,24 @@ class GatewayThread:
 
     def test_provider_key(self, provider_id: str) -> concurrent.futures.Future[KeyTest]:
         """Ask the provider whether its configured key is accepted (see :mod:`proxy.keytest`)."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(self._test_provider_key(provider_id), self._loop)
+        return self._on_loop(self._test_provider_key(provider_id))
 
     async def _test_provider_key(self, provider_id: str) -> KeyTest:
         provider = self.gateway.snapshot.config.provider(provider_id)
         if provider is None:
             return KeyTest(FAILED, f"there is no provider {provider_id!r}")
-        key = None
-        if provider.key is not None:
-            try:
-                key = await in_thread(self.gateway.secrets.resolve, provider.key)
-            except SecretUnavailable as exc:
-                return KeyTest(FAILED, f"no key: {exc}")
+        try:
+            key = await self._provider_key(provider)
+        except SecretUnavailable as exc:
+            return KeyTest(FAILED, f"no key: {exc}")
         return await keytest.test_key(provider, key)
+
+    async def _provider_key(self, provider: ProviderConfig) -> str | None:
+        """The provider's API key from its secret store (``None`` when it needs none); the store
+        may block, so it is read off the loop. Raises ``SecretUnavailable``."""
+        if provider.key is None:
+            return None
+        return await in_thread(self.gateway.secrets.resolve, provider.key)
 
     def query_log(self, limit: int = 100) -> list[RequestRecord]:
         """Recent log rows, read on the caller's thread through its own SQLite connection."""
@@ -251,8 +260,7 @@ class GatewayThread:
     def test_route(self, route: str) -> concurrent.futures.Future[RouteTest]:
         """Send a small chat completion through the gateway's own endpoint to ``route`` (bypassing
         the cache), like any client would, and report who answered and how long it took."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(self._test_route(route), self._loop)
+        return self._on_loop(self._test_route(route))
 
     async def _test_route(self, route: str) -> RouteTest:
         base = self.gateway.base_url
@@ -328,8 +336,7 @@ class GatewayThread:
     def rollback_config(self, number: int) -> concurrent.futures.Future[str]:
         """Make config version ``number`` the one in force again (saved as a new version, applied
         without dropping requests). Raises ``ValueError`` when that version is missing or invalid."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(self._rollback_config(number), self._loop)
+        return self._on_loop(self._rollback_config(number))
 
     async def _rollback_config(self, number: int) -> str:
         try:
@@ -359,31 +366,25 @@ class GatewayThread:
 
     def find_local_servers(self, timeout: float = 1.0) -> concurrent.futures.Future[tuple[discovery.LocalServer, ...]]:
         """Ollama / LM Studio servers answering on this computer (see :mod:`proxy.discovery`)."""
-        assert self._loop is not None
-        coro = discovery.find_local_servers(timeout, self.local_server_addresses)
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return self._on_loop(discovery.find_local_servers(timeout, self.local_server_addresses))
 
     def fetch_models(self, provider_id: str) -> concurrent.futures.Future[ModelList]:
         """The provider's own model list, asked with its key (see :func:`proxy.keytest.fetch_models`)."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(self._fetch_models(provider_id), self._loop)
+        return self._on_loop(self._fetch_models(provider_id))
 
     async def _fetch_models(self, provider_id: str) -> ModelList:
         provider = self.gateway.snapshot.config.provider(provider_id)
         if provider is None:
             return ModelList(False, (), f"There is no provider {provider_id!r} any more.")
-        key = None
-        if provider.key is not None:
-            try:
-                key = await in_thread(self.gateway.secrets.resolve, provider.key)
-            except SecretUnavailable as exc:
-                return ModelList(False, (), f"The key of {provider_id} cannot be read: {exc}")
+        try:
+            key = await self._provider_key(provider)
+        except SecretUnavailable as exc:
+            return ModelList(False, (), f"The key of {provider_id} cannot be read: {exc}")
         return await keytest.fetch_models(provider, key)
 
     def list_access_keys(self) -> concurrent.futures.Future[list[tuple[AccessKeyInfo, float | None]]]:
         """The access keys (never their values) with when each was last used (from the request log)."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(in_thread(self._list_access_keys), self._loop)
+        return self._on_loop(in_thread(self._list_access_keys))
 
     def _list_access_keys(self) -> list[tuple[AccessKeyInfo, float | None]]:
         gateway = self.gateway
@@ -396,17 +397,11 @@ class GatewayThread:
     def create_access_key(self, name: str) -> concurrent.futures.Future[tuple[str, bool]]:
         """A new access key, in force at once: ``(value, kept in the keychain)``. Raises ``ValueError``
         (for people) on a bad or taken name."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(
-            self._change_access_keys(self.gateway.access_store.create, name), self._loop
-        )
+        return self._on_loop(self._change_access_keys(self.gateway.access_store.create, name))
 
     def revoke_access_key(self, name: str) -> concurrent.futures.Future[bool]:
         """Revoke an access key at once (requests presenting it get 401); False if there was none."""
-        assert self._loop is not None
-        return asyncio.run_coroutine_threadsafe(
-            self._change_access_keys(self.gateway.access_store.revoke, name), self._loop
-        )
+        return self._on_loop(self._change_access_keys(self.gateway.access_store.revoke, name))
 
     async def _change_access_keys(self, change: Callable[[str], Any], name: str) -> Any:
         gateway = self.gateway
