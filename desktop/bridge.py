@@ -265,7 +265,7 @@ class GatewayBridge(QObject):
     def fetch_access_key(self) -> None:
         """Look up the access key a client should use, on a worker thread (the keychain may
         block); ``access_key_fetched`` follows."""
-        threading.Thread(target=self._run_fetch_key, name="switchboard-bridge-key", daemon=True).start()
+        self._in_worker("switchboard-bridge-key", self._run_fetch_key)
 
     def _run_fetch_key(self) -> None:  # worker thread
         self.access_key_fetched.emit(self._read_access_key())
@@ -293,6 +293,11 @@ class GatewayBridge(QObject):
     def test_key(self, provider_id: str) -> None:
         self._answer(f"test:{provider_id}", lambda: self.thread.test_provider_key(provider_id))
 
+    @staticmethod
+    def _in_worker(name: str, work: Callable[[], None]) -> None:
+        """Run ``work`` on a short-lived daemon thread (it answers with a signal)."""
+        threading.Thread(target=work, name=name, daemon=True).start()
+
     def _answer(self, action: str, start: Callable[[], concurrent.futures.Future[Any]]) -> None:
         def work() -> None:  # worker thread: waits for the gateway loop, never the GUI
             try:
@@ -306,7 +311,7 @@ class GatewayBridge(QObject):
             else:
                 self.provider_result.emit(action, True, str(result))
 
-        threading.Thread(target=work, name="switchboard-bridge-provider", daemon=True).start()
+        self._in_worker("switchboard-bridge-provider", work)
 
     # -- Providers page and access keys (issue 6) --------------------------------------------------
     # Local servers, model lists, enabling providers, access keys. Each method starts a worker
@@ -430,10 +435,6 @@ class GatewayBridge(QObject):
 
         self._in_worker("switchboard-bridge-keys", work)
 
-    @staticmethod
-    def _in_worker(name: str, work: Callable[[], None]) -> None:
-        threading.Thread(target=work, name=name, daemon=True).start()
-
     # -- slots (GUI thread) ------------------------------------------------------------------------
 
     def _on_history_loaded(self, records: list[RequestRecord]) -> None:
@@ -476,7 +477,7 @@ class GatewayBridge(QObject):
                 result = RouteTest(False, 0, route, message=f"{type(exc).__name__}: {exc}")
             self.route_tested.emit(result)
 
-        threading.Thread(target=work, name="switchboard-bridge-route-test", daemon=True).start()
+        self._in_worker("switchboard-bridge-route-test", work)
 
     def simulate_failure(self, provider: str, model: str, fault: str, count: int) -> dict[str, list[str]]:
         """Arm a simulated failure (memory only, quick: safe on the GUI thread); returns what is
@@ -500,7 +501,7 @@ class GatewayBridge(QObject):
                 versions = []
             self.history_loaded.emit(versions)
 
-        threading.Thread(target=work, name="switchboard-bridge-history", daemon=True).start()
+        self._in_worker("switchboard-bridge-history", work)
 
     def load_diff(self, number: int) -> None:
         """Read version ``number``'s diff on a worker thread; ``diff_loaded`` follows."""
@@ -512,7 +513,7 @@ class GatewayBridge(QObject):
                 text = f"Cannot show version {number}: {exc}"
             self.diff_loaded.emit(number, text)
 
-        threading.Thread(target=work, name="switchboard-bridge-diff", daemon=True).start()
+        self._in_worker("switchboard-bridge-diff", work)
 
     def rollback(self, number: int) -> None:
         """Put config version ``number`` back in force; ``provider_result("rollback", ...)`` follows."""
@@ -536,7 +537,7 @@ class GatewayBridge(QObject):
                 return
             self.dashboard_loaded.emit(data)
 
-        threading.Thread(target=work, name="switchboard-bridge-dashboard", daemon=True).start()
+        self._in_worker("switchboard-bridge-dashboard", work)
 
     # -- Playground (issue 7): streams to several models through our own endpoint ------------------
 
@@ -632,7 +633,7 @@ class GatewayBridge(QObject):
                 records = []
             self.log_page_loaded.emit(records, before)
 
-        threading.Thread(target=work, name="switchboard-bridge-log", daemon=True).start()
+        self._in_worker("switchboard-bridge-log", work)
 
     def fetch_log_record(self, request_id: str) -> None:
         """Read one full log row on a worker thread; ``log_record_fetched`` follows."""
@@ -645,4 +646,4 @@ class GatewayBridge(QObject):
                 record = None
             self.log_record_fetched.emit(request_id, record)
 
-        threading.Thread(target=work, name="switchboard-bridge-log", daemon=True).start()
+        self._in_worker("switchboard-bridge-log", work)
