@@ -462,11 +462,12 @@ class RoutingPage(QWidget):
         )
         vgrid = QGridLayout(self.variants_box)
         vgrid.addWidget(self.variants_hint, 0, 0, 1, 4)
-        vgrid.addWidget(QLabel("Editing"), 1, 0)
+        editing, name, share = QLabel("Editing"), QLabel("Name"), QLabel("Share")
+        vgrid.addWidget(editing, 1, 0)
         vgrid.addWidget(self.variant_pick, 1, 1)
-        vgrid.addWidget(QLabel("Name"), 1, 2)
+        vgrid.addWidget(name, 1, 2)
         vgrid.addWidget(self.variant_name, 1, 3)
-        vgrid.addWidget(QLabel("Share"), 2, 0)
+        vgrid.addWidget(share, 2, 0)
         vgrid.addWidget(self.variant_split, 2, 1, 1, 2)
         vgrid.addWidget(self.variant_share, 2, 3)
         vbuttons = QHBoxLayout()
@@ -475,6 +476,18 @@ class RoutingPage(QWidget):
         vbuttons.addWidget(self.remove_variant_button)
         vbuttons.addStretch(1)
         vgrid.addLayout(vbuttons, 3, 0, 1, 4)
+        self._variant_only = (
+            editing,
+            name,
+            share,
+            self.variant_pick,
+            self.variant_name,
+            self.variant_split,
+            self.variant_share,
+            self.remove_variant_button,
+            self.add_variant_button,
+        )
+        """Shown only while the route has an A/B split."""
 
         self.targets_box = QGroupBox("Targets, in fallback order")
         self.targets_model = TargetsModel()
@@ -787,13 +800,9 @@ class RoutingPage(QWidget):
                 v = variants[self.variant_index]
                 self.variant_name.setText(v["name"])
                 self.variant_split.setValue(round(min(100.0, v["weight"])))
-            for w in (self.variant_pick, self.variant_name, self.variant_split, self.remove_variant_button):
+            for w in self._variant_only:
                 w.setVisible(bool(variants))
-            for w in (self.variant_share, *self.variants_box.findChildren(QLabel)):
-                if w is not self.variants_hint:
-                    w.setVisible(bool(variants))
             self.split_button.setVisible(not variants)
-            self.add_variant_button.setVisible(bool(variants))
             self._update_share()
             self._show_targets()
         finally:
@@ -843,23 +852,13 @@ class RoutingPage(QWidget):
         assert self.route is not None
         keep = self.fault_target.currentData()
         self.fault_target.clear()
-        seen = set()
-        for target in RouteConfig.model_validate(self.route).all_targets if self._valid_route() else []:
-            key = (target.provider, target.model)
-            if key not in seen:
-                seen.add(key)
-                self.fault_target.addItem(f"{target.provider} / {target.model}", "\t".join(key))
+        targets = [*self.route["targets"], *(t for v in self.route.get("variants") or [] for t in v["targets"])]
+        for provider, model in dict.fromkeys((t["provider"], t["model"]) for t in targets):
+            self.fault_target.addItem(f"{provider} / {model}", f"{provider}\t{model}")
         if keep is not None:
             index = self.fault_target.findData(keep)
             if index >= 0:
                 self.fault_target.setCurrentIndex(index)
-
-    def _valid_route(self) -> bool:
-        try:
-            RouteConfig.model_validate(self.route)
-        except ValidationError:
-            return False
-        return True
 
     def _fill_models(self, *_: object) -> None:
         config = self.config()
@@ -1072,8 +1071,8 @@ class RoutingPage(QWidget):
 
     def save(self) -> None:
         """Save the edited route as a new config version and apply it (on the gateway's loop)."""
-        if self.route is None or self.route == self.saved_route or self.problems():
-            return
+        if self.route is None or self.route == self.saved_route:
+            return  # the timer only runs for a valid edit (_check_and_schedule)
         route = RouteConfig.model_validate(self.route).model_dump(exclude_defaults=True)
         old_name = self.original_name
         summary = describe_change(self.saved_route, self.route)
