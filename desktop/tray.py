@@ -99,8 +99,7 @@ class TrayIcon(QSystemTrayIcon):
         app = QGuiApplication.instance()
         if isinstance(app, QGuiApplication):
             app.paletteChanged.connect(self.on_color_scheme_changed)
-        self.set_state("starting")
-        self.rebuild_menu()
+        self.set_state("starting")  # draws the icon and fills the menu
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -110,8 +109,7 @@ class TrayIcon(QSystemTrayIcon):
         self.icon_state = "running" if running else "error" if state == "error" else "paused"
         self.setIcon(tray_icon(self.icon_state))
         self.update_tooltip()
-        if hasattr(self, "_menu_refresh"):
-            self._refresh_menu()
+        self._refresh_menu()
 
     def _refresh_menu(self) -> None:
         if not self.menu.isVisible():
