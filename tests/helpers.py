@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,3 +112,29 @@ async def gateway_context(
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def serve_subprocess(
+    home: Path, config: Path, *, env: dict[str, str] | None = None, args: Sequence[str] = ()
+) -> tuple[subprocess.Popen[str], str]:
+    """``switchboard serve`` as its own process (any free port, the test access key, no display or
+    session bus of the host), for tests that measure or kill it; returns it and its base URL.
+    The caller stops it."""
+    environ = {**os.environ, "SWITCHBOARD_ACCESS_KEY": ACCESS_KEY, **(env or {})}
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
+        environ.pop(name, None)
+    command = ["serve", *args, "--home", str(home), "--config", str(config), "--port", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxy.cli", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("Switchboard listening on "):
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        raise AssertionError(f"the gateway did not start: {line}\n{err}")
+    return proc, line.removeprefix("Switchboard listening on ")

@@ -10,37 +10,18 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import aiohttp
 
 from proxy.paths import Home
-from tests.helpers import ACCESS_KEY
+from tests.helpers import ACCESS_KEY, serve_subprocess
 from tests.security import figures
 
 CONFIG = {
     "providers": [{"id": "demo", "preset": "demo", "demo": {"pace_ms": 60}}],
     "routes": [{"name": "demo", "targets": [{"provider": "demo", "model": "echo"}]}],
 }
-
-
-def start_gateway(home: Path, cfg: Path) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "SWITCHBOARD_ACCESS_KEY": ACCESS_KEY}
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
-        env.pop(name, None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "proxy.cli", "serve", "--home", str(home), "--config", str(cfg), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    assert line.startswith("Switchboard listening on "), line + proc.stderr.read()  # type: ignore[union-attr]
-    return proc, line.removeprefix("Switchboard listening on ")
 
 
 def rows(db: Path) -> dict[str, str]:
@@ -52,7 +33,7 @@ def rows(db: Path) -> dict[str, str]:
 async def test_requests_in_flight_at_a_kill_are_interrupted_not_lost(tmp_path: Path) -> None:
     home, cfg = tmp_path / "home", tmp_path / "config.json"
     cfg.write_text(json.dumps(CONFIG))
-    proc, base = start_gateway(home, cfg)
+    proc, base = serve_subprocess(home, cfg)
     headers = {"Authorization": f"Bearer {ACCESS_KEY}"}
     ids_done: list[str] = []
     ids_in_flight: list[str] = []
@@ -90,7 +71,7 @@ async def test_requests_in_flight_at_a_kill_are_interrupted_not_lost(tmp_path: P
     figures.add("crash_rows_lost", sum(after_kill.get(i) != "ok" for i in ids_done))
     assert all(after_kill.get(i) == "ok" for i in ids_done), after_kill
     assert all(after_kill.get(i) == "in_progress" for i in ids_in_flight), after_kill
-    proc, _ = start_gateway(home, cfg)  # the next start marks them
+    proc, _ = serve_subprocess(home, cfg)  # the next start marks them
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=30)
     after_restart = rows(db)
@@ -107,7 +88,7 @@ def test_a_damaged_log_database_is_moved_aside_and_a_new_one_started(tmp_path: P
     db.parent.mkdir(parents=True, exist_ok=True)
     garbage = os.urandom(8192)
     db.write_bytes(garbage)
-    proc, base = start_gateway(home, cfg)
+    proc, base = serve_subprocess(home, cfg)
     try:
         import urllib.request
 

@@ -13,8 +13,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ from hypothesis import strategies as st
 
 from proxy.paths import Home
 from proxy.storage.request_log import read_recent
-from tests.helpers import ACCESS_KEY, DEMO_CONFIG
+from tests.helpers import ACCESS_KEY, DEMO_CONFIG, serve_subprocess
 from tests.security import figures
 
 PATHS = ("/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/messages/count_tokens")
@@ -101,20 +99,9 @@ async def test_generated_bodies_get_precise_4xx_and_the_gateway_keeps_serving(tm
     sent = 0
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps(DEMO_CONFIG))
-    env = {**os.environ, "SWITCHBOARD_ACCESS_KEY": ACCESS_KEY}
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
-        env.pop(name, None)
     home = tmp_path / "home"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "proxy.cli", "serve", "--home", str(home), "--config", str(cfg), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    proc, base = serve_subprocess(home, cfg)
     try:
-        assert proc.stdout is not None
-        base = proc.stdout.readline().strip().removeprefix("Switchboard listening on ")
         assert base.startswith("http://127.0.0.1:"), base
         loop = asyncio.get_running_loop()
         async with aiohttp.ClientSession() as http:

@@ -27,8 +27,6 @@ import os
 import signal
 import sqlite3
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -42,7 +40,7 @@ import pytest
 from proxy.paths import Home
 from tests.fakes.fault_proxy import FaultProxy
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
-from tests.helpers import ACCESS_KEY
+from tests.helpers import ACCESS_KEY, serve_subprocess
 from tests.security import figures
 
 SECONDS = float(os.environ.get("SWITCHBOARD_SOAK_SECONDS", "60"))
@@ -264,22 +262,9 @@ async def test_mixed_traffic_keeps_memory_descriptors_and_latency_flat_and_loses
     async with Upstreams() as upstreams:
         home, cfg = tmp_path / "home", tmp_path / "config.json"
         cfg.write_text(json.dumps(config(upstreams)))
-        env = {**os.environ, "SWITCHBOARD_ACCESS_KEY": ACCESS_KEY, "SB_SOAK_KEY": KEY}
-        for name in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
-            env.pop(name, None)
-        command = ["serve", "--no-discover", "--home", str(home), "--config", str(cfg), "--port", "0"]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "proxy.cli", *command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        proc, base = serve_subprocess(home, cfg, env={"SB_SOAK_KEY": KEY}, args=["--no-discover"])
         try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline().strip()
-            assert line.startswith("Switchboard listening on "), line
-            soak = Soak(line.removeprefix("Switchboard listening on "), proc.pid)
+            soak = Soak(base, proc.pid)
             connector = aiohttp.TCPConnector(limit=0, force_close=True)  # the gateway's FDs, not our pool's
             async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
                 counter = itertools.count()
