@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -41,7 +40,6 @@ from proxy.gateway import GatewayOptions
 from proxy.keytest import KeyTest
 from proxy.models import IN_PROGRESS, RequestRecord
 from proxy.runner import ROUTE_TEST_TIMEOUT, GatewayThread, RouteTest
-from proxy.storage.access_keys import ACCESS_KEY_ENV
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +273,7 @@ class GatewayBridge(QObject):
             return self.thread.client_access_key()
         except Exception:
             log.warning("could not read the access key", exc_info=True)
-            return os.environ.get(ACCESS_KEY_ENV) or ""
+            return ""  # client_access_key answers from the environment before it can fail
 
     def save_provider(self, provider: ProviderConfig, key: str | None) -> None:
         """Add or replace a provider, its key going to the keychain; ``provider_result`` follows."""
