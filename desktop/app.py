@@ -61,6 +61,7 @@ class TrayApp(QObject):
         self._has_failed = False
         self.tray.quit_requested.connect(self.quit)
         self.window.quit_requested.connect(self.quit)
+        self.window.settings_requested.connect(lambda: self.main.show_page("Settings"))
         self.bridge.started.connect(self.on_started)
         self.bridge.start_failed.connect(self.on_start_failed)
         self.bridge.stopped.connect(self.on_stopped)
@@ -99,6 +100,7 @@ class TrayApp(QObject):
         self.bridge.stop()
 
     def on_started(self, url: str) -> None:
+        self._has_failed = False  # recovered from a failed start
         if self.bridge.has_created_access_key:  # first run: the wizard, and say where the key is
             self.wizard = FirstRunWizard(self.bridge)
             self.wizard.connect_requested.connect(lambda: self.main.show_page("Connect a tool"))

@@ -17,6 +17,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,7 +25,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop import dashboard_data
 from desktop.playground import ColumnEvent, PlaygroundRun
-from proxy.config import ProviderConfig, RouteConfig
+from proxy.config import GatewayConfig, ProviderConfig, RouteConfig
 from proxy.errors import SwitchboardError
 from proxy.events import (
     BudgetThreshold,
@@ -40,6 +41,7 @@ from proxy.gateway import GatewayOptions
 from proxy.keytest import KeyTest
 from proxy.models import IN_PROGRESS, RequestRecord
 from proxy.runner import ROUTE_TEST_TIMEOUT, GatewayThread, RouteTest
+from proxy.storage.config_store import Version
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,17 @@ RECENT_KEPT = 50
 HISTORY_READ = 500
 """How many log rows are read at start, to fill :meth:`recent` and count today's requests."""
 START_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class FailedStart:
+    """Why the gateway did not start, and what the status window can offer instead of only Quit."""
+
+    message: str
+    config: GatewayConfig | None
+    """The config on file (what Settings shows and changes while the gateway is down)."""
+    previous: Version | None
+    """The version before the latest, to go back to; ``None`` when there is none."""
 
 
 class GatewayBridge(QObject):
@@ -121,6 +134,8 @@ class GatewayBridge(QObject):
         self.request_logged.connect(self._on_request_logged)
         self._spend_day = date.today()
         self._spend_today = 0.0
+        self.failed_start: FailedStart | None = None
+        """Why the last start failed and what a recovery can offer; ``None`` once running."""
 
     # -- gateway threads: emit signals, nothing else ----------------------------------------------
 
@@ -159,26 +174,69 @@ class GatewayBridge(QObject):
         """
         if self._starter is not None or self._stopper is not None:
             raise RuntimeError("a GatewayBridge starts once; make a new one to start again")
-        self._starter = threading.Thread(target=self._run_start, name="switchboard-bridge-start", daemon=True)
+        self._start_worker(self._run_start)
+
+    def _start_worker(self, target: Callable[[], None]) -> None:
+        self._starter = threading.Thread(target=target, name="switchboard-bridge-start", daemon=True)
         self._starter.start()
 
-    def _run_start(self) -> None:  # worker thread
+    @property
+    def start_has_failed(self) -> bool:
+        """True after ``start_failed`` until a later start succeeds (see :meth:`recover`)."""
+        return self.failed_start is not None
+
+    def recover(self, fix: str) -> None:
+        """After ``start_failed``: change the config file as ``fix`` says, then start again
+        (``started`` or ``start_failed`` follows). ``fix`` is ``"free_port"`` (the first free port
+        after the configured one), ``"previous"`` (the version before the latest) or ``"retry"``.
+        Ignored unless the last start failed."""
+        if self.failed_start is None or self._stopper is not None:
+            return
+        fixes: dict[str, Callable[[], str]] = {
+            "free_port": self.thread.use_free_port,
+            "previous": self.thread.use_previous_version,
+            "retry": lambda: "Starting again",
+        }
+        self._start_worker(lambda: self._run_recovery(fixes[fix]))
+
+    def _run_recovery(self, fix: Callable[[], str]) -> None:  # worker thread
         try:
-            self._history_loaded.emit(self.thread.query_log(HISTORY_READ))
-        except Exception:  # a damaged log must not keep the gateway down
-            log.warning("could not read the request log", exc_info=True)
+            done = fix()
+        except (ValueError, OSError, SwitchboardError) as exc:
+            self._failed(f"Nothing was changed: {exc}")
+            return
+        log.info("recovering from a failed start: %s", done)
+        self._run_start(read_history=False)
+
+    def _failed(self, message: str) -> None:  # worker thread
+        """Say why the gateway is not running, with what a recovery needs to offer its choices."""
+        try:
+            config, previous = self.thread.config_on_file(), self.thread.previous_version()
+        except Exception:  # the choices are a help; the message must still go out
+            log.warning("could not read the config history", exc_info=True)
+            config, previous = None, None
+        self.failed_start = FailedStart(message, config, previous)
+        self.start_failed.emit(message)
+
+    def _run_start(self, read_history: bool = True) -> None:  # worker thread
+        if read_history:
+            try:
+                self._history_loaded.emit(self.thread.query_log(HISTORY_READ))
+            except Exception:  # a damaged log must not keep the gateway down
+                log.warning("could not read the request log", exc_info=True)
         try:
             url = self.thread.start(START_TIMEOUT)
         except SwitchboardError as exc:  # ConfigError, GatewayStartError: written for people
-            self.start_failed.emit(str(exc))
+            self._failed(str(exc))
             return
         except TimeoutError:
-            self.start_failed.emit(f"The gateway did not start within {START_TIMEOUT:.0f} seconds.")
+            self._failed(f"The gateway did not start within {START_TIMEOUT:.0f} seconds.")
             return
         except Exception as exc:  # report, never crash the tray
             log.exception("the gateway failed to start")
-            self.start_failed.emit(f"{type(exc).__name__}: {exc}")
+            self._failed(f"{type(exc).__name__}: {exc}")
             return
+        self.failed_start = None
         self._base_url = url
         log.info("gateway listening on %s", url)
         self.started.emit(url)
@@ -282,8 +340,27 @@ class GatewayBridge(QObject):
     def update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None], action: str = "config") -> None:
         """Change the config (see :meth:`GatewayThread.update_config`); ``provider_result`` follows
         with ``action`` (``"config"`` unless the caller names its own, e.g. ``"route"`` or
-        ``"enable:ID"``, to tell its answers apart)."""
+        ``"enable:ID"``, to tell its answers apart).
+
+        After a failed start (the Settings page is the way out), the change goes to the config file
+        instead and the gateway is started again with it: ``started`` or ``start_failed`` follows."""
+        if self.failed_start is not None and self._stopper is None and not self._is_starting():
+
+            def offline() -> None:  # worker thread
+                try:
+                    done = self.thread.update_config_offline(summary, mutate)
+                except (ValueError, OSError, SwitchboardError) as exc:
+                    self.provider_result.emit(action, False, str(exc))
+                    return
+                self.provider_result.emit(action, True, f"{done}. Starting the gateway…")
+                self._run_start(read_history=False)
+
+            self._start_worker(offline)
+            return
         self._answer(action, lambda: self.thread.update_config(summary, mutate))
+
+    def _is_starting(self) -> bool:
+        return self._starter is not None and self._starter.is_alive()
 
     def delete_provider(self, provider_id: str) -> None:
         self._answer(f"delete:{provider_id}", lambda: self.thread.delete_provider(provider_id))
@@ -300,8 +377,9 @@ class GatewayBridge(QObject):
         def work() -> None:  # worker thread: waits for the gateway loop, never the GUI
             try:
                 result = start().result(60)
-            except Exception as exc:  # ValueError carries a message for people; anything else: say what
-                message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # ValueError and ours carry a message for people; anything else: say what
+                people = isinstance(exc, (ValueError, SwitchboardError))
+                message = str(exc) if people else f"{type(exc).__name__}: {exc}"
                 self.provider_result.emit(action, False, message)
                 return
             if isinstance(result, KeyTest):

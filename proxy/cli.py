@@ -197,7 +197,8 @@ async def _serve_async(options: GatewayOptions) -> int:
         print(f"switchboard: invalid config\n{exc}", file=sys.stderr)
         return 2
     except GatewayStartError as exc:
-        print(f"switchboard: {exc}", file=sys.stderr)
+        hint = " Stop that program or choose another port with --port." if exc.port_in_use is not None else ""
+        print(f"switchboard: {exc}{hint}", file=sys.stderr)
         return 1
     print(f"Switchboard listening on {url}", flush=True)
     if gateway.created_access_key is not None:

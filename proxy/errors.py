@@ -5,6 +5,7 @@
     SwitchboardError
     ├── ConfigError            a config file or object failed validation (lists every problem)
     ├── GatewayStartError      the server could not start (port in use, bad address)
+    ├── GatewayNotRunning      a change asked of a gateway that is not running
     ├── ApiError               a request is answered with an error (status + OpenAI error body)
     └── UpstreamError          one upstream attempt failed
         ├── UpstreamHTTPError      the provider answered with an error status
@@ -40,6 +41,15 @@ class ConfigError(SwitchboardError):
 
 class GatewayStartError(SwitchboardError):
     """The HTTP server could not start."""
+
+    def __init__(self, message: str, *, port_in_use: int | None = None) -> None:
+        super().__init__(message)
+        self.port_in_use = port_in_use
+        """The port another program holds, when that is why (a free one would do)."""
+
+
+class GatewayNotRunning(SwitchboardError):
+    """A change was asked of a gateway that is not running (it did not start, or has stopped)."""
 
 
 class ApiError(SwitchboardError):

@@ -124,6 +124,8 @@ class Gateway(ReloadMixin):
         """Set from any thread (the tray's Pause): model requests get 503 ``paused`` until cleared."""
         self.simulator = Simulator()
         """Simulated failures armed for route targets (the routing editor's "Simulate failure")."""
+        self.config_lock = asyncio.Lock()
+        """Held while a config is applied and saved, so the file watcher never sees it half done."""
         self._retired: dict[int, Any] = {}
         """Adapters replaced by a reload or a key change, closed after the drain time (or at stop)."""
 
@@ -137,6 +139,7 @@ class Gateway(ReloadMixin):
             GatewayStartError: the address cannot be bound (port in use ...).
         """
         config = await self.load_config()
+        self.limits = LimitKeeper()  # a start after a failed one counts this month's spend once
         await in_thread(self.home.ensure)
         if config.server.require_auth and AccessKeys.from_env() is None:
             self.created_access_key = await in_thread(self.access_store.ensure_default)
@@ -216,8 +219,7 @@ class Gateway(ReloadMixin):
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise GatewayStartError(
-                    f"Port {port} on {host} is already in use. Stop the other program or choose another port "
-                    "with --port."
+                    f"Port {port} on {host} is already in use by another program.", port_in_use=port
                 ) from None
             raise GatewayStartError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         old, self._site = self._site, site
@@ -308,10 +310,27 @@ class Gateway(ReloadMixin):
         asyncio.get_running_loop().call_later(new.config.server.drain_timeout + 1, close)
 
     async def save_config(self, config: GatewayConfig, author: str, summary: str | None = None) -> Version:
-        """Save ``config`` as a new version of the config file, then apply it."""
-        version = await in_thread(self.store.save, config, author, summary)
-        self._applied_hash = version.sha256
-        await self.apply_config(config)
+        """Apply ``config``, then save it as a new version of the config file.
+
+        In that order, so a config that cannot take effect is never saved: one whose port is in use
+        leaves the file, the history and the running gateway exactly as they were (a saved but
+        unusable port would stop the next start). If the save itself fails, the previous config is
+        applied again.
+
+        Raises:
+            GatewayStartError: the new address cannot be bound (nothing changed).
+            OSError: the file could not be written (the previous config is back in force).
+        """
+        async with self.config_lock:
+            previous = self.snapshot.config if self.snapshot is not None else None
+            await self.apply_config(config)
+            try:
+                version = await in_thread(self.store.save, config, author, summary)
+            except BaseException:
+                if previous is not None:
+                    await self.apply_config(previous)
+                raise
+            self._applied_hash = version.sha256
         self.events.emit(ConfigApplied(version.number, version.author, version.summary))
         return version
 

@@ -84,7 +84,8 @@ class ReloadMixin:
             try:
                 await self._check_side_files()
                 if self._initial_config is None:
-                    await self._check_config_file()
+                    async with self.config_lock:  # not while the app saves a version
+                        await self._check_config_file()
             except Exception:
                 log.exception("checking for changed files failed")
 

@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -21,8 +22,8 @@ from pydantic import ValidationError
 
 from proxy import discovery, keytest
 from proxy.cli_keys import _touch
-from proxy.config import GatewayConfig, ProviderConfig, SecretRef, validation_problems
-from proxy.errors import SwitchboardError
+from proxy.config import GatewayConfig, ProviderConfig, SecretRef, default_config, validation_problems
+from proxy.errors import ConfigError, GatewayNotRunning, GatewayStartError, SwitchboardError
 from proxy.events import GatewayEvents
 from proxy.gateway import Gateway, GatewayOptions
 from proxy.keytest import FAILED, KeyTest, ModelList
@@ -55,6 +56,24 @@ class RouteTest:
     milliseconds: float = 0.0
     message: str = ""
     """The model's reply (trimmed) when ``ok``, else the error for people."""
+
+
+def _set_port(data: dict[str, Any], port: int) -> None:
+    data.setdefault("server", {})["port"] = port
+
+
+def next_free_port(host: str, after: int, tries: int = 50) -> int:
+    """The first port after ``after`` that ``host`` can listen on now (any free one if none of the
+    next ``tries`` is)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for port in [*range(after + 1, min(after + 1 + tries, 65536)), 0]:
+        with socket.socket(family) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise GatewayStartError(f"No port is free on {host}.")
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -135,12 +154,83 @@ class GatewayThread:
         self._thread.join(timeout)
         self._thread = None
 
+    @property
+    def is_running(self) -> bool:
+        """True while the gateway's loop runs (started, or starting); False before, after a failed
+        start, and once stopped."""
+        return self._loop is not None and not self._loop.is_closed() and self._loop.is_running()
+
     def _on_loop(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Run ``coro`` on the gateway's loop, from any thread; its future answers."""
-        if self._loop is None:
+        """Run ``coro`` on the gateway's loop, from any thread; its future answers.
+
+        Raises:
+            GatewayNotRunning: there is no loop to run it on (never a bare "Event loop is closed").
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed() or not loop.is_running():
             coro.close()
-            raise RuntimeError("the gateway thread is not running")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+            raise GatewayNotRunning("The gateway is not running, so nothing was changed.")
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError:  # the loop closed between the check and the call
+            coro.close()
+            raise GatewayNotRunning("The gateway is not running, so nothing was changed.") from None
+
+    # -- when the gateway could not start: change the config file, then start again ----------------
+
+    def config_on_file(self) -> GatewayConfig:
+        """The config the next start would use: the file, else its newest valid version, else the
+        zero-config default. Blocking (reads files): call it from a worker thread."""
+        store = self.gateway.store
+        if not store.exists():
+            return default_config()
+        try:
+            return store.load()
+        except ConfigError:
+            fallback = self.gateway._last_good_version()
+            return fallback[1] if fallback is not None else default_config()
+
+    def previous_version(self) -> Version | None:
+        """The version before the one in force, to start with when the latest cannot start."""
+        history = self.gateway.store.history()
+        return history[-2] if len(history) >= 2 else None
+
+    def update_config_offline(self, summary: str, mutate: Callable[[dict[str, Any]], None]) -> str:
+        """Like :meth:`update_config`, for a gateway that is not running: the file's config is
+        changed and saved as a new version, to be used by the next :meth:`start`. Blocking (files):
+        call it from a worker thread. Raises ``ValueError`` listing the problems (nothing saved)."""
+        if self.is_running:
+            raise RuntimeError("the gateway is running: use update_config")
+        data = self.config_on_file().model_dump(exclude_defaults=True)
+        mutate(data)
+        try:
+            updated = GatewayConfig.model_validate(data)
+        except ValidationError as exc:
+            raise ValueError("\n".join(validation_problems(exc))) from None
+        self.gateway.store.save(updated, "desktop", summary)
+        return summary[:1].upper() + summary[1:]
+
+    def use_free_port(self) -> str:
+        """Save the file's config with the first free port after the configured one (the gateway is
+        not running). Blocking: call it from a worker thread. Returns what was done, for people."""
+        config = self.config_on_file()
+        host, busy = config.server.host, config.server.port
+        port = next_free_port(host, busy)
+        return self.update_config_offline(f"port {busy} was in use: port {port}", lambda data: _set_port(data, port))
+
+    def use_previous_version(self) -> str:
+        """Make the version before the latest the config in force again (the gateway is not
+        running). Blocking: call it from a worker thread. Raises ``ValueError`` when there is none."""
+        if self.is_running:
+            raise RuntimeError("the gateway is running: use rollback_config")
+        previous = self.previous_version()
+        if previous is None:
+            raise ValueError("There is no earlier config version to go back to.")
+        try:
+            version = self.gateway.store.rollback(previous.number, author="desktop")
+        except SwitchboardError as exc:
+            raise ValueError(str(exc)) from None
+        return f"Went back to version {previous.number} (saved as version {version.number})"
 
     def apply_config(self, config: GatewayConfig) -> concurrent.futures.Future[None]:
         return self._on_loop(self.gateway.apply_config(config))

@@ -90,21 +90,31 @@ class SettingsPage(QWidget):
         QWidget.setTabOrder(self.save_button, self.access_keys.tree)
         self.save_button.clicked.connect(self.save)
         bridge.provider_result.connect(self.on_saved)
-        bridge.started.connect(lambda _url: self.load())
+        self._restarting = False  # saved while the gateway was down: it is starting with the change
+        bridge.started.connect(self.on_started)
+        bridge.start_failed.connect(self.on_start_failed)
         self.load()
         self.autostart_done.connect(self.on_autostart_done)
         self.login.toggled.connect(self.on_toggled)
-        bridge.started.connect(lambda url: self.endpoint.setText(f"{url}/v1"))
         if bridge.base_url is not None:  # made after the start (the main window opens later)
             self.endpoint.setText(f"{bridge.base_url}/v1")
         self.login.setEnabled(False)
         threading.Thread(target=self._read_autostart, name="switchboard-autostart", daemon=True).start()
 
     def load(self) -> None:
+        """Show the config in force; while the gateway is down after a failed start, the one on
+        file (saving it then starts the gateway again with it)."""
         snapshot = self.bridge.thread.gateway.snapshot
-        if snapshot is None:
+        failed = self.bridge.failed_start
+        if failed is not None:
+            config = failed.config
+        elif snapshot is not None:
+            config = snapshot.config
+        else:
+            config = None
+        self.save_button.setEnabled(config is not None)
+        if config is None:  # still starting: nothing to show yet
             return
-        config = snapshot.config
         self.port.setValue(config.server.port)
         self.require_auth.setChecked(config.server.require_auth)
         self.store_bodies.setChecked(config.logging.store_bodies)
@@ -126,12 +136,28 @@ class SettingsPage(QWidget):
         if action != "config":
             return
         self.save_button.setEnabled(True)
-        if ok:
+        if ok and self.bridge.failed_start is not None:  # saved to the file; the gateway starts again
+            self._restarting = True
+            self.saved.setText(message)
+        elif ok:
             port = self.bridge.base_url or ""
             self.saved.setText(f"Saved and applied. Listening on {port}." if port else "Saved and applied.")
         else:
-            self.saved.setText(f"Not saved: {message}")
+            self.saved.setText(f"Not saved, nothing was changed: {message}")
             self.load()
+
+    def on_started(self, url: str) -> None:
+        self.endpoint.setText(f"{url}/v1")
+        self.load()
+        if self._restarting:
+            self._restarting = False
+            self.saved.setText(f"Saved, and the gateway is running again on {url}.")
+
+    def on_start_failed(self, message: str) -> None:
+        self._restarting = False
+        self.endpoint.setText("not running")
+        self.load()
+        self.saved.setText(f"The gateway is not running: {message}\nChange the port here and Save to start it again.")
 
     def _read_autostart(self) -> None:  # worker thread
         try:

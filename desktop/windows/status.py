@@ -48,9 +48,11 @@ class StatusWindow(QWidget):
 
     Signals:
         quit_requested(): the user chose Quit, or closed the window while there is no tray.
+        settings_requested(): after a failed start, the user wants to change the port in Settings.
     """
 
     quit_requested = Signal()
+    settings_requested = Signal()
 
     def __init__(self, bridge: GatewayBridge, *, has_tray: bool) -> None:
         super().__init__()
@@ -97,6 +99,22 @@ class StatusWindow(QWidget):
         self.note = plain_label(NO_TRAY)
         self.note.setVisible(not has_tray)
 
+        # after a failed start: ways out other than Quit (each changes the config file, then starts)
+        self.free_port_button = QPushButton("Use a free port")
+        self.free_port_button.setToolTip("Save the config with the first free port after this one, and start")
+        self.free_port_button.clicked.connect(lambda: self.recover("free_port"))
+        self.previous_button = QPushButton("Use the previous config")
+        self.previous_button.clicked.connect(lambda: self.recover("previous"))
+        self.settings_button = QPushButton("Open Settings…")
+        self.settings_button.clicked.connect(self.settings_requested.emit)
+        self.recovery = QWidget()
+        recovery = QHBoxLayout(self.recovery)
+        recovery.setContentsMargins(0, 0, 0, 0)
+        for button in (self.free_port_button, self.previous_button, self.settings_button):
+            recovery.addWidget(button)
+        recovery.addStretch(1)
+        self.recovery.setVisible(False)
+
         self.quit_button = QPushButton("Quit Switchboard")
         self.quit_button.clicked.connect(self.quit_requested.emit)
         buttons = QHBoxLayout()
@@ -109,6 +127,7 @@ class StatusWindow(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.endpoint_row)
         layout.addWidget(self.details)
+        layout.addWidget(self.recovery)
         layout.addWidget(self.note)
         layout.addStretch(1)
         layout.addLayout(buttons)
@@ -121,12 +140,29 @@ class StatusWindow(QWidget):
         self.state.setText("Running. Point your tools at this endpoint:")
         self.endpoint.setText(f"{url}/v1")
         self.copy_button.setEnabled(True)
+        self.endpoint_row.setVisible(True)
+        self.details.setVisible(False)
+        self.recovery.setVisible(False)
 
     def on_start_failed(self, message: str) -> None:
         self.state.setText("The gateway could not start.")
         self.endpoint_row.setVisible(False)
         self.details.setText(message)
         self.details.setVisible(True)
+        failed = self.bridge.failed_start
+        previous = failed.previous if failed is not None else None
+        self.previous_button.setEnabled(previous is not None)
+        self.previous_button.setToolTip(
+            f"Go back to version {previous.number}: {previous.summary}" if previous else "There is no earlier version"
+        )
+        self.free_port_button.setEnabled(True)
+        self.recovery.setVisible(True)
+
+    def recover(self, fix: str) -> None:
+        self.state.setText("Starting the gateway…")
+        self.free_port_button.setEnabled(False)
+        self.previous_button.setEnabled(False)
+        self.bridge.recover(fix)
 
     def on_stopping(self) -> None:
         self.state.setText("Stopping…")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 
 import openai
 import pytest
 
 from proxy.config import GatewayConfig
-from proxy.errors import GatewayStartError
+from proxy.errors import GatewayNotRunning, GatewayStartError
 from proxy.events import RequestFinished, RequestLogged, RequestStarted, ServerStarted, ServerStopped
 from proxy.gateway import GatewayOptions
 from proxy.runner import GatewayThread
@@ -76,4 +78,56 @@ def test_apply_config_from_another_thread(tmp_path, access_key):
         with pytest.raises(openai.NotFoundError):
             client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "x"}])
     finally:
+        thread.stop()
+
+
+def test_a_stopped_or_failed_gateway_refuses_changes_in_plain_words(tmp_path, access_key):
+    thread = GatewayThread(GatewayOptions(home=tmp_path, port=0), config=GatewayConfig.model_validate(DEMO_CONFIG))
+    with pytest.raises(GatewayNotRunning, match="not running"):  # never started
+        thread.update_config("x", lambda data: None)
+    thread.start()
+    thread.stop()
+    with pytest.raises(GatewayNotRunning, match="The gateway is not running, so nothing was changed"):
+        thread.update_config("x", lambda data: None)  # was "RuntimeError: Event loop is closed"
+
+
+def test_a_config_whose_port_is_taken_is_not_saved(tmp_path, access_key):
+    config_path = tmp_path / "config.json"
+    config_path.write_text('{"server": {"port": 0}}')
+    thread = GatewayThread(GatewayOptions(home=tmp_path, config_path=config_path, discover_local=False))
+    url = thread.start()
+    try:
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            busy = holder.getsockname()[1]
+            before = config_path.read_text(), [v.number for v in thread.gateway.store.history()]
+
+            def take_busy_port(data):
+                data.setdefault("server", {})["port"] = busy
+
+            with pytest.raises(GatewayStartError, match=f"Port {busy} on 127.0.0.1 is already in use") as error:
+                thread.update_config("port", take_busy_port).result(10)
+            assert error.value.port_in_use == busy
+            assert (config_path.read_text(), [v.number for v in thread.gateway.store.history()]) == before
+            assert thread.base_url == url and thread.gateway.snapshot.config.server.port == 0
+    finally:
+        thread.stop()
+
+
+def test_after_a_failed_start_the_file_can_take_a_free_port_and_start_again(tmp_path, access_key):
+    config_path = tmp_path / "config.json"
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        config_path.write_text(json.dumps({"server": {"port": busy}}))
+        thread = GatewayThread(GatewayOptions(home=tmp_path, config_path=config_path, discover_local=False))
+        with pytest.raises(GatewayStartError):
+            thread.start()
+        assert not thread.is_running
+        done = thread.use_free_port()
+        port = json.loads(config_path.read_text())["server"]["port"]
+        assert done == f"Port {busy} was in use: port {port}" and port != busy
+        assert thread.start() == f"http://127.0.0.1:{port}"
         thread.stop()
