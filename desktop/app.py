@@ -26,10 +26,10 @@ from desktop.tray import TrayIcon
 from desktop.windows.first_run import FirstRunWizard
 from desktop.windows.main import MainWindow
 from desktop.windows.status import StatusWindow
-from proxy.events import RequestFinished
-from proxy.gateway import GatewayOptions
-from proxy.paths import Home
-from proxy.redact import install_log_redaction
+from proxy.domain.events import RequestFinished
+from proxy.engine.gateway import GatewayOptions
+from proxy.support.paths import Home
+from proxy.support.redact import install_log_redaction
 
 log = logging.getLogger(__name__)
 

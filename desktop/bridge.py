@@ -1,6 +1,6 @@
 """GatewayBridge: the only place Qt meets the gateway.
 
-The gateway runs on its own thread with its own loop (:class:`proxy.runner.GatewayThread`). Its
+The gateway runs on its own thread with its own loop (:class:`proxy.host.runner.GatewayThread`). Its
 event callbacks run on gateway threads, so here they only emit Qt signals, which Qt queues to the
 GUI thread. Starting, stopping and reading the keychain or the log happen on short-lived worker
 threads: the GUI thread never waits on the network, the disk or the keychain.
@@ -25,9 +25,10 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop import dashboard_data
 from desktop.playground import ColumnEvent, PlaygroundRun
-from proxy.config import GatewayConfig, ProviderConfig, RouteConfig
-from proxy.errors import SwitchboardError
-from proxy.events import (
+from proxy.config.schema import GatewayConfig, ProviderConfig, RouteConfig
+from proxy.config.store import Version
+from proxy.domain.errors import SwitchboardError
+from proxy.domain.events import (
     BudgetThreshold,
     ConfigApplied,
     ConfigRejected,
@@ -37,11 +38,10 @@ from proxy.events import (
     RequestProgress,
     RequestStarted,
 )
-from proxy.gateway import GatewayOptions
-from proxy.keytest import KeyTest
-from proxy.models import IN_PROGRESS, RequestRecord
-from proxy.runner import ROUTE_TEST_TIMEOUT, GatewayThread, RouteTest
-from proxy.storage.config_store import Version
+from proxy.domain.records import IN_PROGRESS, RequestRecord
+from proxy.engine.gateway import GatewayOptions
+from proxy.host.runner import ROUTE_TEST_TIMEOUT, GatewayThread, RouteTest
+from proxy.providers.keytest import KeyTest
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class GatewayBridge(QObject):
         paused_changed(bool): the gateway was paused or resumed.
         config_applied(int, str): a config version is in force (its number and summary), whoever
             saved it: this app, the CLI or an edit of the file.
-        route_tested(object): the answer to :meth:`test_route` (a :class:`proxy.runner.RouteTest`).
+        route_tested(object): the answer to :meth:`test_route` (a :class:`proxy.host.runner.RouteTest`).
         history_loaded(object): the answer to :meth:`load_history`: config versions, oldest first.
         diff_loaded(int, str): the answer to :meth:`load_diff`: a version and its unified diff
             against the version before it (``""`` with an error message in ``provider_result``).
@@ -394,7 +394,7 @@ class GatewayBridge(QObject):
     # thread that waits for the gateway loop and answers with a signal (queued to the GUI thread).
     #
     # Signals:
-    #     local_servers_found(object): tuple of :class:`proxy.discovery.LocalServer` answering now.
+    #     local_servers_found(object): tuple of :class:`proxy.providers.discovery.LocalServer` answering now.
     #     models_fetched(str, bool, object, str): provider id, whether it worked, tuple of model ids,
     #         a message for people.
     #     access_keys_listed(object): list of ``(AccessKeyInfo, last used or None)``; never values.

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from proxy.config import GatewayConfig
+from proxy.config.schema import GatewayConfig
 from proxy.storage.request_log import month_spend
 from proxy.storage.stats import Bucket, buckets, totals
 

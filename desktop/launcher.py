@@ -1,6 +1,6 @@
 """The ``switchboard`` command: the tray app when a display and Qt are usable, else headless.
 
-The command line itself lives in ``proxy.cli`` (headless, Qt-free); this launcher only adds the
+The command line itself lives in ``proxy.cli.main`` (headless, Qt-free); this launcher only adds the
 tray. ``switchboard serve`` and ``python -m proxy`` are always headless.
 """
 
@@ -10,8 +10,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from proxy.cli import main as cli_main
-from proxy.gateway import GatewayOptions
+from proxy.cli.main import main as cli_main
+from proxy.engine.gateway import GatewayOptions
 
 
 def try_tray(options: GatewayOptions) -> int | str:

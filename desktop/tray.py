@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from desktop.bridge import GatewayBridge
 from desktop.resources import tray_icon
-from proxy.models import RequestRecord
+from proxy.domain.records import RequestRecord
 
 TrayState = Literal["starting", "running", "error", "stopping"]
 RECENT_SHOWN = 5

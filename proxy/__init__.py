@@ -3,8 +3,8 @@
 This package never imports Qt or ``desktop``; the tray app is one client of it.
 """
 
-from proxy.config import GatewayConfig
-from proxy.events import (
+from proxy.config.schema import GatewayConfig
+from proxy.domain.events import (
     GatewayEvents,
     RequestFinished,
     RequestFirstByte,
@@ -13,12 +13,14 @@ from proxy.events import (
     ServerStarted,
     ServerStopped,
 )
-from proxy.gateway import Gateway, GatewayOptions
-from proxy.models import RequestRecord
-from proxy.runner import GatewayThread
+from proxy.domain.records import RequestRecord
+from proxy.engine.gateway import Gateway, GatewayOptions
+from proxy.host.runner import GatewayThread
+from proxy.server.app import new_gateway
 
 __all__ = [
     "Gateway",
+    "new_gateway",
     "GatewayConfig",
     "GatewayEvents",
     "GatewayOptions",

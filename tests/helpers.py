@@ -14,10 +14,11 @@ from typing import Any
 import anthropic
 import openai
 
-from proxy.config import GatewayConfig
-from proxy.events import GatewayEvents
-from proxy.gateway import Gateway, GatewayOptions
-from proxy.models import RequestRecord
+from proxy.config.schema import GatewayConfig
+from proxy.domain.events import GatewayEvents
+from proxy.domain.records import RequestRecord
+from proxy.engine.gateway import Gateway, GatewayOptions
+from proxy.server.app import new_gateway
 from proxy.storage.request_log import read_recent
 from proxy.storage.secrets import MemorySecretStore, SecretResolver
 
@@ -96,7 +97,7 @@ async def gateway_context(
     os.environ["SWITCHBOARD_ACCESS_KEY"] = ACCESS_KEY
     resolver = SecretResolver(keychain=MemorySecretStore(secrets or {}))
     options = GatewayOptions(home=tmp_path, port=0, discover_local=False, config_path=config_path)
-    gateway = Gateway(options, config=None if config_file else cfg, secrets=resolver, events=events)
+    gateway = new_gateway(options, config=None if config_file else cfg, secrets=resolver, events=events)
     try:
         url = await gateway.start()
         ctx = GatewayContext(gateway, url, tmp_path)

@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from proxy.models import RequestRecord
+from proxy.domain.records import RequestRecord
 from proxy.storage.request_log import LIGHT_FIELDS
 
 FORMATS = ("jsonl", "csv")

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop.bridge import GatewayBridge
 from desktop.connect import ConnectError, Connection, ToolSetup, setups
-from proxy.redact import mask
+from proxy.support.redact import mask
 
 
 class ConnectPage(QWidget):

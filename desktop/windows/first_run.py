@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 
 from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
-from proxy.config import ProviderConfig, validation_problems
-from proxy.discovery import LocalServer
-from proxy.presets import PRESETS
+from proxy.config.schema import ProviderConfig, validation_problems
+from proxy.domain.presets import PRESETS
+from proxy.providers.discovery import LocalServer
 
 
 def _label(text: str) -> QLabel:

@@ -36,7 +36,7 @@ from desktop.models import log_export
 from desktop.models.request_log_model import COLUMNS, LogFilter, RequestLogModel
 from desktop.windows.log_detail import RequestDetail
 from desktop.windows.status import plain_label
-from proxy.models import IN_PROGRESS, STATUSES, RequestRecord
+from proxy.domain.records import IN_PROGRESS, STATUSES, RequestRecord
 
 HISTORY_PAGE = 10_000
 """Rows read from the database at a time (at first show, and per "Load older")."""

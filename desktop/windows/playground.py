@@ -33,7 +33,7 @@ from desktop.playground import ColumnEvent
 from desktop.widgets.cards import Card, scaled_label
 from desktop.widgets.chart import series_color
 from desktop.widgets.formats import count, duration, money
-from proxy.models import RequestRecord
+from proxy.domain.records import RequestRecord
 
 FLUSH_MS = 40
 """How often streamed text is written to the columns (at most)."""

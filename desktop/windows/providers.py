@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 from desktop.bridge import GatewayBridge
 from desktop.windows.status import heading
 from desktop.windows.status import plain_label as _label
-from proxy.config import ProviderConfig, validation_problems
-from proxy.discovery import LocalServer
-from proxy.presets import PRESETS
+from proxy.config.schema import ProviderConfig, validation_problems
+from proxy.domain.presets import PRESETS
+from proxy.providers.discovery import LocalServer
 
 LOOK_AGAIN_SECONDS = 15.0
 """Showing the page looks for local servers again, at most this often."""

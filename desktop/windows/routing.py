@@ -60,9 +60,9 @@ from PySide6.QtWidgets import (
 
 from desktop.bridge import GatewayBridge
 from desktop.windows.status import heading, plain_label
-from proxy.config import GatewayConfig, RouteConfig, validation_problems
+from proxy.config.schema import GatewayConfig, RouteConfig, validation_problems
+from proxy.host.runner import RouteTest
 from proxy.routing.simulate import FAULTS
-from proxy.runner import RouteTest
 
 SAVE_DELAY_MS = 600
 """A valid edit is saved this long after the last change (a burst of edits makes one version)."""

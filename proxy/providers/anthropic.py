@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator
 
 import orjson
 
-from proxy.config import ProviderConfig
-from proxy.errors import KeyUnavailable, UpstreamHTTPError, UpstreamProtocolError, UpstreamUnsupported
+from proxy.config.schema import ProviderConfig
+from proxy.domain.errors import KeyUnavailable, UpstreamHTTPError, UpstreamProtocolError, UpstreamUnsupported
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.providers.openai_compat import OpenAICompatAdapter
-from proxy.sse import SSEEvent
+from proxy.support.sse import SSEEvent
 from proxy.translate.anthropic import (
     MessagesToChatStream,
     chat_to_messages_request,

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from proxy.sse import SSEEvent
+from proxy.support.sse import SSEEvent
 
 
 @dataclass(slots=True)
@@ -39,7 +39,7 @@ class UpstreamReply:
 
 
 class ProviderAdapter(Protocol):
-    """Calls one provider. Errors are raised as :class:`~proxy.errors.UpstreamError` subclasses.
+    """Calls one provider. Errors are raised as :class:`~proxy.domain.errors.UpstreamError` subclasses.
 
     For a stream, ``call`` returns once the upstream has answered with a success status; the
     events iterator applies the first-token and idle timeouts and raises ``UpstreamError``

@@ -24,10 +24,10 @@ from typing import Any
 
 import orjson
 
-from proxy.config import DemoSettings, ProviderConfig
-from proxy.errors import UpstreamHTTPError
+from proxy.config.schema import DemoSettings, ProviderConfig
+from proxy.domain.errors import UpstreamHTTPError
 from proxy.providers.base import UpstreamCall, UpstreamReply
-from proxy.sse import SSEEvent
+from proxy.support.sse import SSEEvent
 
 CHAT_MODELS = ("echo",)
 EMBEDDING_MODELS = ("embed",)

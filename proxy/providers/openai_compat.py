@@ -18,19 +18,19 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
-from proxy.config import ProviderConfig
-from proxy.errors import (
+from proxy.config.schema import ProviderConfig
+from proxy.domain.errors import (
     KeyUnavailable,
     UpstreamConnectError,
     UpstreamHTTPError,
     UpstreamProtocolError,
     UpstreamTimeout,
 )
-from proxy.presets import PRESETS
+from proxy.domain.presets import PRESETS
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.providers.schema_cleanup import clean_request
-from proxy.redact import REDACTOR
-from proxy.sse import SSEEvent, SSEParser
+from proxy.support.redact import REDACTOR
+from proxy.support.sse import SSEEvent, SSEParser
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from proxy.config import RouteConfig
-from proxy.errors import (
+from proxy.config.schema import RouteConfig
+from proxy.domain.errors import (
     ApiError,
     KeyUnavailable,
     UpstreamConnectError,
@@ -54,7 +54,7 @@ from proxy.routing.resolve import Attempt, Resolution
 from proxy.routing.strategies import STRATEGIES, Candidate
 
 if TYPE_CHECKING:
-    from proxy.server.exchange import Exchange
+    from proxy.domain.exchange import Exchange
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from proxy.config import CooldownPolicy
+from proxy.config.schema import CooldownPolicy
 
 TargetKey = tuple[str, str]
 EWMA_ALPHA = 0.2

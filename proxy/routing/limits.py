@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from proxy.config import Limits
-from proxy.errors import ApiError
+from proxy.config.schema import Limits
+from proxy.domain.errors import ApiError
 
 WINDOW = 60.0
 THRESHOLDS = (0.8, 1.0)

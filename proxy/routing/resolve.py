@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.config import GatewayConfig, RouteConfig
+from proxy.config.schema import GatewayConfig, RouteConfig
 
 DIRECT = RouteConfig(name="direct", targets=[{"provider": "direct", "model": "direct"}])  # type: ignore[list-item]
 """The policies (defaults) used for ``provider/model`` requests."""

@@ -21,9 +21,9 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Literal
 
-from proxy.errors import UpstreamConnectError, UpstreamError, UpstreamHTTPError, UpstreamTimeout
+from proxy.domain.errors import UpstreamConnectError, UpstreamError, UpstreamHTTPError, UpstreamTimeout
 from proxy.providers.base import UpstreamReply
-from proxy.sse import SSEEvent
+from proxy.support.sse import SSEEvent
 
 Fault = Literal["error", "429", "timeout", "cut"]
 FAULTS: tuple[str, ...] = ("error", "429", "timeout", "cut")

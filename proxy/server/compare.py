@@ -14,12 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy.errors import ApiError
-from proxy.models import Usage
-from proxy.pricing import cost_usd
+from proxy.domain.errors import ApiError
+from proxy.domain.exchange import Exchange
+from proxy.domain.pricing import cost_usd
+from proxy.domain.records import Usage
 from proxy.providers.base import UpstreamCall
 from proxy.routing.resolve import Attempt
-from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
 from proxy.server.validation import check_chat, read_json
 

@@ -12,15 +12,14 @@ from aiohttp import web
 
 from proxy.cache.keys import cache_key
 from proxy.cache.replay import StreamAssembler, completion_to_events
-from proxy.errors import ApiError
-from proxy.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from proxy.models import OK, Usage
+from proxy.domain.errors import ApiError
+from proxy.domain.exchange import Exchange
+from proxy.domain.records import OK, Usage
+from proxy.engine.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from proxy.providers.base import UpstreamCall, UpstreamReply
-from proxy.redact import REDACTOR
 from proxy.routing.resolve import Attempt
 from proxy.server import messages, responses
 from proxy.server.compare import compare
-from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
 from proxy.server.streaming import (
     COMMITTED,
@@ -30,7 +29,8 @@ from proxy.server.streaming import (
     relay_chat_stream,
 )
 from proxy.server.validation import check_chat, check_embeddings, model_name, read_json
-from proxy.sse import SSEEvent
+from proxy.support.redact import REDACTOR
+from proxy.support.sse import SSEEvent
 
 _CREATED = int(time.time())
 

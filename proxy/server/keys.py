@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
-from proxy.server.exchange import Exchange
+from proxy.domain.exchange import Exchange
+from proxy.engine.gateway import Gateway
+from proxy.server.gates import GateBox
 
-if TYPE_CHECKING:
-    from proxy.gateway import Gateway
-
-GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway")
+GATEWAY: web.AppKey[Gateway] = web.AppKey("gateway", Gateway)
+GATES: web.AppKey[GateBox] = web.AppKey("gates", GateBox)
 EXCHANGE: web.RequestKey[Exchange] = web.RequestKey("switchboard.exchange", Exchange)
 ORIGIN: web.RequestKey[str] = web.RequestKey("switchboard.origin", str)

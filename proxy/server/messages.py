@@ -23,13 +23,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from proxy.errors import ApiError, UpstreamError, UpstreamHTTPError
-from proxy.models import CUT, Usage
+from proxy.domain.errors import ApiError, UpstreamError, UpstreamHTTPError
+from proxy.domain.exchange import Exchange
+from proxy.domain.records import CUT, Usage
 from proxy.providers.base import UpstreamCall, UpstreamReply
-from proxy.redact import REDACTOR
 from proxy.routing.attempts import no_route_error
 from proxy.routing.resolve import Attempt
-from proxy.server.exchange import Exchange
 from proxy.server.keys import EXCHANGE, GATEWAY
 from proxy.server.streaming import (
     COMMITTED,
@@ -40,7 +39,8 @@ from proxy.server.streaming import (
     relay_translated,
 )
 from proxy.server.validation import check_messages, model_name, read_json
-from proxy.sse import SSEEvent
+from proxy.support.redact import REDACTOR
+from proxy.support.sse import SSEEvent
 from proxy.translate.anthropic import (
     ChatToMessagesStream,
     anthropic_error_type,

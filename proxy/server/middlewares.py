@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 import orjson
 from aiohttp import web
 from aiohttp.client_exceptions import ClientConnectionResetError
 
-from proxy.errors import ApiError
-from proxy.models import CLIENT_CANCELLED, ERROR, REJECTED
-from proxy.server.exchange import Exchange
-from proxy.server.keys import EXCHANGE, GATEWAY, ORIGIN
+from proxy.domain.errors import ApiError
+from proxy.domain.exchange import Exchange
+from proxy.domain.records import CLIENT_CANCELLED, ERROR, REJECTED
+from proxy.engine.gateway import Gateway
+from proxy.server.keys import EXCHANGE, GATES, GATEWAY, ORIGIN
 from proxy.server.streaming import COMMITTED
 from proxy.translate.anthropic import anthropic_error_body
-
-if TYPE_CHECKING:
-    from proxy.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +116,7 @@ async def exchange_middleware(request: web.Request, handler: web.Handler) -> web
 @web.middleware
 async def guard_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
     gateway: Gateway = request.app[GATEWAY]
-    gates = gateway.gates
+    gates = request.app[GATES].current
     # 1. Host: exactly one header naming this server (defeats DNS rebinding).
     hosts = request.headers.getall("Host", ())
     if len(hosts) != 1 or hosts[0].lower() not in gates.allowed_hosts:

@@ -31,13 +31,13 @@ import orjson
 from aiohttp import web
 
 from proxy.cache.replay import StreamAssembler
-from proxy.errors import ApiError, UpstreamError, UpstreamHTTPError, UpstreamProtocolError
-from proxy.events import RequestFirstByte, RequestProgress
-from proxy.models import CUT, Usage
+from proxy.domain.errors import ApiError, UpstreamError, UpstreamHTTPError, UpstreamProtocolError
+from proxy.domain.events import RequestFirstByte, RequestProgress
+from proxy.domain.exchange import Exchange
+from proxy.domain.records import CUT, Usage
 from proxy.providers.base import UpstreamReply
-from proxy.redact import REDACTOR
-from proxy.server.exchange import Exchange
-from proxy.sse import SSEEvent
+from proxy.support.redact import REDACTOR
+from proxy.support.sse import SSEEvent
 from proxy.translate.common import TranslationError
 
 SSE_HEADERS = {

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from proxy.errors import ApiError
+from proxy.domain.errors import ApiError
 
 # Fields that would change where a request (and the provider key with it) is sent, or which
 # credentials are used. Upstream URLs and keys come from the config only (LiteLLM CVE-2024-6587).

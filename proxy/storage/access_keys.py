@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from proxy.redact import REDACTOR, mask
-from proxy.storage.config_store import atomic_write
+from proxy.config.store import atomic_write
 from proxy.storage.secrets import SecretStoreUnavailable, WritableSecretStore
+from proxy.support.redact import REDACTOR, mask
 
 ACCESS_KEY_ENV = "SWITCHBOARD_ACCESS_KEY"
 PREFIX = "sb-local-"

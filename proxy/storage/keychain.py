@@ -20,8 +20,8 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
-from proxy.redact import REDACTOR
 from proxy.storage.secrets import SecretStoreUnavailable
+from proxy.support.redact import REDACTOR
 
 log = logging.getLogger(__name__)
 

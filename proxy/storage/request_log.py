@@ -1,9 +1,9 @@
 """The request log: SQLite (WAL) written by one thread, in batches, never on the event loop.
 
-The event loop hands finished :class:`~proxy.models.RequestRecord` objects to
+The event loop hands finished :class:`~proxy.domain.records.RequestRecord` objects to
 :meth:`RequestLog.submit` (a non-blocking put on a bounded queue). The writer thread owns the
 only writing connection: every 100 ms it prices the queued records and inserts them, at most 500
-rows per transaction, and then emits :class:`~proxy.events.RequestLogged`. Readers (CLI, tray) open
+rows per transaction, and then emits :class:`~proxy.domain.events.RequestLogged`. Readers (CLI, tray) open
 their own connections through :func:`read_recent`.
 
 Rows are two-phase so a crash loses nothing: :meth:`RequestLog.begin` queues an ``in_progress``
@@ -35,9 +35,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from proxy.events import GatewayEvents, RequestLogged
-from proxy.models import IN_PROGRESS, INTERRUPTED, RECORD_FIELDS, RequestRecord
-from proxy.pricing import PriceRef, cost_usd
+from proxy.domain.events import GatewayEvents, RequestLogged
+from proxy.domain.pricing import PriceRef, cost_usd
+from proxy.domain.records import IN_PROGRESS, INTERRUPTED, RECORD_FIELDS, RequestRecord
 
 log = logging.getLogger(__name__)
 

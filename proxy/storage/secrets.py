@@ -16,8 +16,8 @@ import os
 import threading
 from typing import Protocol
 
-from proxy.config import SecretRef
-from proxy.redact import REDACTOR
+from proxy.config.schema import SecretRef
+from proxy.support.redact import REDACTOR
 
 
 class SecretStoreUnavailable(Exception):

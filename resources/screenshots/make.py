@@ -141,7 +141,7 @@ def main() -> int:
     from desktop.app import TrayApp
     from desktop.windows.first_run import FirstRunWizard
     from desktop.windows.main import PAGES
-    from proxy.gateway import GatewayOptions
+    from proxy.engine.gateway import GatewayOptions
 
     home = Path(tempfile.mkdtemp(prefix="switchboard-shots-"))
     (home / "config.json").write_text(json.dumps(CONFIG))

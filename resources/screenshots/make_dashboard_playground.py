@@ -38,11 +38,11 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop.bridge import GatewayBridge  # noqa: E402
 from desktop.windows.main import MainWindow  # noqa: E402
-from proxy.gateway import GatewayOptions  # noqa: E402
-from proxy.models import RequestRecord  # noqa: E402
-from proxy.paths import Home  # noqa: E402
-from proxy.pricing import PriceRef  # noqa: E402
+from proxy.domain.pricing import PriceRef  # noqa: E402
+from proxy.domain.records import RequestRecord  # noqa: E402
+from proxy.engine.gateway import GatewayOptions  # noqa: E402
 from proxy.storage.request_log import RequestLog  # noqa: E402
+from proxy.support.paths import Home  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCESS_KEY = "sb-local-screenshots-0123456789abcdef"

@@ -108,7 +108,7 @@ def main() -> int:
     app = QApplication(sys.argv)
     from desktop.bridge import GatewayBridge
     from desktop.windows.main import MainWindow
-    from proxy.gateway import GatewayOptions
+    from proxy.engine.gateway import GatewayOptions
 
     home = Path(tempfile.mkdtemp(prefix="switchboard-gui-bench-"))
     config = {

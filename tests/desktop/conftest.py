@@ -22,7 +22,7 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 
 from desktop.bridge import GatewayBridge  # noqa: E402
-from proxy.gateway import GatewayOptions  # noqa: E402
+from proxy.engine.gateway import GatewayOptions  # noqa: E402
 
 ACCESS_KEY = "sb-local-desktop-tests-0123456789abcdef"
 HERE = Path(__file__).parent

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from desktop.bridge import GatewayBridge
-from proxy.gateway import GatewayOptions
+from proxy.engine.gateway import GatewayOptions
 from tests.desktop.upstreams import fake_in_subprocess
 
 UPSTREAM_KEY = "sk-dash-play-fake-upstream-0123456789"

@@ -6,7 +6,7 @@ import signal
 import socket
 
 from desktop.app import TrayApp, quit_on_signals
-from proxy.gateway import GatewayOptions
+from proxy.engine.gateway import GatewayOptions
 
 
 def make_app(qtbot, options: GatewayOptions, *, has_tray: bool) -> TrayApp:

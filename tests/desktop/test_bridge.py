@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
-from proxy.gateway import GatewayOptions
+from proxy.engine.gateway import GatewayOptions
 from tests.desktop.conftest import ACCESS_KEY, in_worker, post_chat
 
 

@@ -19,8 +19,8 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from desktop.models.log_export import FIELDS
 from desktop.models.request_log_model import COLUMNS, LogFilter, RequestLogModel, cell
 from desktop.windows.log import LogPage
-from proxy.gateway import GatewayOptions
-from proxy.models import IN_PROGRESS, RequestRecord
+from proxy.domain.records import IN_PROGRESS, RequestRecord
+from proxy.engine.gateway import GatewayOptions
 from tests.desktop.conftest import ACCESS_KEY, in_worker, post_chat
 
 

@@ -12,7 +12,7 @@ from desktop.autostart import XdgAutostart
 from desktop.windows.connect import ConnectPage
 from desktop.windows.main import PAGES, MainWindow
 from desktop.windows.settings import SettingsPage
-from proxy.redact import mask
+from proxy.support.redact import mask
 from tests.desktop.conftest import ACCESS_KEY
 
 

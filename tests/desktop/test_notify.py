@@ -6,9 +6,9 @@ import json
 import threading
 
 from desktop.notify import WARNING, Notifier
-from proxy.events import BudgetThreshold, ConfigRejected, KeyFailing, RequestFinished
-from proxy.gateway import GatewayOptions
-from proxy.models import RequestRecord
+from proxy.domain.events import BudgetThreshold, ConfigRejected, KeyFailing, RequestFinished
+from proxy.domain.records import RequestRecord
+from proxy.engine.gateway import GatewayOptions
 from tests.desktop.conftest import post_chat
 
 

@@ -18,7 +18,8 @@ import pytest
 from desktop.autostart import XdgAutostart
 from desktop.windows.settings import SettingsPage
 from desktop.windows.status import StatusWindow
-from proxy.gateway import GatewayOptions, free_port
+from proxy.engine.gateway import GatewayOptions
+from proxy.support.net import free_port
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from PySide6.QtGui import QGuiApplication, Qt  # QtGui's Qt has mightBeRichText
 from PySide6.QtWidgets import QMenu
 
 from desktop.tray import TrayIcon, describe, details, menu_text
-from proxy.models import RequestRecord
+from proxy.domain.records import RequestRecord
 from tests.desktop.conftest import ACCESS_KEY, in_worker, post_chat
 
 

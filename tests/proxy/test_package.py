@@ -11,7 +11,7 @@ import proxy
 
 def test_import_proxy_does_not_load_qt_or_desktop():
     code = (
-        "import sys, proxy, proxy.cli, proxy.gateway, proxy.runner\n"
+        "import sys, proxy, proxy.cli, proxy.engine.gateway, proxy.host.runner\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'desktop'))\n"
         "print(bad)\n"
         "sys.exit(1 if bad else 0)\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from proxy.paths import Home
+from proxy.support.paths import Home
 from tests.helpers import ACCESS_KEY, serve_subprocess
 from tests.security import figures
 

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from proxy.paths import Home
 from proxy.storage.request_log import read_recent
+from proxy.support.paths import Home
 from tests.helpers import ACCESS_KEY, DEMO_CONFIG, serve_subprocess
 from tests.security import figures
 

@@ -20,11 +20,12 @@ import aiohttp
 import orjson
 import pytest
 
-from proxy.config import GatewayConfig
-from proxy.gateway import Gateway, GatewayOptions
-from proxy.paths import Home
+from proxy.config.schema import GatewayConfig
+from proxy.engine.gateway import GatewayOptions
+from proxy.server.app import new_gateway
 from proxy.storage.access_keys import ACCESS_KEY_ENV, AccessKeyStore
 from proxy.storage.secrets import MemorySecretStore, SecretResolver
+from proxy.support.paths import Home
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.security import figures
 
@@ -69,7 +70,7 @@ async def test_streams_in_flight_finish_and_new_requests_use_the_new_keys(
             }
         )
         options = GatewayOptions(home=tmp_path, port=0, discover_local=False)
-        gateway = Gateway(options, config=config, secrets=SecretResolver(keychain=keychain))
+        gateway = new_gateway(options, config=config, secrets=SecretResolver(keychain=keychain))
         base = await gateway.start()
         try:
             async with aiohttp.ClientSession() as http:

@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from proxy.config import GatewayConfig
-from proxy.paths import Home
+from proxy.config.schema import GatewayConfig
 from proxy.storage import request_log
+from proxy.support.paths import Home
 from tests.helpers import DEMO_CONFIG, gateway_context
 from tests.security import figures
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from proxy.redact import install_log_redaction
 from proxy.storage import request_log
+from proxy.support.redact import install_log_redaction
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.helpers import gateway_context
 from tests.security import figures

@@ -37,7 +37,7 @@ import aiohttp
 import orjson
 import pytest
 
-from proxy.paths import Home
+from proxy.support.paths import Home
 from tests.fakes.fault_proxy import FaultProxy
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.helpers import ACCESS_KEY, serve_subprocess

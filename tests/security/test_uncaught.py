@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     f"""
     import logging, sys, threading
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    from proxy.redact import install_log_redaction
+    from proxy.support.redact import install_log_redaction
     install_log_redaction()
 
     def worker():

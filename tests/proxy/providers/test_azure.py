@@ -50,8 +50,8 @@ async def test_azure_deployment_urls_and_api_key_header(tmp_path):
 
 
 def test_azure_needs_a_resource_url_and_a_valid_api_version():
-    from proxy.config import parse_config
-    from proxy.errors import ConfigError
+    from proxy.config.schema import parse_config
+    from proxy.domain.errors import ConfigError
 
     with pytest.raises(ConfigError, match="has no default base_url"):
         parse_config('{"providers": [{"id": "az", "preset": "azure", "key": {"env": "K"}}]}')

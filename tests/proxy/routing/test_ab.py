@@ -9,7 +9,7 @@ from collections import Counter
 
 import aiohttp
 
-from proxy.config import GatewayConfig
+from proxy.config.schema import GatewayConfig
 from proxy.routing.resolve import Resolver
 from tests.helpers import gateway_context
 
@@ -38,8 +38,8 @@ def test_assignment_is_sticky_and_follows_weights():
 def test_config_rules():
     import pytest
 
-    from proxy.config import parse_config
-    from proxy.errors import ConfigError
+    from proxy.config.schema import parse_config
+    from proxy.domain.errors import ConfigError
 
     bad = {**SPLIT, "routes": [{**SPLIT["routes"][0], "targets": [{"provider": "demo", "model": "echo"}]}]}
     with pytest.raises(ConfigError, match="either `targets` or `variants`"):

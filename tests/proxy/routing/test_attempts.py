@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from proxy.config import RouteConfig
-from proxy.errors import (
+from proxy.config.schema import RouteConfig
+from proxy.domain.errors import (
     KeyUnavailable,
     UpstreamConnectError,
     UpstreamHTTPError,

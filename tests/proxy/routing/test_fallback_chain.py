@@ -8,7 +8,7 @@ import openai
 import orjson
 import pytest
 
-from proxy.events import GatewayEvents, KeyFailing, TargetHealthChanged
+from proxy.domain.events import GatewayEvents, KeyFailing, TargetHealthChanged
 from tests.fakes.openai_upstream import FakeOpenAIUpstream, OpenAIError, Stream
 from tests.helpers import gateway_context
 

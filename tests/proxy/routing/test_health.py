@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from proxy.config import CooldownPolicy
+from proxy.config.schema import CooldownPolicy
 from proxy.routing.health import HealthBoard
 
 KEY = ("p", "m")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from proxy.config import Limits
-from proxy.errors import ApiError
-from proxy.events import BudgetThreshold, GatewayEvents
+from proxy.config.schema import Limits
+from proxy.domain.errors import ApiError
+from proxy.domain.events import BudgetThreshold, GatewayEvents
 from proxy.routing.limits import LimitKeeper, seconds_to_next_day, seconds_to_next_month
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.helpers import gateway_context

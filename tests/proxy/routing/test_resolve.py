@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from proxy.config import GatewayConfig
+from proxy.config.schema import GatewayConfig
 from proxy.routing.resolve import Resolver
 
 CONFIG = GatewayConfig.model_validate(

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from proxy.providers.demo import DemoAdapter
-from proxy.sse import SSEEvent
+from proxy.support.sse import SSEEvent
 from tests.helpers import gateway_context
 
 CHAT = {"model": "demo", "messages": [{"role": "user", "content": "one two three four five"}]}

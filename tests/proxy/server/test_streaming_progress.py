@@ -3,7 +3,7 @@ request log's live view)."""
 
 from __future__ import annotations
 
-from proxy.events import GatewayEvents, RequestProgress
+from proxy.domain.events import GatewayEvents, RequestProgress
 from tests.helpers import DEMO_CONFIG, gateway_context
 
 PROMPT = " ".join(f"word{i}" for i in range(30))

@@ -7,7 +7,7 @@ import keyring.errors
 import pytest
 from keyring.backend import KeyringBackend
 
-from proxy.config import SecretRef
+from proxy.config.schema import SecretRef
 from proxy.storage.keychain import SERVICE, KeychainStore, pick_secure_backend
 from proxy.storage.secrets import SecretResolver, SecretStoreUnavailable, SecretUnavailable
 

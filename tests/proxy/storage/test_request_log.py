@@ -6,9 +6,9 @@ import sqlite3
 import threading
 import time
 
-from proxy.events import GatewayEvents, RequestLogged
-from proxy.models import RequestRecord
-from proxy.pricing import PriceRef
+from proxy.domain.events import GatewayEvents, RequestLogged
+from proxy.domain.pricing import PriceRef
+from proxy.domain.records import RequestRecord
 from proxy.storage import request_log
 from proxy.storage.request_log import RequestLog, count_rows, last_rowid, read_recent, read_since
 

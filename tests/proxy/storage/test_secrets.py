@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.config import SecretRef
-from proxy.redact import REDACTOR, mask
+from proxy.config.schema import SecretRef
 from proxy.storage.secrets import MemorySecretStore, SecretResolver, SecretStoreUnavailable, SecretUnavailable
+from proxy.support.redact import REDACTOR, mask
 
 
 def test_env_source(monkeypatch):

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from proxy.models import RequestRecord
-from proxy.paths import Home
+from proxy.domain.records import RequestRecord
 from proxy.storage.request_log import RequestLog
 from proxy.storage.stats import buckets, totals
+from proxy.support.paths import Home
 
 
 def record(i: int, at: float, **fields: object) -> RequestRecord:
