@@ -12,6 +12,7 @@ import getpass
 import os
 import sys
 import time
+from collections.abc import Callable
 
 from proxy.config.schema import GatewayConfig, ProviderConfig, SecretRef, default_config
 from proxy.config.store import ConfigStore
@@ -25,7 +26,9 @@ from proxy.support.paths import Home, resolve_config_path, touch
 from proxy.support.redact import mask
 
 
-def add_parsers(sub: argparse._SubParsersAction, common) -> None:  # type: ignore[type-arg]
+def add_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: Callable[[argparse.ArgumentParser], None]
+) -> None:
     keys = sub.add_parser("keys", help="provider API keys in the OS keychain")
     common(keys)
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -188,16 +191,16 @@ def run_access_key(args: argparse.Namespace) -> int:
         if os.environ.get(ACCESS_KEY_ENV):
             print(f"(this run uses {ACCESS_KEY_ENV} instead of the keys below)", file=sys.stderr)
         for info in keys.infos():
-            created = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created))
-            print(f"{info.name:16}  {info.hint:20}  created {created}")
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created))
+            print(f"{info.name:16}  {info.hint:20}  created {when}")
         return 0
     if args.access_command == "new":
         try:
-            value, kept = keys.create(args.name)
+            new_value, kept = keys.create(args.name)
         except ValueError as exc:
             print(f"switchboard: {exc}", file=sys.stderr)
             return 1
-        print(value)
+        print(new_value)
         where = "also kept in your OS keychain" if kept else "shown only now: no OS keychain to keep it"
         print(f"Created access key {args.name!r} ({where}).", file=sys.stderr)
         return 0
@@ -211,7 +214,7 @@ def run_access_key(args: argparse.Namespace) -> int:
         print(f"The access key for this run comes from {ACCESS_KEY_ENV}.", file=sys.stderr)
         return 0
     created = keys.ensure_default() if args.name == "default" else None
-    value = created[0] if created else keys.reveal(args.name)
+    value: str | None = created[0] if created else keys.reveal(args.name)
     if value is None:
         known = [k.name for k in keys.infos()]
         if args.name not in known:

@@ -153,7 +153,8 @@ class ConfigStore:
     def _envelope(self, number: int) -> dict[str, Any]:
         file = self.history_dir / f"{number:06d}.json"
         try:
-            return json.loads(file.read_text(encoding="utf-8"))
+            envelope: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+            return envelope
         except FileNotFoundError:
             known = ", ".join(str(v.number) for v in self.history()[-10:]) or "none"
             raise ConfigError(str(self.path), [f"there is no config version {number} (recent: {known})"]) from None

@@ -148,6 +148,12 @@ def open_db(path: Path) -> sqlite_utils.Database:
     return db
 
 
+Begun = tuple[str, float, str, "str | None"]
+"""A request that has just arrived: id, start time, surface, user agent (its ``in_progress`` row)."""
+Pending = tuple["RequestRecord | Begun", "PriceRef | None", bool]
+"""What waits for the writer: a finished record with its price (final), or a begun request."""
+
+
 class RequestLog:
     """Owns the writer thread and its queue.
 
@@ -166,7 +172,7 @@ class RequestLog:
         self.written = 0
         self.dropped = 0
         """Rows lost to a full queue or a failing disk (the tray shows this)."""
-        self._pending: deque[tuple[RequestRecord, PriceRef | None, bool]] = deque()
+        self._pending: deque[Pending] = deque()
         """(record, price, final); for an ``in_progress`` row from :meth:`begin`, ``final`` is False
         and the first item is (id, started_at, surface, user_agent)."""
         self._submitted = 0
@@ -239,7 +245,7 @@ class RequestLog:
         Only plain values cross here; the row itself is built on the writer thread, if needed."""
         if len(self._pending) >= QUEUE_BOUND:
             return  # its final record will be counted if it is dropped too
-        self._pending.append(((request_id, started_at, surface, user_agent), None, False))  # type: ignore[arg-type]
+        self._pending.append(((request_id, started_at, surface, user_agent), None, False))
         self._submitted += 1
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -273,7 +279,7 @@ class RequestLog:
                 self._wake.clear()
                 stopping = self._stopping
                 while self._pending:
-                    batch = []
+                    batch: list[Pending] = []
                     while self._pending and len(batch) < BATCH_ROWS:
                         batch.append(self._pending.popleft())
                     try:
@@ -321,16 +327,16 @@ class RequestLog:
             self.purged += deleted
             log.info("deleted %d request log rows older than %g days", deleted, self.retention_days)
 
-    def _write(self, db: sqlite_utils.Database, items: list[tuple[RequestRecord, PriceRef | None, bool]]) -> None:
-        finished = {record.id for record, _, final in items if final}
+    def _write(self, db: sqlite_utils.Database, items: list[Pending]) -> None:
+        finished = {item.id for item, _, _ in items if isinstance(item, RequestRecord)}
         started = [
             RequestRecord(begun[0], begun[1], begun[2], IN_PROGRESS, 0, user_agent=begun[3])
-            for begun, _, final in items
-            if not final and begun[0] not in finished  # type: ignore[index]
+            for begun, _, _ in items
+            if not isinstance(begun, RequestRecord) and begun[0] not in finished
         ]
         records = []
-        for record, price, final in items:
-            if not final:
+        for record, price, _ in items:
+            if not isinstance(record, RequestRecord):
                 continue
             if price is not None and record.cost is None:
                 try:

@@ -104,6 +104,5 @@ def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
     if args.exc_type is SystemExit:
         return
     name = args.thread.name if args.thread is not None else "?"
-    _uncaught.error(
-        "uncaught exception in thread %s", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback)
-    )
+    value = args.exc_value if args.exc_value is not None else args.exc_type()
+    _uncaught.error("uncaught exception in thread %s", name, exc_info=(args.exc_type, value, args.exc_traceback))
