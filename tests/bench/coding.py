@@ -10,7 +10,7 @@ The fake upstream answers it with a call of the first tool, ``edit_file``, whose
 arguments are the task's text (its rule: strings are the user's text). Started with
 ``--tool-chunks UPSTREAM_TOOL_CHUNKS`` it splits those arguments at every space, so each delta
 carries a word or a bit of whitespace, as a model's token-sized deltas do, in events of about
-360 bytes like OpenAI's (its obfuscation padding included): some 350 events, 128 KB, per stream.
+360 bytes like OpenAI's (its obfuscation padding included): some 350 events, 125 KB, per stream.
 ``--tool-chunk-delay UPSTREAM_TOOL_CHUNK_DELAY`` paces them 1 ms apart: a fast model takes 5-20 ms
 a token, but 1 ms keeps a stream near 0.4 s while every event still reaches the proxy on its own,
 so the proxy pays its per-event cost as it would for a model. The text streams of the ``stream``
@@ -145,7 +145,7 @@ TOOLS = [
 
 
 def _bucket_module() -> str:
-    """What read_file returned: a rate-limiting module with line numbers, about 7 KB."""
+    """What read_file returned: a rate-limiting module with line numbers, about 6 KB."""
     lines = [
         '"""Token buckets for client rate limits."""',
         "",
