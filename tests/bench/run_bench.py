@@ -833,7 +833,7 @@ def render_ratios(results: dict[str, dict[str, dict[str, float]]], idle_rss: dic
         lines.append(line)
     lines += [
         "  (+ figures: added vs direct; '-': a figure missing or <= 0, i.e. within noise of direct. req/s: below 1x",
-        "  means A served fewer than B. coding +p50/+p99 carry the upstream's pacing jitter, several ms per stream.)",
+        "  means A served fewer than B. coding +p50/+p99 are swamped by pacing and core-0 scheduling: +-tens of ms.)",
     ]
     return "\n".join(lines)
 
