@@ -1,17 +1,19 @@
-"""Side-by-side benchmark: direct to a mock OpenAI upstream vs through Switchboard vs through LiteLLM.
+"""Side-by-side benchmark: direct to a mock OpenAI upstream vs through a bare aiohttp relay (the
+floor for a Python proxy, tests/bench/relay.py) vs through Switchboard vs through LiteLLM.
 
 Run on demand (never part of the test suite; see tests/bench/README.md):
 
-    .venv/bin/python tests/bench/run_bench.py              # full run (~4-5 min)
-    .venv/bin/python tests/bench/run_bench.py --quick      # smoke run (< 2 min)
-    .venv/bin/python tests/bench/run_bench.py --rounds 5 --duration 8 --no-litellm
+    .venv/bin/python tests/bench/run_bench.py              # full run (~7 min)
+    .venv/bin/python tests/bench/run_bench.py --quick      # smoke run (< 3 min)
+    .venv/bin/python tests/bench/run_bench.py --rounds 5 --duration 8 --no-litellm --no-relay
 
 Layout on a 2-core machine: the fake upstream, ``wrk`` and this script (its asyncio client) share
 core 0; each proxy is pinned to core 1 with ``taskset``, so "requests/s" under saturation and "CPU
 per request" are one core's worth of that proxy. Targets are measured in interleaved rounds
-(direct, switchboard, litellm, direct, ...) so drift hits all of them alike. Everything listens on
-and is sent to 127.0.0.1 only; every measurement is bounded in time and count; every process this
-script starts is stopped again, also on Ctrl-C, SIGTERM or an exception.
+(direct, relay, switchboard, litellm, direct, ...) so drift hits all of them alike. Workloads: plain
+and short text streams, and ``coding`` streams shaped like a coding agent's turn (tests/bench/coding.py).
+Everything listens on and is sent to 127.0.0.1 only; every measurement is bounded in time and count;
+every process this script starts is stopped again, also on Ctrl-C, SIGTERM or an exception.
 
 Exit status: 0 when every target is met, 1 when one is not, 2 when the run itself failed.
 """
@@ -43,6 +45,11 @@ from typing import Any
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script, only tests/bench is on sys.path; tests.bench.coding needs the root
+    sys.path.insert(0, str(ROOT))
+
+from tests.bench import coding  # noqa: E402
+
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 LITELLM_VENV = Path("/tmp/sb-bench/litellm-venv")
@@ -68,7 +75,12 @@ WORKLOADS: list[tuple[str, int]] = [
     ("stream", 1),
     ("stream", 8),
     ("stream", 64),
+    ("coding", 1),
+    ("coding", 8),
 ]
+# Proxies as the ratio table names them, floor first; a column "A/B" is A's figure divided by B's.
+PROXY_LABELS = {"relay": "relay", "switchboard": "Switchboard", "litellm": "LiteLLM"}
+RATIO_PAIRS = (("switchboard", "relay"), ("litellm", "relay"), ("litellm", "switchboard"))
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 CLIENT_CAP = 50_000  # requests per client measurement, whatever the duration
 
@@ -260,9 +272,11 @@ class Target:
     key: str
     model: str
     proc: subprocess.Popen[bytes]
+    auth: bool = True  # refuses a wrong key (the relay has no auth of its own)
     completed: int = 0  # responses received in full (warm-up included)
     idle_rss: float = float("nan")
     pinned: str = "?"
+    coding_shape: dict[str, int] = field(default_factory=dict)  # the smoke test's coding stream, as received
 
     @property
     def pid(self) -> int:
@@ -271,12 +285,15 @@ class Target:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"}
 
-    def body(self, stream: bool) -> bytes:
+    def body(self, kind: str) -> bytes:
+        """The request of a workload kind: ``plain``, ``stream`` or ``coding``."""
+        if kind == "coding":
+            return coding.request_body(self.model)
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [{"role": "user", "content": "Say hello to the benchmark."}],
         }
-        if stream:
+        if kind == "stream":
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
         return json.dumps(body).encode()
@@ -308,6 +325,10 @@ def start_upstream(procs: Processes) -> tuple[str, subprocess.Popen[bytes]]:
         str(STREAM_CHUNKS),
         "--chunk-delay",
         "0",
+        "--tool-chunks",  # the coding workload's tool calls: a word per delta, paced (tests/bench/coding.py)
+        str(coding.UPSTREAM_TOOL_CHUNKS),
+        "--tool-chunk-delay",
+        str(coding.UPSTREAM_TOOL_CHUNK_DELAY),
     ]
     proc = procs.start("upstream", cmd, LOAD_CORE, {}, ROOT)
     m = procs.wait_line("upstream", proc, r"fake upstream listening on (http://127\.0\.0\.1:\d+/v1)\s*\n", 30)
@@ -334,6 +355,19 @@ def ready_switchboard(procs: Processes, proc: subprocess.Popen[bytes]) -> Target
     target = Target("switchboard", f"{m.group(1)}/v1/chat/completions", SWITCHBOARD_KEY, ROUTE, proc)
     smoke_test(target)
     return target
+
+
+def launch_relay(procs: Processes, upstream: str) -> subprocess.Popen[bytes]:
+    cmd = [str(VENV_PY), "-m", "tests.bench.relay", "--port", "0", "--upstream", upstream]
+    return procs.start("relay", cmd, PROXY_CORE, {}, ROOT)
+
+
+def ready_relay(procs: Processes, proc: subprocess.Popen[bytes]) -> tuple[Target, str]:
+    """The relay as a target (no routing: the upstream's model; the client's key goes through), and its loop."""
+    m = procs.wait_line("relay", proc, r"relay listening on (http://127\.0\.0\.1:\d+) \((\w+)\)\s*\n", 30)
+    target = Target("relay", f"{m.group(1)}/v1/chat/completions", UPSTREAM_KEY, UPSTREAM_MODEL, proc, auth=False)
+    smoke_test(target)
+    return target, m.group(2)
 
 
 def litellm_version() -> str:
@@ -437,15 +471,19 @@ def ready_litellm(procs: Processes, proc: subprocess.Popen[bytes], port: int) ->
 
 
 def smoke_test(target: Target) -> None:
-    """One plain and one stream request must succeed, and a wrong key must be refused (auth is on)."""
-    for stream in (False, True):
-        status, text = http_ok(target.url, target.headers(), target.body(stream))
-        if status != 200 or (stream and "[DONE]" not in text):
-            raise BenchError(f"{target.name}: smoke request (stream={stream}) answered {status}: {text[:300]}")
+    """One request of each kind must succeed, and a wrong key must be refused (auth is on; the relay has none)."""
+    for kind in ("plain", "stream", "coding"):
+        status, text = http_ok(target.url, target.headers(), target.body(kind))
+        if status != 200 or not answered_in_full(kind, text.encode()):
+            raise BenchError(f"{target.name}: smoke request ({kind}) answered {status}: {text[:300]}")
+        if kind == "coding":
+            target.coding_shape = coding.stream_shape(text.encode())
         target.completed += 1
+    if not target.auth:
+        return
     # LiteLLM without a database answers 400 "No connected db." to any key but the master key.
     bad = {**target.headers(), "Authorization": "Bearer sk-bench-wrong-key"}
-    status, _ = http_ok(target.url, bad, target.body(False))
+    status, _ = http_ok(target.url, bad, target.body("plain"))
     if not 400 <= status < 500:
         raise BenchError(f"{target.name}: a wrong key got {status}, so auth is not on")
 
@@ -453,6 +491,13 @@ def smoke_test(target: Target) -> None:
 # ---------------------------------------------------------------------------------------------
 # Load generators
 # ---------------------------------------------------------------------------------------------
+
+
+def answered_in_full(kind: str, body: bytes) -> bool:
+    """A plain answer has ``choices``; a stream ends with ``[DONE]``; a coding stream also carries the tool call."""
+    if kind == "plain":
+        return b'"choices"' in body
+    return b"data: [DONE]" in body and (kind != "coding" or b"tool_calls" in body)
 
 
 @dataclass
@@ -474,15 +519,14 @@ class Sample:
 
 
 async def client_load(
-    target: Target, stream: bool, concurrency: int, seconds: float, cap: int
+    target: Target, kind: str, concurrency: int, seconds: float, cap: int
 ) -> tuple[list[float], list[float], int, int, float]:
     """``concurrency`` workers send requests back to back for ``seconds`` (at most ``cap`` in all).
 
     Per request: time to the first body byte (TTFB) and to the end of the body. Returns
     (ttfb, total, completed, errors, wall seconds).
     """
-    url, headers, body = target.url, target.headers(), target.body(stream)
-    marker = b"data: [DONE]" if stream else b'"choices"'
+    url, headers, body = target.url, target.headers(), target.body(kind)
     ttfb: list[float] = []
     total: list[float] = []
     completed = errors = 0
@@ -508,7 +552,7 @@ async def client_load(
                     await asyncio.sleep(0.01)  # a dead target must not turn this into a busy loop
                     continue
                 completed += 1
-                if status != 200 or marker not in first + rest:
+                if status != 200 or not answered_in_full(kind, first + rest):
                     errors += 1
                     continue
                 ttfb.append(t1 - t0)
@@ -519,11 +563,11 @@ async def client_load(
     return ttfb, total, completed, errors, wall
 
 
-def run_clients(target: Target, stream: bool, concurrency: int, seconds: float, cap: int = CLIENT_CAP) -> Sample:
+def run_clients(target: Target, kind: str, concurrency: int, seconds: float, cap: int = CLIENT_CAP) -> Sample:
     gc.collect()
     gc.disable()  # no collector pauses inside the timed loop (bounded run, so bounded garbage)
     try:
-        ttfb, total, completed, errors, wall = asyncio.run(client_load(target, stream, concurrency, seconds, cap))
+        ttfb, total, completed, errors, wall = asyncio.run(client_load(target, kind, concurrency, seconds, cap))
     finally:
         gc.enable()
     target.completed += completed
@@ -551,7 +595,7 @@ end
 def run_wrk(target: Target, concurrency: int, seconds: int, workdir: Path) -> Sample:
     script = workdir / f"wrk-{target.name}.lua"
     if not script.exists():
-        script.write_text(WRK_SCRIPT.format(body=target.body(False).decode(), key=target.key))
+        script.write_text(WRK_SCRIPT.format(body=target.body("plain").decode(), key=target.key))
     cmd = [
         "taskset",
         "-c",
@@ -609,7 +653,7 @@ def measure(target: Target, kind: str, concurrency: int, seconds: float, workdir
     if kind == "plain" and concurrency > 1:
         sample = run_wrk(target, concurrency, max(1, round(seconds)), workdir)
     else:
-        sample = run_clients(target, kind == "stream", concurrency, seconds)
+        sample = run_clients(target, kind, concurrency, seconds)
     sample.cpu_run_s = cpu_seconds(target.pid) - cpu0
     sample.cpu_s = wait_idle(target.pid) - cpu0
     sample.rss_after = rss_mb(target.pid)
@@ -714,7 +758,7 @@ def render_table(results: dict[str, dict[str, dict[str, float]]], idle_rss: dict
                         fmt(r["rps"], 7, 0),
                         fmt(r["core_pct"], 5, 0),
                         fmt(cpu if kind == "plain" else None, 7, 3),
-                        fmt(cpu if kind == "stream" else None, 8, 3),
+                        fmt(cpu if kind != "plain" else None, 8, 3),
                         fmt(idle_rss.get(name), 6, 1),
                         fmt(r["rss_after_mb"], 6, 1),
                         f"{int(r['errors']):>4}",
@@ -725,46 +769,84 @@ def render_table(results: dict[str, dict[str, dict[str, float]]], idle_rss: dict
     return "\n".join(lines).rstrip()
 
 
-def ratio(a: float | None, b: float | None) -> str:
-    if a is None or b is None or a != a or b != b or abs(a) < 1e-9:
-        return "   -  "
-    return f"{b / a:6.1f}x"
+def quotient(a: float | None, b: float | None) -> float | None:
+    """``a / b`` when both are positive figures; ``None`` otherwise (missing, NaN, or within noise of direct)."""
+    if a is None or b is None or a != a or b != b or a <= 0 or b <= 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(r: float | None, width: int) -> str:
+    if r is None:
+        return f"{'-':>{width}}"
+    return f"{r:{width - 1}.{2 if r < 10 else 1}f}x"
+
+
+def comparison(
+    results: dict[str, dict[str, dict[str, float]]], idle_rss: dict[str, float]
+) -> tuple[list[str], list[tuple[str, str, str, dict[str, float | None], int]]]:
+    """The proxies measured (floor first) and the figures to compare: (workload, label, key, by proxy, digits)."""
+    present = [name for name in PROXY_LABELS if results.get(name)]
+    figures: list[tuple[str, str, str, dict[str, float | None], int]] = []
+    for kind, conc in WORKLOADS:
+        key = f"{kind} c{conc}"
+        rows = {name: results[name].get(key) for name in present}
+        wanted = [
+            ("+p50 ms", "added_p50_ms", 3),
+            ("+p99 ms", "added_p99_ms", 3),
+            ("+ttfb ms", "ttfb_added_p50_ms", 3),
+            ("cpu/req ms" if kind == "plain" else "cpu/strm ms", "cpu_ms_per_req", 3),
+            ("req/s", "rps", 0),
+        ]
+        for label, field_name, digits in wanted:
+            values = {name: (row or {}).get(field_name) for name, row in rows.items()}
+            if any(v is not None for v in values.values()):
+                figures.append((key, label, field_name, values, digits))
+    idle = {name: idle_rss.get(name) for name in present}
+    after = {name: max(r["rss_after_mb"] for r in results[name].values()) for name in present}
+    figures += [("all", "RSS idle MB", "rss_idle_mb", idle, 1), ("all", "RSS max MB", "rss_max_mb", after, 1)]
+    return present, figures
 
 
 def render_ratios(results: dict[str, dict[str, dict[str, float]]], idle_rss: dict[str, float]) -> str:
-    sb, ll = results.get("switchboard"), results.get("litellm")
-    if not sb or not ll:
+    """Every figure of each proxy next to the others', and as a ratio to the relay and Switchboard vs LiteLLM."""
+    present, figures = comparison(results, idle_rss)
+    pairs = [(a, b) for a, b in RATIO_PAIRS if a in present and b in present]
+    if not pairs:
         return ""
-    lines = ["Switchboard vs LiteLLM (each pair: Switchboard | LiteLLM, then LiteLLM / Switchboard):"]
-    for kind, conc in WORKLOADS:
-        key = f"{kind} c{conc}"
-        a, b = sb.get(key), ll.get(key)
-        if not a or not b:
-            continue
-        parts = [
-            f"  {key:<10}",
-            f"added p50 {fmt(a.get('added_p50_ms'), 7, 3)} | {fmt(b.get('added_p50_ms'), 8, 3)} ms "
-            f"{ratio(a.get('added_p50_ms'), b.get('added_p50_ms'))}",
-            f"{'cpu/req ' if kind == 'plain' else 'cpu/strm'} {fmt(a['cpu_ms_per_req'], 6, 3)} | "
-            f"{fmt(b['cpu_ms_per_req'], 7, 3)} ms "
-            f"{ratio(a['cpu_ms_per_req'], b['cpu_ms_per_req'])}",
-            f"req/s {fmt(a['rps'], 6, 0)} | {fmt(b['rps'], 5, 0)} {ratio(b['rps'], a['rps'])}",
-        ]
-        if "ttfb_added_p50_ms" in a and "ttfb_added_p50_ms" in b:
-            parts.append(
-                f"ttfb+ {fmt(a['ttfb_added_p50_ms'], 6, 3)} | {fmt(b['ttfb_added_p50_ms'], 8, 3)} ms "
-                f"{ratio(a['ttfb_added_p50_ms'], b['ttfb_added_p50_ms'])}"
-            )
-        lines.append("   ".join(parts))
-    rss_a, rss_b = idle_rss.get("switchboard"), idle_rss.get("litellm")
-    after_a = max(r["rss_after_mb"] for r in sb.values())
-    after_b = max(r["rss_after_mb"] for r in ll.values())
-    lines.append(
-        f"  RSS idle {fmt(rss_a, 5, 1)} | {fmt(rss_b, 5, 1)} MB {ratio(rss_a, rss_b)}   "
-        f"RSS after load (max) {fmt(after_a, 5, 1)} | {fmt(after_b, 5, 1)} MB {ratio(after_a, after_b)}"
-    )
-    lines.append("  (req/s ratio is Switchboard / LiteLLM: how many times more requests Switchboard served)")
+    heads = [f"{PROXY_LABELS[a]}/{PROXY_LABELS[b]}" for a, b in pairs]
+    widths = [max(9, len(h)) for h in heads]
+    header = f"{'workload':<10} {'figure':<12}" + "".join(f" {PROXY_LABELS[n]:>11}" for n in present)
+    header += "".join(f" {h:>{w}}" for h, w in zip(heads, widths, strict=True))
+    lines = [
+        "Proxies side by side; a column A/B is A's figure divided by B's (relay: the bare aiohttp relay, the floor):",
+        header,
+        "-" * len(header),
+    ]
+    previous = ""
+    for workload, label, _, values, digits in figures:
+        shown = workload if workload != previous else ""
+        previous = workload
+        line = f"{shown:<10} {label:<12}" + "".join(f" {fmt(values[n], 11, digits)}" for n in present)
+        for (a, b), w in zip(pairs, widths, strict=True):
+            line += " " + fmt_ratio(quotient(values[a], values[b]), w)
+        lines.append(line)
+    lines += [
+        "  (+ figures: added vs direct; '-': a figure missing or <= 0, i.e. within noise of direct. req/s: below 1x",
+        "  means A served fewer than B. coding +p50/+p99 are swamped by pacing and core-0 scheduling: +-tens of ms.)",
+    ]
     return "\n".join(lines)
+
+
+def ratios_json(results: dict[str, dict[str, dict[str, float]]], idle_rss: dict[str, float]) -> dict[str, Any]:
+    """The ratio table as data: workload -> figure -> "a/b" -> ratio (or None)."""
+    present, figures = comparison(results, idle_rss)
+    out: dict[str, Any] = {}
+    for workload, _, field_name, values, _ in figures:
+        out.setdefault(workload, {})[field_name] = {
+            f"{a}/{b}": quotient(values[a], values[b]) for a, b in RATIO_PAIRS if a in present and b in present
+        }
+    return out
 
 
 def count_log(db: Path) -> dict[str, int]:
@@ -840,8 +922,10 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Direct vs Switchboard vs LiteLLM, side by side, on 127.0.0.1.")
-    parser.add_argument("--quick", action="store_true", help="short smoke run (< 2 min once LiteLLM is installed)")
+    parser = argparse.ArgumentParser(
+        description="Direct vs a bare relay vs Switchboard vs LiteLLM, side by side, on 127.0.0.1."
+    )
+    parser.add_argument("--quick", action="store_true", help="short smoke run (< 3 min once LiteLLM is installed)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3; --quick 2)")
     parser.add_argument(
         "--duration",
@@ -851,6 +935,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "it to whole seconds",
     )
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
+    parser.add_argument("--no-relay", action="store_true", help="leave the bare aiohttp relay (the floor) out")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json", help="where the JSON goes")
     args = parser.parse_args(argv)
     args.rounds = args.rounds or (2 if args.quick else 3)
@@ -884,9 +969,14 @@ def main(argv: list[str] | None = None) -> int:
         direct = Target("direct", f"{upstream}/chat/completions", UPSTREAM_KEY, UPSTREAM_MODEL, upstream_proc)
         smoke_test(direct)
 
-        # Start both proxies at once (LiteLLM takes seconds to import), then wait for each.
+        # Start the proxies at once (LiteLLM takes seconds to import), then wait for each.
         home = workdir / "switchboard-home"
         sb_proc = launch_switchboard(procs, upstream, home)
+        relay_proc = None
+        if args.no_relay:
+            unavailable["relay"] = "left out (--no-relay)"
+        else:
+            relay_proc = launch_relay(procs, upstream)
         ll_launch: tuple[subprocess.Popen[bytes], int] | None = None
         if args.no_litellm:
             unavailable["litellm"] = "left out (--no-litellm)"
@@ -898,6 +988,13 @@ def main(argv: list[str] | None = None) -> int:
                 env["litellm"] = litellm_version()
                 ll_launch = launch_litellm(procs, upstream, workdir)
         targets = [direct]
+        if relay_proc is not None:
+            try:
+                relay, env["relay_loop"] = ready_relay(procs, relay_proc)
+                targets.append(relay)
+            except (BenchError, OSError) as exc:
+                procs.stop(relay_proc)
+                unavailable["relay"] = str(exc)
         try:
             targets.append(ready_switchboard(procs, sb_proc))
         except (BenchError, OSError) as exc:
@@ -919,8 +1016,9 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         for t in targets:  # warm-up: connection pools, lazy imports, caches
-            run_clients(t, False, 4, 1.0, cap=300)
-            run_clients(t, True, 4, 1.0, cap=100)
+            run_clients(t, "plain", 4, 1.0, cap=300)
+            run_clients(t, "stream", 4, 1.0, cap=100)
+            run_clients(t, "coding", 2, 1.0, cap=20)
             wait_idle(t.pid)
 
         samples: dict[str, dict[str, list[Sample]]] = {t.name: {} for t in targets}
@@ -959,7 +1057,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     checks = evaluate(results, log_info)
-    text = report_text(args, env, results, idle_rss, unavailable, log_info, checks, time.monotonic() - started)
+    shapes = {t.name: t.coding_shape for t in targets}
+    text = report_text(args, env, results, idle_rss, shapes, unavailable, log_info, checks, time.monotonic() - started)
     print(text)
     payload = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -968,13 +1067,17 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": args.rounds,
             "duration_s": args.duration,
             "stream_chunks": STREAM_CHUNKS,
+            "coding_request_bytes": len(coding.request_body(ROUTE)),
+            "coding_tool_chunk_delay_s": coding.UPSTREAM_TOOL_CHUNK_DELAY,
             "proxy_core": PROXY_CORE,
             "load_core": LOAD_CORE,
         },
         "environment": env,
         "pinned": {t.name: t.pinned for t in targets},
+        "coding_stream": shapes,
         "idle_rss_mb": idle_rss,
         "results": results,
+        "ratios": ratios_json(results, idle_rss),
         "request_log": log_info,
         "unavailable": unavailable,
         "checks": checks,
@@ -1022,6 +1125,7 @@ def report_text(
     env: dict[str, str],
     results: dict[str, dict[str, dict[str, float]]],
     idle_rss: dict[str, float],
+    shapes: dict[str, dict[str, int]],
     unavailable: dict[str, str],
     log_info: dict[str, Any],
     checks: dict[str, dict[str, Any]],
@@ -1031,8 +1135,12 @@ def report_text(
         f"Switchboard benchmark ({'quick, ' if args.quick else ''}{args.rounds} interleaved rounds, "
         f"{args.duration:g} s per measurement, {elapsed:.0f} s in all)",
         f"  {env.get('cpu')}, {env.get('cores')} cores, Linux {env.get('kernel')}, Python {env.get('python')}, "
-        f"{env.get('wrk')}, switchboard @ {env.get('switchboard_commit')}, litellm {env.get('litellm', '-')}",
+        f"{env.get('wrk')}, switchboard @ {env.get('switchboard_commit')}, litellm {env.get('litellm', '-')}, "
+        f"relay: aiohttp {env.get('aiohttp')} on {env.get('relay_loop', '-')}",
         f"  proxies pinned to core {PROXY_CORE}; upstream, wrk and the asyncio client on core {LOAD_CORE}",
+        f"  coding = streamed tool call, {len(coding.request_body(ROUTE)) / 1024:.0f} KB request, arguments "
+        f"deltas {coding.UPSTREAM_TOOL_CHUNK_DELAY * 1000:g} ms apart; as received: "
+        + ", ".join(f"{name} {s['events']} events / {s['bytes'] / 1024:.0f} KB" for name, s in shapes.items() if s),
         "  times in ms; +p50/+p99/+ttfb = added vs direct; cpu/req, cpu/strm = proxy CPU ms per request/stream "
         "(direct rows: the upstream's); RSS0/RSS1 = idle / after-load MB",
         "",

@@ -351,8 +351,10 @@ def _unwrap(behaviour: Behaviour | None) -> tuple[float, Reply | OpenAIError | S
 class FakeOpenAIUpstream:
     """The fake server. ``async with FakeOpenAIUpstream() as fake: ... fake.base_url ...``
 
-    ``chunks``/``chunk_delay``: how a default stream is split and paced. ``record=False`` keeps
-    ``requests`` empty (long benchmark runs: flat memory). ``port=0`` picks a free port.
+    ``chunks``/``chunk_delay``: how a default stream is split and paced. ``tool_chunks``/``tool_chunk_delay``:
+    the same for the arguments of a streamed chat tool call (default: ``chunks``/``chunk_delay``), so a benchmark
+    can stream long, paced tool calls next to short text streams. ``record=False`` keeps ``requests`` empty (long
+    benchmark runs: flat memory). ``port=0`` picks a free port.
     """
 
     def __init__(
@@ -362,6 +364,8 @@ class FakeOpenAIUpstream:
         models: Sequence[str] = DEFAULT_MODELS,
         chunks: int = 5,
         chunk_delay: float = 0.0,
+        tool_chunks: int | None = None,
+        tool_chunk_delay: float | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         record: bool = True,
@@ -370,6 +374,8 @@ class FakeOpenAIUpstream:
         self.models: list[str] = list(models)
         self.default_chunks = chunks
         self.default_chunk_delay = chunk_delay
+        self.default_tool_chunks = chunks if tool_chunks is None else tool_chunks
+        self.default_tool_chunk_delay = chunk_delay if tool_chunk_delay is None else tool_chunk_delay
         self.host = host
         self.port = port
         self.record = record
@@ -1043,16 +1049,17 @@ class FakeOpenAIUpstream:
             if tool is not None:
                 name, arguments = tool
                 call = self._tool_call_object(name, "")
-                pieces = stream.chunks if stream.chunks is not None else _split(arguments, self.default_chunks)
+                pieces = stream.chunks if stream.chunks is not None else _split(arguments, self.default_tool_chunks)
                 if not pieces and stream.chunks is None:
                     pieces = [arguments]
+                tool_delay = stream.chunk_delay or self.default_tool_chunk_delay
                 await response.write(
                     deltas(
                         {"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call}], "refusal": None}
                     )
                 )
                 for piece in pieces:
-                    if chunk_delay > 0 and not await self._wait(chunk_delay):
+                    if tool_delay > 0 and not await self._wait(tool_delay):
                         return _abort(request)
                     await response.write(deltas({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
                 completion_tokens = _tokens("".join(pieces)) + 5
@@ -1150,6 +1157,8 @@ async def _serve(args: argparse.Namespace) -> None:
         models=args.models.split(","),
         chunks=args.chunks,
         chunk_delay=args.chunk_delay,
+        tool_chunks=args.tool_chunks,
+        tool_chunk_delay=args.tool_chunk_delay,
         host=args.host,
         port=args.port,
         record=False,
@@ -1178,6 +1187,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated model ids")
     parser.add_argument("--chunks", type=int, default=5, help="content pieces per streamed reply")
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds before each streamed piece")
+    parser.add_argument(
+        "--tool-chunks",
+        type=int,
+        default=None,
+        help="pieces of a streamed chat tool call's arguments (default: --chunks)",
+    )
+    parser.add_argument(
+        "--tool-chunk-delay",
+        type=float,
+        default=None,
+        help="seconds before each piece of a streamed chat tool call's arguments (default: --chunk-delay)",
+    )
     parser.add_argument("--fail-status", type=int, default=0, help="answer every request with this error status")
     args = parser.parse_args(argv)
     try:

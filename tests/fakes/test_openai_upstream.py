@@ -212,6 +212,23 @@ async def test_streamed_tool_calls_reassemble_through_the_sdk(fake, sdk):
     assert json.loads(args) == {"x": 1}
 
 
+async def test_tool_call_arguments_have_their_own_chunking_and_pacing(http):
+    """``tool_chunks``/``tool_chunk_delay`` shape streamed tool-call arguments only; text streams keep ``chunks``."""
+    words = [{"role": "user", "content": "w " * 40}]
+    async with FakeOpenAIUpstream(api_key=None, chunks=3, tool_chunks=12, tool_chunk_delay=0.01) as shaped:
+        _, body = await post_stream(http, shaped, messages=words)
+        assert len(events(body)) == 1 + 3 + 1 + 1
+        started = time.monotonic()
+        _, body = await post_stream(http, shaped, messages=words, tools=TOOLS)
+        assert time.monotonic() - started >= 12 * 0.01
+    parsed = [json.loads(e) for e in events(body)[:-1]]
+    pieces = [c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"] for c in parsed[1:-1]]
+    assert len(pieces) == 12 and json.loads("".join(pieces))["city"] == "w " * 40
+    async with FakeOpenAIUpstream(api_key=None, chunks=4) as default:  # defaults: the text stream's shape
+        _, body = await post_stream(http, default, messages=words, tools=TOOLS)
+    assert len(events(body)) == 1 + 4 + 1 + 1
+
+
 async def test_stream_endings(fake, http):
     url = f"{fake.base_url}/chat/completions"
     body = {"model": "gpt-4o-mini", "messages": MSGS, "stream": True}
