@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from proxy.config.schema import GatewayConfig, ProviderConfig
 from proxy.domain.presets import PRESETS
 from proxy.domain.pricing import PriceRef, price_per_mtok
-from proxy.providers.anthropic import AnthropicAdapter
 from proxy.providers.base import ProviderAdapter
-from proxy.providers.demo import DemoAdapter
-from proxy.providers.openai_compat import OpenAICompatAdapter
+from proxy.providers.registry import open_adapter
 from proxy.routing.resolve import Attempt, Resolver
 from proxy.storage.secrets import SecretResolver, SecretUnavailable
 
@@ -41,18 +39,14 @@ class Snapshot:
 
 
 def build_adapter(config: ProviderConfig, secrets: SecretResolver) -> ProviderAdapter:
-    preset = PRESETS[config.preset]
-    if preset.kind == "demo":
-        return DemoAdapter(config)
+    """The provider's adapter, with its key read from ``secrets`` (blocking: the keychain)."""
     key, problem = None, None
-    if config.key is not None:
+    if config.key is not None and PRESETS[config.preset].kind != "demo":
         try:
             key = secrets.resolve(config.key)
         except SecretUnavailable as exc:
             problem = str(exc)
-    if preset.kind == "anthropic":
-        return AnthropicAdapter(config, key, problem)
-    return OpenAICompatAdapter(config, key, problem)
+    return open_adapter(config, key, problem)
 
 
 def build_snapshot(config: GatewayConfig, secrets: SecretResolver, previous: Snapshot | None = None) -> Snapshot:

@@ -1,1 +1,1 @@
-"""Upstream adapters: each one translates the OpenAI shape to and from one upstream."""
+"""Upstream adapters: one dialect per upstream wire format, on one transport per provider."""

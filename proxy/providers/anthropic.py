@@ -1,4 +1,4 @@
-"""Adapter for Anthropic's Messages API (and Anthropic-compatible endpoints).
+"""The Anthropic Messages dialect (Anthropic and Anthropic-compatible endpoints).
 
 Two ways in:
 
@@ -10,8 +10,10 @@ Two ways in:
   through untranslated: ``cache_control``, thinking and the client's ``anthropic-beta`` header
   reach Anthropic as sent, and the reply keeps Anthropic's shape (``format="anthropic"``).
 
-HTTP behaviour (timeouts per phase, no redirects, no proxies from the environment, size caps) is
-the OpenAI-compatible adapter's; only headers, URLs and translation differ.
+The key (``x-api-key``) and the ``anthropic-version`` header come from the provider's auth style
+(:mod:`proxy.providers.auth`); HTTP (timeouts per phase, no redirects, no proxies from the
+environment, size caps) is the provider's :class:`~proxy.providers.transport.UpstreamTransport`.
+This module only picks paths and translates.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from collections.abc import AsyncIterator
 import orjson
 
 from proxy.config.schema import ProviderConfig
-from proxy.domain.errors import KeyUnavailable, UpstreamHTTPError, UpstreamProtocolError, UpstreamUnsupported
+from proxy.domain.errors import UpstreamHTTPError, UpstreamProtocolError, UpstreamUnsupported
 from proxy.providers.base import UpstreamCall, UpstreamReply
-from proxy.providers.openai_compat import OpenAICompatAdapter
+from proxy.providers.catalog import ModelCatalog
+from proxy.providers.transport import Transport
 from proxy.support.sse import SSEEvent
 from proxy.translate.anthropic import (
     MessagesToChatStream,
@@ -34,27 +37,32 @@ from proxy.translate.anthropic import (
 )
 from proxy.translate.common import TranslationError
 
-ANTHROPIC_VERSION = "2023-06-01"
 NATIVE = frozenset({"messages", "messages/count_tokens"})
 _DONE = SSEEvent(b"data: [DONE]\n\n", b"[DONE]")
 
 
-class AnthropicAdapter(OpenAICompatAdapter):
-    """Calls one Anthropic (or Anthropic-compatible) provider."""
+class AnthropicMessagesDialect:
+    """Calls one Anthropic (or Anthropic-compatible) provider over its transport."""
 
-    def __init__(self, config: ProviderConfig, key: str | None, key_problem: str | None = None) -> None:
-        super().__init__(config, None, key_problem)
-        self.native = NATIVE
-        self.supports_stream_usage = True  # the translation emits a usage chunk when asked
-        self._headers["anthropic-version"] = ANTHROPIC_VERSION
-        if key:
-            self._headers["x-api-key"] = key
+    native = NATIVE
+    supports_stream_usage = True  # the translation emits a usage chunk when asked
+
+    def __init__(self, config: ProviderConfig, transport: Transport) -> None:
+        self.id = config.id
+        self.transport = transport
+        self._models = ModelCatalog(config, transport)
+
+    async def list_models(self) -> list[str]:
+        """Model ids: from config if listed, else the upstream's /models (cached; [] if unreachable)."""
+        return await self._models.ids()
+
+    async def close(self) -> None:
+        await self.transport.close()
 
     async def call(self, call: UpstreamCall) -> UpstreamReply:
-        if self._key_problem is not None:
-            raise KeyUnavailable(self.id, self._key_problem)
+        self.transport.check_key()
         if call.endpoint.partition("?")[0] in NATIVE:  # `messages?beta=true`: the client's beta endpoint
-            reply = await self._post(f"{self.base_url}/{call.endpoint}", call.body, call.stream, call.headers)
+            reply = await self.transport.send(call.endpoint, call.body, call.stream, call.headers)
             reply.format = "anthropic"
             return reply
         if call.endpoint != "chat/completions":
@@ -66,7 +74,7 @@ class AnthropicAdapter(OpenAICompatAdapter):
         options = call.body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         try:
-            reply = await self._post(f"{self.base_url}/messages", body, call.stream, call.headers)
+            reply = await self.transport.send("messages", body, call.stream, call.headers)
         except UpstreamHTTPError as exc:
             status, type_, code = openai_error_for_anthropic(exc.status, exc.type)
             raise UpstreamHTTPError(
@@ -107,4 +115,5 @@ class AnthropicAdapter(OpenAICompatAdapter):
                     yield _DONE
                     return
         finally:
+            # the transport's events are an async generator; UpstreamReply types them as an iterator
             await events.aclose()  # type: ignore[attr-defined]

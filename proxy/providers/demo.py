@@ -158,7 +158,7 @@ class DemoAdapter:
                 if pace:
                     await asyncio.sleep(pace)
                 yield event(deltas({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + third]}}]}))
-        finish = [
+        finish: list[dict[str, Any]] = [
             {"index": i, "delta": {}, "logprobs": None, "finish_reason": plan.finish_reason} for i in range(plan.n)
         ]
         yield event(finish)
@@ -171,8 +171,8 @@ class DemoAdapter:
     def _embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         raw = body.get("input")
         items: list[Any] = raw if isinstance(raw, list) and raw and not isinstance(raw[0], int) else [raw]
-        dims = body.get("dimensions") if isinstance(body.get("dimensions"), int) else EMBEDDING_DIMENSIONS
-        dims = max(1, min(dims, 4096))
+        asked = body.get("dimensions")
+        dims = max(1, min(asked if isinstance(asked, int) else EMBEDDING_DIMENSIONS, 4096))
         as_base64 = body.get("encoding_format") == "base64"
         data = []
         tokens = 0
@@ -205,6 +205,14 @@ class _Plan:
     """What the demo model will answer to one chat request."""
 
     __slots__ = ("id", "created", "n", "text", "tool_call", "finish_reason", "prompt_tokens", "completion_tokens")
+    id: str
+    created: int
+    n: int
+    text: str
+    tool_call: dict[str, Any] | None
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
 
     @classmethod
     def make(cls, body: dict[str, Any]) -> _Plan:
@@ -299,9 +307,12 @@ def _tool_call(tools: list[Any], choice: Any, said: str) -> dict[str, Any]:
     if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
         wanted = choice["function"].get("name")
         chosen = next((f for f in functions if f.get("name") == wanted), chosen)
-    params = chosen.get("parameters") if isinstance(chosen.get("parameters"), dict) else {}
-    props = params.get("properties") if isinstance(params.get("properties"), dict) else {}
-    names = params.get("required") if isinstance(params.get("required"), list) else list(props)
+    params = chosen.get("parameters")
+    params = params if isinstance(params, dict) else {}
+    props = params.get("properties")
+    props = props if isinstance(props, dict) else {}
+    required = params.get("required")
+    names = required if isinstance(required, list) else list(props)
     args: dict[str, Any] = {}
     for name in names:
         kind = props.get(name, {}).get("type") if isinstance(props.get(name), dict) else "string"

@@ -1,8 +1,10 @@
 """Finding local model servers (Ollama, LM Studio) for the zero-config default and the desktop app.
 
 Both speak the OpenAI-compatible API under ``/v1``; a server counts as found when its
-``/v1/models`` answers 200. Where to look is a parameter (``addresses``), so tests can point the
-probe at a fake on a free port instead of binding the real ports.
+``/v1/models`` answers 200. Each probe goes over a short-lived
+:class:`~proxy.providers.transport.UpstreamTransport`, as the provider it would become.
+Where to look is a parameter (``addresses``), so tests can point the probe at a fake on a free
+port instead of binding the real ports.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from dataclasses import dataclass
 
 import aiohttp
 import orjson
+import pydantic
 
+from proxy.config.schema import ProviderConfig
 from proxy.domain.presets import PRESETS
+from proxy.providers.transport import UpstreamTransport
 
 LOCAL_SERVERS = ("ollama", "lmstudio")
 """Presets probed by default, at their presets' base URLs."""
@@ -51,26 +56,30 @@ async def find_local_servers(
         addresses: preset -> base URL to probe (default: Ollama and LM Studio on their usual ports).
     """
     wanted = default_addresses() if addresses is None else dict(addresses)
-
-    async def probe(session: aiohttp.ClientSession, preset: str, base_url: str) -> LocalServer | None:
-        try:
-            async with session.get(f"{base_url.rstrip('/')}/models", allow_redirects=False) as resp:
-                if resp.status != 200:
-                    return None
-                body = await resp.content.read(MODELS_READ_CAP)
-        except (aiohttp.ClientError, TimeoutError, OSError):
-            return None
-        try:
-            data = orjson.loads(body).get("data", [])
-            models = tuple(m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str))
-        except (orjson.JSONDecodeError, AttributeError, TypeError):
-            models = ()  # it answered 200: still a server, just not a list we could read
-        return LocalServer(preset, base_url.rstrip("/"), models)
-
     client_timeout = aiohttp.ClientTimeout(total=timeout)
-    async with aiohttp.ClientSession(timeout=client_timeout, trust_env=False) as session:
-        found = await asyncio.gather(*(probe(session, preset, url) for preset, url in wanted.items()))
+    found = await asyncio.gather(*(_probe(preset, url, client_timeout) for preset, url in wanted.items()))
     return tuple(s for s in found if s is not None)
+
+
+async def _probe(preset: str, base_url: str, timeout: aiohttp.ClientTimeout) -> LocalServer | None:
+    """The server at ``base_url`` if its model list answers 200, asked as a provider of ``preset``."""
+    try:
+        provider = ProviderConfig.model_validate({"id": preset, "preset": preset, "base_url": base_url})
+    except pydantic.ValidationError:
+        return None  # not a provider Switchboard could add (plain http to another machine, link-local)
+    try:
+        async with UpstreamTransport(provider, timeout=timeout) as transport:
+            status, body = await transport.get("models", MODELS_READ_CAP)
+    except (aiohttp.ClientError, TimeoutError, OSError):
+        return None
+    if status != 200:
+        return None
+    try:
+        data = orjson.loads(body).get("data", [])
+        models = tuple(m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str))
+    except (orjson.JSONDecodeError, AttributeError, TypeError):
+        models = ()  # it answered 200: still a server, just not a list we could read
+    return LocalServer(preset, provider.effective_base_url, models)
 
 
 async def discover_local_servers(timeout: float = 0.5, addresses: Mapping[str, str] | None = None) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
 """Is this provider key accepted? One cheap authenticated request (the provider's model list),
-sent the way that provider expects its key: ``Authorization: Bearer``, Anthropic's ``x-api-key``
-with ``anthropic-version``, or Azure's ``api-key``. Used by ``switchboard keys test`` and the
-desktop's "Test key"; :func:`fetch_models` reads the same list for the desktop's "Fetch models".
-The key never appears in a result.
+sent over a short-lived :class:`~proxy.providers.transport.UpstreamTransport`, so with the key in
+the header the provider's auth style names (the same as proxied calls). Used by ``switchboard keys
+test`` and the desktop's "Test key"; :func:`fetch_models` reads the same list for the desktop's
+"Fetch models". The key never appears in a result.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import orjson
 
 from proxy.config.schema import ProviderConfig
 from proxy.domain.presets import PRESETS
+from proxy.providers.transport import MODELS_CAP, UpstreamTransport, describe
 from proxy.support.redact import REDACTOR
 
 ACCEPTED, REJECTED, RATE_LIMITED, UNREACHABLE, FAILED, NOT_NEEDED = (
@@ -40,19 +41,15 @@ class KeyTest:
         return self.outcome in (ACCEPTED, NOT_NEEDED)
 
 
-def auth_headers(provider: ProviderConfig, key: str) -> dict[str, str]:
-    preset = PRESETS[provider.preset]
-    if preset.kind == "anthropic":
-        return {"x-api-key": key, "anthropic-version": "2023-06-01"}
-    if preset.azure:
-        return {"api-key": key}
-    return {"Authorization": f"Bearer {key}"}
+def models_path(provider: ProviderConfig) -> str:
+    """Where the provider lists its models, below its base URL."""
+    if PRESETS[provider.preset].azure:
+        return f"openai/models?api-version={provider.api_version}"
+    return "models"
 
 
 def models_url(provider: ProviderConfig) -> str:
-    if PRESETS[provider.preset].azure:
-        return f"{provider.effective_base_url}/openai/models?api-version={provider.api_version}"
-    return f"{provider.effective_base_url}/models"
+    return f"{provider.effective_base_url}/{models_path(provider)}"
 
 
 async def _get_models(provider: ProviderConfig, key: str | None, cap: int) -> tuple[int, bytes, float]:
@@ -61,15 +58,11 @@ async def _get_models(provider: ProviderConfig, key: str | None, cap: int) -> tu
     Raises:
         aiohttp.ClientError, TimeoutError: the provider could not be reached.
     """
-    headers = {"User-Agent": "Switchboard/0.1", **provider.headers}
-    if key:
-        headers.update(auth_headers(provider, key))
     timeout = aiohttp.ClientTimeout(total=provider.timeouts.connect + 10, sock_connect=provider.timeouts.connect)
     started = time.monotonic()
-    async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as session:
-        async with session.get(models_url(provider), headers=headers, allow_redirects=False) as resp:
-            body = await resp.content.read(cap)
-            return resp.status, body, (time.monotonic() - started) * 1000
+    async with UpstreamTransport(provider, key, timeout=timeout) as transport:
+        status, body = await transport.get(models_path(provider), cap)
+        return status, body, (time.monotonic() - started) * 1000
 
 
 def _detail(body: bytes, key: str | None) -> str:
@@ -84,7 +77,7 @@ async def test_key(provider: ProviderConfig, key: str | None) -> KeyTest:
     try:
         status, body, ms = await _get_models(provider, key, 4096)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        return KeyTest(UNREACHABLE, f"unreachable ({REDACTOR.redact(str(exc) or type(exc).__name__)})")
+        return KeyTest(UNREACHABLE, f"unreachable ({describe(exc)})")
     detail = _detail(body, key)
     if 200 <= status < 300:
         return KeyTest(ACCEPTED, f"key accepted ({ms:.0f} ms)", ms)
@@ -106,9 +99,6 @@ class ModelList:
     """For people: how many were found, or what went wrong and what to do (redacted)."""
 
 
-MODELS_CAP = 8 * 1024 * 1024
-
-
 async def fetch_models(provider: ProviderConfig, key: str | None) -> ModelList:
     """The provider's model list, asked with its key the way :func:`test_key` asks."""
     label = PRESETS[provider.preset].label
@@ -117,7 +107,7 @@ async def fetch_models(provider: ProviderConfig, key: str | None) -> ModelList:
     try:
         status, body, _ms = await _get_models(provider, key, MODELS_CAP)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        why = REDACTOR.redact(str(exc) or type(exc).__name__)
+        why = describe(exc)
         where = provider.effective_base_url
         hint = "Is it running?" if PRESETS[provider.preset].local else "Check the base URL and your connection."
         return ModelList(False, (), f"Could not reach {label} at {where} ({why}). {hint}")
@@ -131,8 +121,9 @@ async def fetch_models(provider: ProviderConfig, key: str | None) -> ModelList:
         return ModelList(False, (), f"{label} answered HTTP {status}: {_detail(body, key)}")
     try:
         data = orjson.loads(body)
-        entries = data.get("data", data.get("models", [])) if isinstance(data, dict) else []
-        ids = {m["id"] for m in entries if isinstance(m, dict) and isinstance(m.get("id"), str)}
+        entries = data.get("data", data.get("models")) if isinstance(data, dict) else None
+        listed = entries if isinstance(entries, list) else []
+        ids = {m["id"] for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str)}
     except orjson.JSONDecodeError:
         return ModelList(False, (), f"{label} sent a model list that is not JSON (or longer than 8 MB).")
     models = tuple(sorted(ids))
