@@ -1,0 +1,202 @@
+"""Chat Completions answers <-> Anthropic Messages answers (non-stream), both directions; and what the
+streams map the same way (stop reasons, usage, ids).
+
+- :func:`messages_to_chat_response`: the Anthropic adapter (a Claude answer for an OpenAI-style client).
+- :func:`chat_to_messages_response`: the ``/v1/messages`` surface (a chat upstream's answer for Claude Code).
+
+Pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+STOP_TO_FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+FINISH_TO_STOP = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# Anthropic response -> chat response (the Anthropic adapter)
+# ------------------------------------------------------------------------------------------------
+
+
+def anthropic_usage_to_chat(usage: Any) -> dict[str, Any] | None:
+    """Anthropic usage -> OpenAI usage. ``prompt_tokens`` counts every input token (uncached, cache
+    writes and cache reads); ``cached_tokens`` are the reads. The cache-write count is kept as
+    ``prompt_tokens_details.cache_creation_tokens``."""
+    if not isinstance(usage, dict):
+        return None
+    fresh = _int(usage.get("input_tokens"))
+    written = _int(usage.get("cache_creation_input_tokens"))
+    read = _int(usage.get("cache_read_input_tokens"))
+    output = _int(usage.get("output_tokens"))
+    prompt = fresh + written + read
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": output,
+        "total_tokens": prompt + output,
+        "prompt_tokens_details": {"cached_tokens": read, "cache_creation_tokens": written},
+    }
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
+    """An Anthropic ``message`` -> a ``chat.completion``.
+
+    Text blocks join into ``content``; ``tool_use`` -> ``tool_calls`` (ids kept); thinking is kept
+    twice: its text as ``reasoning_content`` (what OpenAI-style clients display) and the blocks with
+    their signatures as ``thinking_blocks`` (what must be sent back in the next turn).
+    """
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    thinking: list[str] = []
+    thinking_blocks: list[dict[str, Any]] = []
+    for block in msg.get("content") or []:
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(str(block.get("text", "")))
+        elif kind == "tool_use":
+            arguments = orjson.dumps(block.get("input") or {}).decode()
+            calls.append(
+                {
+                    "id": block.get("id"),
+                    "type": "function",
+                    "function": {"name": block.get("name"), "arguments": arguments},
+                }
+            )
+        elif kind == "thinking":
+            thinking.append(str(block.get("thinking", "")))
+            thinking_blocks.append(block)
+        elif kind == "redacted_thinking":
+            thinking_blocks.append(block)
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
+    message["refusal"] = None
+    if calls:
+        message["tool_calls"] = calls
+    if thinking_blocks:
+        message["reasoning_content"] = "".join(thinking)
+        message["thinking_blocks"] = thinking_blocks
+    out: dict[str, Any] = {
+        "id": chat_completion_id(msg.get("id")),
+        "object": "chat.completion",
+        "created": created if created is not None else int(time.time()),
+        "model": msg.get("model"),
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": STOP_TO_FINISH.get(str(msg.get("stop_reason")), "stop"),
+                "logprobs": None,
+            }
+        ],
+    }
+    usage = anthropic_usage_to_chat(msg.get("usage"))
+    if usage is not None:
+        out["usage"] = usage
+    return out
+
+
+def chat_completion_id(message_id: Any) -> str:
+    """The ``chat.completion`` id for an Anthropic message id (a fresh one when there is none)."""
+    return f"chatcmpl-{message_id}" if isinstance(message_id, str) else f"chatcmpl-{time.time_ns():x}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Chat response -> Anthropic response (the /v1/messages surface)
+# ------------------------------------------------------------------------------------------------
+
+
+def chat_usage_to_anthropic(usage: Any) -> dict[str, int]:
+    """OpenAI usage -> Anthropic usage: cached prompt tokens become ``cache_read_input_tokens`` and
+    ``input_tokens`` is the rest, as Anthropic counts them."""
+    if not isinstance(usage, dict):
+        return {"input_tokens": 0, "output_tokens": 0}
+    prompt = _int(usage.get("prompt_tokens"))
+    details = usage.get("prompt_tokens_details")
+    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
+    written = _int(details.get("cache_creation_tokens")) if isinstance(details, dict) else 0
+    return {
+        "input_tokens": max(prompt - cached - written, 0),
+        "output_tokens": _int(usage.get("completion_tokens")),
+        "cache_creation_input_tokens": written,
+        "cache_read_input_tokens": cached,
+    }
+
+
+def _message_id(chat_id: Any) -> str:
+    if isinstance(chat_id, str) and chat_id:
+        return "msg_" + chat_id.removeprefix("chatcmpl-")
+    return f"msg_{time.time_ns():x}"
+
+
+def _parse_arguments(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = orjson.loads(raw or "{}")
+    except (orjson.JSONDecodeError, TypeError):
+        return {"arguments": raw}  # not JSON: keep what the model said rather than lose it
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def chat_to_messages_response(completion: dict[str, Any], model: str) -> dict[str, Any]:
+    """A ``chat.completion`` -> an Anthropic ``message`` naming ``model`` (the name the client used).
+
+    ``reasoning_content`` (or ``reasoning``) becomes a thinking block with an empty signature;
+    ``refusal`` text becomes text; ``tool_calls`` -> ``tool_use`` blocks (ids kept)."""
+    choices = completion.get("choices") or [{}]
+    choice = choices[0] if isinstance(choices[0], dict) else {}
+    message = choice.get("message") or {}
+    content: list[dict[str, Any]] = []
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+    text = message.get("content")
+    if isinstance(text, list):
+        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
+    if isinstance(text, str) and text:
+        content.append({"type": "text", "text": text, "citations": None})
+    if isinstance(message.get("refusal"), str) and message["refusal"]:
+        content.append({"type": "text", "text": message["refusal"], "citations": None})
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        content.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id") or f"toolu_{len(content)}",
+                "name": function.get("name"),
+                "input": _parse_arguments(function.get("arguments")),
+            }
+        )
+    return {
+        "id": _message_id(completion.get("id")),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": FINISH_TO_STOP.get(str(choice.get("finish_reason")), "end_turn"),
+        "stop_sequence": None,
+        "usage": chat_usage_to_anthropic(completion.get("usage")),
+    }
