@@ -10,9 +10,11 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import orjson
+
+from proxy.translate.common import token_count
 
 STOP_TO_FINISH = {
     "end_turn": "stop",
@@ -32,21 +34,46 @@ FINISH_TO_STOP = {
 }
 
 
+class ChatPromptTokensDetails(TypedDict):
+    cached_tokens: int
+    cache_creation_tokens: int
+    """Not OpenAI's: the Anthropic cache writes, kept so that nothing is lost."""
+
+
+class ChatUsage(TypedDict):
+    """OpenAI usage, as :func:`anthropic_usage_to_chat` writes it."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: ChatPromptTokensDetails
+
+
+class AnthropicUsage(TypedDict):
+    """Anthropic usage, as :func:`chat_usage_to_anthropic` writes it (the cache counts only when the
+    chat usage was there to read)."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: NotRequired[int]
+    cache_read_input_tokens: NotRequired[int]
+
+
 # ------------------------------------------------------------------------------------------------
 # Anthropic response -> chat response (the Anthropic adapter)
 # ------------------------------------------------------------------------------------------------
 
 
-def anthropic_usage_to_chat(usage: Any) -> dict[str, Any] | None:
+def anthropic_usage_to_chat(usage: object) -> ChatUsage | None:
     """Anthropic usage -> OpenAI usage. ``prompt_tokens`` counts every input token (uncached, cache
     writes and cache reads); ``cached_tokens`` are the reads. The cache-write count is kept as
     ``prompt_tokens_details.cache_creation_tokens``."""
     if not isinstance(usage, dict):
         return None
-    fresh = _int(usage.get("input_tokens"))
-    written = _int(usage.get("cache_creation_input_tokens"))
-    read = _int(usage.get("cache_read_input_tokens"))
-    output = _int(usage.get("output_tokens"))
+    fresh = token_count(usage.get("input_tokens"))
+    written = token_count(usage.get("cache_creation_input_tokens"))
+    read = token_count(usage.get("cache_read_input_tokens"))
+    output = token_count(usage.get("output_tokens"))
     prompt = fresh + written + read
     return {
         "prompt_tokens": prompt,
@@ -54,10 +81,6 @@ def anthropic_usage_to_chat(usage: Any) -> dict[str, Any] | None:
         "total_tokens": prompt + output,
         "prompt_tokens_details": {"cached_tokens": read, "cache_creation_tokens": written},
     }
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
@@ -118,7 +141,7 @@ def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None
     return out
 
 
-def chat_completion_id(message_id: Any) -> str:
+def chat_completion_id(message_id: object) -> str:
     """The ``chat.completion`` id for an Anthropic message id (a fresh one when there is none)."""
     return f"chatcmpl-{message_id}" if isinstance(message_id, str) else f"chatcmpl-{time.time_ns():x}"
 
@@ -128,24 +151,24 @@ def chat_completion_id(message_id: Any) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def chat_usage_to_anthropic(usage: Any) -> dict[str, int]:
+def chat_usage_to_anthropic(usage: object) -> AnthropicUsage:
     """OpenAI usage -> Anthropic usage: cached prompt tokens become ``cache_read_input_tokens`` and
     ``input_tokens`` is the rest, as Anthropic counts them."""
     if not isinstance(usage, dict):
         return {"input_tokens": 0, "output_tokens": 0}
-    prompt = _int(usage.get("prompt_tokens"))
+    prompt = token_count(usage.get("prompt_tokens"))
     details = usage.get("prompt_tokens_details")
-    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
-    written = _int(details.get("cache_creation_tokens")) if isinstance(details, dict) else 0
+    cached = token_count(details.get("cached_tokens")) if isinstance(details, dict) else 0
+    written = token_count(details.get("cache_creation_tokens")) if isinstance(details, dict) else 0
     return {
         "input_tokens": max(prompt - cached - written, 0),
-        "output_tokens": _int(usage.get("completion_tokens")),
+        "output_tokens": token_count(usage.get("completion_tokens")),
         "cache_creation_input_tokens": written,
         "cache_read_input_tokens": cached,
     }
 
 
-def _message_id(chat_id: Any) -> str:
+def _message_id(chat_id: object) -> str:
     if isinstance(chat_id, str) and chat_id:
         return "msg_" + chat_id.removeprefix("chatcmpl-")
     return f"msg_{time.time_ns():x}"

@@ -39,7 +39,7 @@ _OPENAI_TYPE_FOR_ANTHROPIC = {
 def anthropic_error_type(status: int, type_: str | None) -> str:
     """The Anthropic error ``type`` for an answer with ``status`` (keeps a type that is already one)."""
     if type_ in _KNOWN_ANTHROPIC_TYPES and type_ != "invalid_request_error":
-        return type_  # type: ignore[return-value]
+        return type_
     if status in ANTHROPIC_ERROR_TYPES:
         return ANTHROPIC_ERROR_TYPES[status]
     return "api_error" if status >= 500 else "invalid_request_error"

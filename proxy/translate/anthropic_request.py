@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from proxy.translate.common import TranslationError
+from proxy.translate.common import TranslationError, json_object
 
 DEFAULT_MAX_TOKENS = 4096
 """``max_tokens`` sent to Anthropic when an OpenAI client did not say (Anthropic requires one)."""
@@ -157,7 +157,7 @@ def _add_turn(turns: list[dict[str, Any]], role: str, blocks: list[dict[str, Any
         turns.append({"role": role, "content": blocks})
 
 
-def _chat_text_blocks(content: Any, path: str) -> list[dict[str, Any]]:
+def _chat_text_blocks(content: object, path: str) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if isinstance(content, list):
@@ -178,7 +178,7 @@ def _with_cache_control(block: dict[str, Any], part: dict[str, Any]) -> dict[str
     return block
 
 
-def _chat_user_blocks(content: Any, path: str) -> list[dict[str, Any]]:
+def _chat_user_blocks(content: object, path: str) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if not isinstance(content, list):
@@ -199,7 +199,7 @@ def _chat_user_blocks(content: Any, path: str) -> list[dict[str, Any]]:
                 raise TranslationError("an image part needs `image_url.url`", f"{where}.image_url")
             blocks.append(_with_cache_control({"type": "image", "source": _image_source(url, where)}, part))
         elif kind == "file":
-            file = part.get("file") if isinstance(part.get("file"), dict) else {}
+            file = json_object(part.get("file"))
             data = file.get("file_data")
             if not isinstance(data, str) or not data.startswith("data:application/pdf;base64,"):
                 raise TranslationError("only PDF files sent as base64 data URLs can go to Anthropic", where)
@@ -282,7 +282,7 @@ def _tool_result_content(msg: dict[str, Any], path: str) -> str | list[dict[str,
     raise TranslationError("content must be a string or a list of parts", f"{path}.content")
 
 
-def _chat_tool(tool: Any, where: str) -> dict[str, Any]:
+def _chat_tool(tool: object, where: str) -> dict[str, Any]:
     if not isinstance(tool, dict) or tool.get("type", "function") != "function":
         raise TranslationError("only function tools can be sent to Anthropic", where)
     function = tool.get("function")
@@ -297,7 +297,7 @@ def _chat_tool(tool: Any, where: str) -> dict[str, Any]:
     return _with_cache_control(out, tool)
 
 
-def _chat_tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+def _chat_tool_choice(choice: object, parallel: object) -> dict[str, Any] | None:
     if choice is None and parallel is not False:
         return None
     if choice in (None, "auto"):
@@ -434,7 +434,7 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
     return out, dropped
 
 
-def _system_text(blocks: Any, where: str) -> str:
+def _system_text(blocks: object, where: str) -> str:
     if not isinstance(blocks, list):
         raise TranslationError("system content must be a string or a list of text blocks", where)
     texts = [b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
@@ -482,6 +482,7 @@ def _anthropic_part(block: Any, where: str) -> dict[str, Any] | None:
         return {"type": "text", "text": block["text"]} if block["text"] else None
     if kind == "image":
         source = block.get("source") or {}
+        url: object  # a URL source's ``url`` goes on as sent
         if source.get("type") == "base64":
             url = f"data:{source.get('media_type')};base64,{source.get('data')}"
         elif source.get("type") == "url":
@@ -502,7 +503,7 @@ def _anthropic_part(block: Any, where: str) -> dict[str, Any] | None:
     raise TranslationError(f"unsupported content block type {kind!r}", f"{where}.type")
 
 
-def _tool_result_text(content: Any, where: str) -> tuple[str, list[dict[str, Any]]]:
+def _tool_result_text(content: object, where: str) -> tuple[str, list[dict[str, Any]]]:
     if content is None:
         return "", []
     if isinstance(content, str):

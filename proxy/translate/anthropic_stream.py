@@ -125,14 +125,14 @@ class ChatToMessagesStream:
     def __init__(self, model: str, message_id: str | None = None) -> None:
         self.model = model
         self.message_id = message_id or f"msg_{time.time_ns():x}"
-        self.usage: dict[str, Any] | None = None
+        self.usage: object = None  # the last truthy `usage` a chunk had, as sent
         self.finish_reason: str | None = None
         self._index = -1  # index of the open block (or the last one)
         self._open: str | None = None  # "text", "thinking", or "tool:<chat index>"
         self._tool_ids: dict[int, tuple[str, str]] = {}
 
     def start(self) -> list[bytes]:
-        message = {
+        message: dict[str, Any] = {
             "id": self.message_id,
             "type": "message",
             "role": "assistant",

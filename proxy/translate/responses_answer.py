@@ -13,39 +13,57 @@ text an upstream returns (``reasoning_content`` as DeepSeek, vLLM and others sen
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 
+from proxy.translate.common import json_object, json_string, token_count
 from proxy.translate.responses_common import Tools, read_tools, text_format
 
 
-def response_usage(usage: Any) -> dict[str, Any] | None:
+class InputTokensDetails(TypedDict):
+    cached_tokens: int
+    cache_write_tokens: int
+
+
+class OutputTokensDetails(TypedDict):
+    reasoning_tokens: int
+
+
+class ResponsesUsage(TypedDict):
+    """A ``response``'s ``usage``."""
+
+    input_tokens: int
+    input_tokens_details: InputTokensDetails
+    output_tokens: int
+    output_tokens_details: OutputTokensDetails
+    total_tokens: int
+
+
+def response_usage(usage: object) -> ResponsesUsage | None:
+    """Chat usage -> a ``response``'s ``usage`` (``None`` when the upstream sent none)."""
     if not isinstance(usage, dict):
         return None
-
-    def count(value: Any) -> int:
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    prompt = count(usage.get("prompt_tokens"))
-    completion = count(usage.get("completion_tokens"))
-    details = usage.get("prompt_tokens_details")
-    details = details if isinstance(details, dict) else {}
-    out_details = usage.get("completion_tokens_details")
-    out_details = out_details if isinstance(out_details, dict) else {}
+    prompt = token_count(usage.get("prompt_tokens"))
+    completion = token_count(usage.get("completion_tokens"))
+    details = json_object(usage.get("prompt_tokens_details"))
+    out_details = json_object(usage.get("completion_tokens_details"))
     return {
         "input_tokens": prompt,
         "input_tokens_details": {
-            "cached_tokens": count(details.get("cached_tokens")),
-            "cache_write_tokens": count(details.get("cache_creation_tokens") or details.get("cache_write_tokens")),
+            "cached_tokens": token_count(details.get("cached_tokens")),
+            "cache_write_tokens": token_count(
+                details.get("cache_creation_tokens") or details.get("cache_write_tokens")
+            ),
         },
         "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": count(out_details.get("reasoning_tokens"))},
-        "total_tokens": count(usage.get("total_tokens")) or prompt + completion,
+        "output_tokens_details": {"reasoning_tokens": token_count(out_details.get("reasoning_tokens"))},
+        "total_tokens": token_count(usage.get("total_tokens")) or prompt + completion,
     }
 
 
-def response_status(finish_reason: Any) -> tuple[str, dict[str, str] | None]:
+def response_status(finish_reason: object) -> tuple[str, dict[str, str] | None]:
+    """A chat ``finish_reason`` -> the response's ``status`` and ``incomplete_details``."""
     if finish_reason == "length":
         return "incomplete", {"reason": "max_output_tokens"}
     if finish_reason == "content_filter":
@@ -65,7 +83,7 @@ def response_object(
     model: str,
     status: str,
     output: list[dict[str, Any]],
-    usage: dict[str, Any] | None,
+    usage: ResponsesUsage | None,
     incomplete: dict[str, str] | None = None,
     error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -77,7 +95,7 @@ def response_object(
     choice = request.get("tool_choice")
     if not (choice in ("auto", "none", "required") or isinstance(choice, dict)):
         choice = "auto"
-    reasoning = request.get("reasoning") if isinstance(request.get("reasoning"), dict) else {}
+    reasoning = json_object(request.get("reasoning"))
     text: dict[str, Any] = {"format": text_format(request.get("text"), strict=False) or {"type": "text"}}
     if isinstance(request.get("text"), dict) and request["text"].get("verbosity") in ("low", "medium", "high"):
         text["verbosity"] = request["text"]["verbosity"]
@@ -135,8 +153,10 @@ def custom_input(arguments: str) -> str:
         value = orjson.loads(arguments or "{}")
     except orjson.JSONDecodeError:
         return arguments  # the model wrote the raw input, not JSON
-    if isinstance(value, dict) and isinstance(value.get("input"), str):
-        return value["input"]
+    if isinstance(value, dict):
+        text = value.get("input")
+        if isinstance(text, str):
+            return text
     return value if isinstance(value, str) else arguments
 
 
@@ -157,7 +177,7 @@ def id_base(response_id: str) -> str:
     return response_id.removeprefix("resp_")
 
 
-def _text_of(value: Any) -> str:
+def _text_of(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):  # some servers send content as parts
@@ -176,7 +196,7 @@ def chat_completion_to_response(
     """
     choices = completion.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+    message = json_object(choice.get("message"))
     tools = read_tools(request, strict=False)
     base = id_base(response_id)
     output: list[dict[str, Any]] = []
@@ -184,7 +204,7 @@ def chat_completion_to_response(
     if reasoning:
         output.append(reasoning_item(f"rs_{base}_{len(output)}", [{"type": "summary_text", "text": reasoning}]))
     text = _text_of(message.get("content"))
-    refusal = message.get("refusal") if isinstance(message.get("refusal"), str) else ""
+    refusal = json_string(message.get("refusal"))
     calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
     if text or refusal or not calls:
         content = [text_part(text)] if text or not refusal else []
@@ -192,9 +212,9 @@ def chat_completion_to_response(
             content.append({"type": "refusal", "refusal": refusal})
         output.append(message_item(f"msg_{base}_{len(output)}", content))
     for k, call in enumerate(calls):
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
-        call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else f"call_{base}_{k}"
-        arguments = function.get("arguments") if isinstance(function.get("arguments"), str) else ""
+        function = json_object(call.get("function"))
+        call_id = json_string(call.get("id")) or f"call_{base}_{k}"
+        arguments = json_string(function.get("arguments"))
         item_id = f"{'ctc' if function.get('name') in tools.custom else 'fc'}_{base}_{len(output)}"
         output.append(call_item(item_id, call_id, str(function.get("name") or ""), arguments, tools))
     status, incomplete = response_status(choice.get("finish_reason"))

@@ -5,18 +5,27 @@ the type checks that name the offending field (:func:`expect`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from proxy.translate.common import TranslationError
 
 _NAMESPACE_SEP = "__"
+T = TypeVar("T")
+U = TypeVar("U")
+_KIND_NAMES: dict[type, str] = {dict: "object", list: "array", str: "string"}
 
 
-def kind_name(value: Any) -> str:
-    return "null" if value is None else {dict: "object", list: "array", str: "string"}.get(type(value), "a value")
+def kind_name(value: object) -> str:
+    return "null" if value is None else _KIND_NAMES.get(type(value), "a value")
 
 
-def expect(value: Any, types: type | tuple[type, ...], what: str, param: str) -> Any:
+@overload
+def expect(value: object, types: type[T], what: str, param: str) -> T: ...
+@overload
+def expect(value: object, types: tuple[type[T], type[U]], what: str, param: str) -> T | U: ...
+def expect(value: object, types: type | tuple[type, ...], what: str, param: str) -> object:
+    """``value`` if it is one of ``types`` (a boolean only if ``bool`` is named), else a
+    :class:`TranslationError` naming ``param`` and saying it must be ``what``."""
     if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
         raise TranslationError(f"{param} must be {what}, not a boolean", param)
     if not isinstance(value, types):
@@ -64,8 +73,8 @@ def read_tools(body: dict[str, Any], strict: bool = True) -> Tools:
     return out
 
 
-def _add_tool(out: Tools, tool: Any, at: str) -> None:
-    expect(tool, dict, "an object", at)
+def _add_tool(out: Tools, tool: object, at: str) -> None:
+    tool = expect(tool, dict, "an object", at)
     kind = expect(tool.get("type"), str, "a string", f"{at}.type")
     if kind == "namespace":
         namespace = expect(tool.get("name"), str, "a string", f"{at}.name")
@@ -134,12 +143,12 @@ def _add_callable(out: Tools, tool: dict[str, Any], at: str, namespace: str | No
 # ------------------------------------------------------------------------------------------------
 
 
-def text_format(text: Any, strict: bool = True) -> dict[str, Any] | None:
+def text_format(text: object, strict: bool = True) -> dict[str, Any] | None:
     """``text.format`` checked and normalised (``None``: plain text)."""
     if text is None:
         return None
     try:
-        expect(text, dict, "an object", "text")
+        text = expect(text, dict, "an object", "text")
         fmt = text.get("format")
         if fmt is None:
             return None

@@ -132,7 +132,7 @@ def dropped_tools(body: dict[str, Any]) -> list[str]:
     return read_tools(body, strict=False).dropped
 
 
-def _tool_choice(body: dict[str, Any], tools: Tools) -> tuple[Any, list[dict[str, Any]]]:
+def _tool_choice(body: dict[str, Any], tools: Tools) -> tuple[str | dict[str, Any] | None, list[dict[str, Any]]]:
     """The chat ``tool_choice`` (``None``: leave it out) and the chat tools to send."""
     choice = body.get("tool_choice")
     chat_tools = tools.chat
@@ -186,7 +186,7 @@ def _find_tool(tools: Tools, name: str) -> str | None:
     return next((chat for chat, (_, bare) in tools.origin.items() if bare == name), None)
 
 
-def _response_format(text: Any) -> dict[str, Any] | None:
+def _response_format(text: object) -> dict[str, Any] | None:
     fmt = text_format(text)
     if fmt is None or fmt["type"] == "text":
         return None
@@ -195,8 +195,8 @@ def _response_format(text: Any) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": {k: v for k, v in fmt.items() if k != "type"}}
 
 
-def _add_item(messages: list[dict[str, Any]], item: Any, at: str, tools: Tools) -> None:
-    expect(item, dict, "an object", at)
+def _add_item(messages: list[dict[str, Any]], item: object, at: str, tools: Tools) -> None:
+    item = expect(item, dict, "an object", at)
     kind = item.get("type")
     if kind is None and "role" in item:
         kind = "message"
@@ -218,8 +218,8 @@ def _add_item(messages: list[dict[str, Any]], item: Any, at: str, tools: Tools) 
         if kind == "custom_tool_call":
             arguments = orjson.dumps({"input": expect(item.get("input"), str, "a string", f"{at}.input")}).decode()
         else:
-            arguments = item.get("arguments")
-            arguments = "{}" if arguments is None else expect(arguments, str, "a string", f"{at}.arguments")
+            raw = item.get("arguments")
+            arguments = "{}" if raw is None else expect(raw, str, "a string", f"{at}.arguments")
         call = {
             "id": call_id,
             "type": "function",
@@ -250,7 +250,7 @@ def _add_item(messages: list[dict[str, Any]], item: Any, at: str, tools: Tools) 
         raise TranslationError(f"input item type {kind!r} cannot be sent to a Chat Completions upstream", f"{at}.type")
 
 
-def _parts(content: Any, at: str) -> list[dict[str, Any]]:
+def _parts(content: object, at: str) -> list[dict[str, Any]]:
     if not isinstance(content, list):
         raise TranslationError(f"content must be a string or an array of parts, not {kind_name(content)}", at)
     for k, part in enumerate(content):
@@ -258,7 +258,7 @@ def _parts(content: Any, at: str) -> list[dict[str, Any]]:
     return content
 
 
-def _plain_text(content: Any, at: str) -> str:
+def _plain_text(content: object, at: str) -> str:
     """Text-only content (system, developer and assistant messages, tool outputs)."""
     if isinstance(content, str):
         return content
@@ -276,7 +276,7 @@ def _plain_text(content: Any, at: str) -> str:
     return "".join(texts)
 
 
-def _user_content(content: Any, at: str) -> str | list[dict[str, Any]]:
+def _user_content(content: object, at: str) -> str | list[dict[str, Any]]:
     if isinstance(content, str):
         return content
     parts: list[dict[str, Any]] = []

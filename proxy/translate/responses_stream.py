@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.translate.common import TranslationError, sse_event
+from proxy.translate.common import TranslationError, json_object, json_string, sse_event
 from proxy.translate.responses_answer import (
     call_item,
     custom_input,
@@ -82,7 +82,7 @@ class ResponsesStream:
         self._block: dict[str, Any] | None = None  # the open message or reasoning item
         self._part: dict[str, Any] | None = None  # the open content part of that message
         self._calls: dict[int, _Call] = {}  # open tool calls by output index
-        self._by_chat: dict[Any, _Call] = {}  # by chat index, and by chat id
+        self._by_chat: dict[tuple[str, Any], _Call] = {}  # by chat index, and by chat id
         self._live: _Call | None = None
         self._closed_calls = 0
 
@@ -239,14 +239,14 @@ class ResponsesStream:
         return self._by_chat.get(("index", chat_index))
 
     def _tool_call(self, delta: dict[str, Any]) -> list[bytes]:
-        function = delta.get("function") if isinstance(delta.get("function"), dict) else {}
-        name = function.get("name") if isinstance(function.get("name"), str) else ""
-        piece = function.get("arguments") if isinstance(function.get("arguments"), str) else ""
+        function = json_object(delta.get("function"))
+        name = json_string(function.get("name"))
+        piece = json_string(function.get("arguments"))
         out: list[bytes] = []
         call = self._find_call(delta)
         if call is None:
             out += self._close_block()
-            chat_id = delta.get("id") if isinstance(delta.get("id"), str) and delta.get("id") else None
+            chat_id = json_string(delta.get("id")) or None
             index = self._next_index()
             call = _Call(index=index, call_id=chat_id or f"call_{self._base}_{index}", name=name)
             self._calls[index] = call
@@ -337,7 +337,7 @@ class ResponsesStream:
         for choice in chunk.get("choices") or []:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+            delta = json_object(choice.get("delta"))
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str) and reasoning:
                 out += self._reasoning(reasoning)
