@@ -70,11 +70,10 @@ def anthropic_usage_to_chat(usage: object) -> ChatUsage | None:
     ``prompt_tokens_details.cache_creation_tokens``."""
     if not isinstance(usage, dict):
         return None
-    fresh = token_count(usage.get("input_tokens"))
     written = token_count(usage.get("cache_creation_input_tokens"))
     read = token_count(usage.get("cache_read_input_tokens"))
+    prompt = token_count(usage.get("input_tokens")) + written + read
     output = token_count(usage.get("output_tokens"))
-    prompt = fresh + written + read
     return {
         "prompt_tokens": prompt,
         "completion_tokens": output,
