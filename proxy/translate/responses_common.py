@@ -10,19 +10,20 @@ from typing import Any, TypeVar, overload
 from proxy.translate.common import TranslationError
 
 _NAMESPACE_SEP = "__"
-T = TypeVar("T")
-U = TypeVar("U")
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 _KIND_NAMES: dict[type, str] = {dict: "object", list: "array", str: "string"}
 
 
 def kind_name(value: object) -> str:
+    """How an error names what was sent instead: null, object, array, string, or a value."""
     return "null" if value is None else _KIND_NAMES.get(type(value), "a value")
 
 
 @overload
-def expect(value: object, types: type[T], what: str, param: str) -> T: ...
+def expect(value: object, types: type[_T], what: str, param: str) -> _T: ...
 @overload
-def expect(value: object, types: tuple[type[T], type[U]], what: str, param: str) -> T | U: ...
+def expect(value: object, types: tuple[type[_T], type[_U]], what: str, param: str) -> _T | _U: ...
 def expect(value: object, types: type | tuple[type, ...], what: str, param: str) -> object:
     """``value`` if it is one of ``types`` (a boolean only if ``bool`` is named), else a
     :class:`TranslationError` naming ``param`` and saying it must be ``what``."""
@@ -40,6 +41,8 @@ def expect(value: object, types: type | tuple[type, ...], what: str, param: str)
 
 @dataclass
 class Tools:
+    """What becomes of a Responses request's tools on the way to a Chat Completions upstream."""
+
     chat: list[dict[str, Any]] = field(default_factory=list)
     """The chat ``tools``, in request order."""
     custom: set[str] = field(default_factory=set)
