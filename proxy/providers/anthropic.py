@@ -29,12 +29,10 @@ from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.providers.catalog import ModelCatalog
 from proxy.providers.transport import Transport
 from proxy.support.sse import SSEEvent
-from proxy.translate.anthropic import (
-    MessagesToChatStream,
-    chat_to_messages_request,
-    messages_to_chat_response,
-    openai_error_for_anthropic,
-)
+from proxy.translate.anthropic_answer import messages_to_chat_response
+from proxy.translate.anthropic_errors import openai_error_for_anthropic
+from proxy.translate.anthropic_request import chat_to_messages_request
+from proxy.translate.anthropic_stream import MessagesToChatStream
 from proxy.translate.common import TranslationError
 
 NATIVE = frozenset({"messages", "messages/count_tokens"})

@@ -41,13 +41,10 @@ from proxy.server.streaming import (
 from proxy.server.validation import check_messages, model_name, read_json
 from proxy.support.redact import REDACTOR
 from proxy.support.sse import SSEEvent
-from proxy.translate.anthropic import (
-    ChatToMessagesStream,
-    anthropic_error_type,
-    anthropic_usage_to_chat,
-    chat_to_messages_response,
-    messages_to_chat_request,
-)
+from proxy.translate.anthropic_answer import anthropic_usage_to_chat, chat_to_messages_response
+from proxy.translate.anthropic_errors import anthropic_error_type
+from proxy.translate.anthropic_request import messages_to_chat_request
+from proxy.translate.anthropic_stream import ChatToMessagesStream
 from proxy.translate.common import TranslationError, sse_event
 
 log = logging.getLogger(__name__)

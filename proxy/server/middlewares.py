@@ -25,7 +25,7 @@ from proxy.domain.records import CLIENT_CANCELLED, ERROR, REJECTED
 from proxy.engine.gateway import Gateway
 from proxy.server.keys import EXCHANGE, GATES, GATEWAY, ORIGIN
 from proxy.server.streaming import COMMITTED
-from proxy.translate.anthropic import anthropic_error_body
+from proxy.translate.anthropic_errors import anthropic_error_body
 
 log = logging.getLogger(__name__)
 

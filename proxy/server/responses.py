@@ -42,12 +42,9 @@ from proxy.server.validation import _missing, _type_error, check_banned, model_n
 from proxy.support.redact import REDACTOR
 from proxy.support.sse import SSEEvent
 from proxy.translate.common import TranslationError, sse_event
-from proxy.translate.responses import (
-    ResponsesStream,
-    chat_completion_to_response,
-    dropped_tools,
-    responses_request_to_chat,
-)
+from proxy.translate.responses_answer import chat_completion_to_response
+from proxy.translate.responses_request import dropped_tools, responses_request_to_chat
+from proxy.translate.responses_stream import ResponsesStream
 
 log = logging.getLogger(__name__)
 

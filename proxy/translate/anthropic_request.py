@@ -1,13 +1,9 @@
-"""OpenAI Chat Completions <-> Anthropic Messages, both directions, JSON and streams.
+"""Chat Completions requests <-> Anthropic Messages requests, both directions.
 
-Two directions are needed:
-
-- **Chat in, Anthropic upstream** (:func:`chat_to_messages_request`, :func:`messages_to_chat_response`,
-  :class:`MessagesToChatStream`): the Anthropic adapter uses these, so an OpenAI-style client can
-  use a Claude model.
-- **Anthropic in, chat upstream** (:func:`messages_to_chat_request`, :func:`chat_to_messages_response`,
-  :class:`ChatToMessagesStream`): the ``/v1/messages`` surface uses these, so Claude Code can use
-  any OpenAI-compatible model.
+- :func:`chat_to_messages_request`: the Anthropic adapter, so an OpenAI-style client can use a
+  Claude model.
+- :func:`messages_to_chat_request`: the ``/v1/messages`` surface, so Claude Code can use any
+  OpenAI-compatible model.
 
 Pure functions, no I/O. What cannot be carried across is either rejected with a
 :class:`~proxy.translate.common.TranslationError` naming the field (when dropping it would change
@@ -17,93 +13,19 @@ has no place for); the docstring of each function lists which.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
 
-from proxy.translate.common import TranslationError, sse_event
+from proxy.translate.common import TranslationError, json_object
 
 DEFAULT_MAX_TOKENS = 4096
 """``max_tokens`` sent to Anthropic when an OpenAI client did not say (Anthropic requires one)."""
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16384}
+"""``reasoning_effort`` -> Anthropic extended-thinking ``budget_tokens``."""
 MAX_TOKENS_FORWARDED = 16384
 """Anthropic requires ``max_tokens`` and tools such as Claude Code send the model's maximum (32k to
 64k), which most other models refuse outright; above this, the upstream's own limit applies."""
-"""``reasoning_effort`` -> Anthropic extended-thinking ``budget_tokens``."""
-
-STOP_TO_FINISH = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
-FINISH_TO_STOP = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "function_call": "tool_use",
-    "content_filter": "refusal",
-}
-ANTHROPIC_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-_KNOWN_ANTHROPIC_TYPES = frozenset(ANTHROPIC_ERROR_TYPES.values()) | {"overloaded_error"}
-_OPENAI_TYPE_FOR_ANTHROPIC = {
-    "invalid_request_error": "invalid_request_error",
-    "authentication_error": "authentication_error",
-    "permission_error": "permission_error",
-    "not_found_error": "invalid_request_error",
-    "request_too_large": "invalid_request_error",
-    "rate_limit_error": "rate_limit_error",
-    "billing_error": "insufficient_quota",
-    "api_error": "server_error",
-    "overloaded_error": "server_error",
-    "timeout_error": "server_error",
-}
-
-
-# ------------------------------------------------------------------------------------------------
-# Errors
-# ------------------------------------------------------------------------------------------------
-
-
-def anthropic_error_type(status: int, type_: str | None) -> str:
-    """The Anthropic error ``type`` for an answer with ``status`` (keeps a type that is already one)."""
-    if type_ in _KNOWN_ANTHROPIC_TYPES and type_ != "invalid_request_error":
-        return type_  # type: ignore[return-value]
-    if status in ANTHROPIC_ERROR_TYPES:
-        return ANTHROPIC_ERROR_TYPES[status]
-    return "api_error" if status >= 500 else "invalid_request_error"
-
-
-def anthropic_error_body(status: int, type_: str | None, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": anthropic_error_type(status, type_), "message": message}}
-
-
-def openai_error_for_anthropic(status: int, type_: str | None) -> tuple[int, str, str | None]:
-    """An Anthropic upstream error as OpenAI would say it: (status, type, code).
-
-    529 ``overloaded_error`` becomes 503 (OpenAI clients know 503); the Anthropic type is kept as
-    the ``code`` so nothing is lost.
-    """
-    openai_status = 503 if status == 529 else status
-    openai_type = _OPENAI_TYPE_FOR_ANTHROPIC.get(
-        type_ or "", "server_error" if status >= 500 else "invalid_request_error"
-    )
-    return openai_status, openai_type, type_
 
 
 # ------------------------------------------------------------------------------------------------
@@ -235,7 +157,7 @@ def _add_turn(turns: list[dict[str, Any]], role: str, blocks: list[dict[str, Any
         turns.append({"role": role, "content": blocks})
 
 
-def _chat_text_blocks(content: Any, path: str) -> list[dict[str, Any]]:
+def _chat_text_blocks(content: object, path: str) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if isinstance(content, list):
@@ -256,7 +178,7 @@ def _with_cache_control(block: dict[str, Any], part: dict[str, Any]) -> dict[str
     return block
 
 
-def _chat_user_blocks(content: Any, path: str) -> list[dict[str, Any]]:
+def _chat_user_blocks(content: object, path: str) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if not isinstance(content, list):
@@ -277,7 +199,7 @@ def _chat_user_blocks(content: Any, path: str) -> list[dict[str, Any]]:
                 raise TranslationError("an image part needs `image_url.url`", f"{where}.image_url")
             blocks.append(_with_cache_control({"type": "image", "source": _image_source(url, where)}, part))
         elif kind == "file":
-            file = part.get("file") if isinstance(part.get("file"), dict) else {}
+            file = json_object(part.get("file"))
             data = file.get("file_data")
             if not isinstance(data, str) or not data.startswith("data:application/pdf;base64,"):
                 raise TranslationError("only PDF files sent as base64 data URLs can go to Anthropic", where)
@@ -360,7 +282,7 @@ def _tool_result_content(msg: dict[str, Any], path: str) -> str | list[dict[str,
     raise TranslationError("content must be a string or a list of parts", f"{path}.content")
 
 
-def _chat_tool(tool: Any, where: str) -> dict[str, Any]:
+def _chat_tool(tool: object, where: str) -> dict[str, Any]:
     if not isinstance(tool, dict) or tool.get("type", "function") != "function":
         raise TranslationError("only function tools can be sent to Anthropic", where)
     function = tool.get("function")
@@ -375,7 +297,7 @@ def _chat_tool(tool: Any, where: str) -> dict[str, Any]:
     return _with_cache_control(out, tool)
 
 
-def _chat_tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+def _chat_tool_choice(choice: object, parallel: object) -> dict[str, Any] | None:
     if choice is None and parallel is not False:
         return None
     if choice in (None, "auto"):
@@ -401,179 +323,6 @@ def _json_instruction(fmt: dict[str, Any]) -> str:
             + orjson.dumps(schema).decode()
         )
     return "Respond with only a valid JSON object, no other text."
-
-
-# ------------------------------------------------------------------------------------------------
-# Anthropic response -> chat response (the Anthropic adapter)
-# ------------------------------------------------------------------------------------------------
-
-
-def anthropic_usage_to_chat(usage: Any) -> dict[str, Any] | None:
-    """Anthropic usage -> OpenAI usage. ``prompt_tokens`` counts every input token (uncached, cache
-    writes and cache reads); ``cached_tokens`` are the reads. The cache-write count is kept as
-    ``prompt_tokens_details.cache_creation_tokens``."""
-    if not isinstance(usage, dict):
-        return None
-    fresh = _int(usage.get("input_tokens"))
-    written = _int(usage.get("cache_creation_input_tokens"))
-    read = _int(usage.get("cache_read_input_tokens"))
-    output = _int(usage.get("output_tokens"))
-    prompt = fresh + written + read
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": output,
-        "total_tokens": prompt + output,
-        "prompt_tokens_details": {"cached_tokens": read, "cache_creation_tokens": written},
-    }
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
-    """An Anthropic ``message`` -> a ``chat.completion``.
-
-    Text blocks join into ``content``; ``tool_use`` -> ``tool_calls`` (ids kept); thinking is kept
-    twice: its text as ``reasoning_content`` (what OpenAI-style clients display) and the blocks with
-    their signatures as ``thinking_blocks`` (what must be sent back in the next turn).
-    """
-    texts: list[str] = []
-    calls: list[dict[str, Any]] = []
-    thinking: list[str] = []
-    thinking_blocks: list[dict[str, Any]] = []
-    for block in msg.get("content") or []:
-        if not isinstance(block, dict):
-            continue
-        kind = block.get("type")
-        if kind == "text":
-            texts.append(str(block.get("text", "")))
-        elif kind == "tool_use":
-            arguments = orjson.dumps(block.get("input") or {}).decode()
-            calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {"name": block.get("name"), "arguments": arguments},
-                }
-            )
-        elif kind == "thinking":
-            thinking.append(str(block.get("thinking", "")))
-            thinking_blocks.append(block)
-        elif kind == "redacted_thinking":
-            thinking_blocks.append(block)
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
-    message["refusal"] = None
-    if calls:
-        message["tool_calls"] = calls
-    if thinking_blocks:
-        message["reasoning_content"] = "".join(thinking)
-        message["thinking_blocks"] = thinking_blocks
-    out: dict[str, Any] = {
-        "id": _chat_id(msg.get("id")),
-        "object": "chat.completion",
-        "created": created if created is not None else int(time.time()),
-        "model": msg.get("model"),
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": STOP_TO_FINISH.get(str(msg.get("stop_reason")), "stop"),
-                "logprobs": None,
-            }
-        ],
-    }
-    usage = anthropic_usage_to_chat(msg.get("usage"))
-    if usage is not None:
-        out["usage"] = usage
-    return out
-
-
-def _chat_id(message_id: Any) -> str:
-    return f"chatcmpl-{message_id}" if isinstance(message_id, str) else f"chatcmpl-{time.time_ns():x}"
-
-
-class MessagesToChatStream:
-    """Anthropic stream events -> ``chat.completion.chunk`` payloads (dicts).
-
-    ``feed`` takes one event's parsed data and returns the chunks to send (often none). The
-    ``message_stop`` event yields the usage chunk (when ``include_usage``) and sets ``done``; an
-    ``error`` event yields ``{"error": ...}``, which the relay treats as an in-band error.
-    """
-
-    def __init__(self, *, include_usage: bool, created: int | None = None) -> None:
-        self.include_usage = include_usage
-        self.created = created if created is not None else int(time.time())
-        self.id = _chat_id(None)
-        self.model: Any = None
-        self.usage: dict[str, Any] = {}
-        self.finish_reason: str | None = None
-        self.done = False
-        self._tools: dict[int, int] = {}  # Anthropic block index -> chat tool call index
-
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
-        }
-
-    def feed(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        kind = data.get("type")
-        if kind == "content_block_delta":
-            delta = data.get("delta") or {}
-            dtype = delta.get("type")
-            if dtype == "text_delta":
-                return [self._chunk({"content": delta.get("text", "")})]
-            if dtype == "input_json_delta":
-                index = self._tools.get(data.get("index", -1))
-                if index is None or not delta.get("partial_json"):
-                    return []
-                return [
-                    self._chunk({"tool_calls": [{"index": index, "function": {"arguments": delta["partial_json"]}}]})
-                ]
-            if dtype == "thinking_delta":
-                return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
-            return []  # signature_delta, citations_delta: nothing in chat carries them mid-stream
-        if kind == "content_block_start":
-            block = data.get("content_block") or {}
-            if block.get("type") == "tool_use":
-                index = self._tools[data.get("index", len(self._tools))] = len(self._tools)
-                call = {
-                    "index": index,
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {"name": block.get("name"), "arguments": ""},
-                }
-                return [self._chunk({"tool_calls": [call]})]
-            if block.get("type") == "text" and block.get("text"):
-                return [self._chunk({"content": block["text"]})]
-            return []
-        if kind == "message_start":
-            message = data.get("message") or {}
-            self.id = _chat_id(message.get("id"))
-            self.model = message.get("model")
-            self.usage.update(message.get("usage") or {})
-            return [self._chunk({"role": "assistant", "content": ""})]
-        if kind == "message_delta":
-            delta = data.get("delta") or {}
-            self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
-            self.finish_reason = STOP_TO_FINISH.get(str(delta.get("stop_reason")), "stop")
-            return [self._chunk({}, self.finish_reason)]
-        if kind == "message_stop":
-            self.done = True
-            if not self.include_usage:
-                return []
-            chunk = self._chunk({})
-            chunk["choices"] = []
-            chunk["usage"] = anthropic_usage_to_chat(self.usage)
-            return [chunk]
-        if kind == "error":
-            error = data.get("error") or {}
-            return [{"error": {"message": error.get("message") or "error", "type": error.get("type"), "code": None}}]
-        return []  # ping, content_block_stop, unknown future events
 
 
 # ------------------------------------------------------------------------------------------------
@@ -685,7 +434,7 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
     return out, dropped
 
 
-def _system_text(blocks: Any, where: str) -> str:
+def _system_text(blocks: object, where: str) -> str:
     if not isinstance(blocks, list):
         raise TranslationError("system content must be a string or a list of text blocks", where)
     texts = [b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
@@ -733,6 +482,7 @@ def _anthropic_part(block: Any, where: str) -> dict[str, Any] | None:
         return {"type": "text", "text": block["text"]} if block["text"] else None
     if kind == "image":
         source = block.get("source") or {}
+        url: object  # a URL source's ``url`` goes on as sent
         if source.get("type") == "base64":
             url = f"data:{source.get('media_type')};base64,{source.get('data')}"
         elif source.get("type") == "url":
@@ -753,7 +503,7 @@ def _anthropic_part(block: Any, where: str) -> dict[str, Any] | None:
     raise TranslationError(f"unsupported content block type {kind!r}", f"{where}.type")
 
 
-def _tool_result_text(content: Any, where: str) -> tuple[str, list[dict[str, Any]]]:
+def _tool_result_text(content: object, where: str) -> tuple[str, list[dict[str, Any]]]:
     if content is None:
         return "", []
     if isinstance(content, str):
@@ -797,199 +547,3 @@ def _anthropic_assistant_turn(blocks: list[Any], path: str) -> dict[str, Any]:
     elif message["content"] is None:
         message["content"] = ""
     return message
-
-
-# ------------------------------------------------------------------------------------------------
-# Chat response -> Anthropic response (the /v1/messages surface)
-# ------------------------------------------------------------------------------------------------
-
-
-def chat_usage_to_anthropic(usage: Any) -> dict[str, int]:
-    """OpenAI usage -> Anthropic usage: cached prompt tokens become ``cache_read_input_tokens`` and
-    ``input_tokens`` is the rest, as Anthropic counts them."""
-    if not isinstance(usage, dict):
-        return {"input_tokens": 0, "output_tokens": 0}
-    prompt = _int(usage.get("prompt_tokens"))
-    details = usage.get("prompt_tokens_details")
-    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
-    written = _int(details.get("cache_creation_tokens")) if isinstance(details, dict) else 0
-    return {
-        "input_tokens": max(prompt - cached - written, 0),
-        "output_tokens": _int(usage.get("completion_tokens")),
-        "cache_creation_input_tokens": written,
-        "cache_read_input_tokens": cached,
-    }
-
-
-def _message_id(chat_id: Any) -> str:
-    if isinstance(chat_id, str) and chat_id:
-        return "msg_" + chat_id.removeprefix("chatcmpl-")
-    return f"msg_{time.time_ns():x}"
-
-
-def _parse_arguments(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return raw
-    try:
-        value = orjson.loads(raw or "{}")
-    except (orjson.JSONDecodeError, TypeError):
-        return {"arguments": raw}  # not JSON: keep what the model said rather than lose it
-    return value if isinstance(value, dict) else {"value": value}
-
-
-def chat_to_messages_response(completion: dict[str, Any], model: str) -> dict[str, Any]:
-    """A ``chat.completion`` -> an Anthropic ``message`` naming ``model`` (the name the client used).
-
-    ``reasoning_content`` (or ``reasoning``) becomes a thinking block with an empty signature;
-    ``refusal`` text becomes text; ``tool_calls`` -> ``tool_use`` blocks (ids kept)."""
-    choices = completion.get("choices") or [{}]
-    choice = choices[0] if isinstance(choices[0], dict) else {}
-    message = choice.get("message") or {}
-    content: list[dict[str, Any]] = []
-    reasoning = message.get("reasoning_content") or message.get("reasoning")
-    if isinstance(reasoning, str) and reasoning:
-        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
-    text = message.get("content")
-    if isinstance(text, list):
-        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
-    if isinstance(text, str) and text:
-        content.append({"type": "text", "text": text, "citations": None})
-    if isinstance(message.get("refusal"), str) and message["refusal"]:
-        content.append({"type": "text", "text": message["refusal"], "citations": None})
-    for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
-        content.append(
-            {
-                "type": "tool_use",
-                "id": call.get("id") or f"toolu_{len(content)}",
-                "name": function.get("name"),
-                "input": _parse_arguments(function.get("arguments")),
-            }
-        )
-    return {
-        "id": _message_id(completion.get("id")),
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": FINISH_TO_STOP.get(str(choice.get("finish_reason")), "end_turn"),
-        "stop_sequence": None,
-        "usage": chat_usage_to_anthropic(completion.get("usage")),
-    }
-
-
-class ChatToMessagesStream:
-    """``chat.completion.chunk`` payloads -> Anthropic stream events (SSE bytes).
-
-    Anthropic content blocks are sequential, so a new kind of delta (thinking, text, a tool call)
-    closes the open block and starts the next. Chat upstreams send parallel tool calls one after
-    another; one that goes back to an earlier call raises :class:`TranslationError` (the relay ends
-    the stream with an error event) rather than send a call with half its arguments.
-    Usage arrives last in a chat stream, so ``message_start`` carries zero input tokens and the
-    final ``message_delta`` carries the real counts.
-    """
-
-    def __init__(self, model: str, message_id: str | None = None) -> None:
-        self.model = model
-        self.message_id = message_id or f"msg_{time.time_ns():x}"
-        self.usage: dict[str, Any] | None = None
-        self.finish_reason: str | None = None
-        self._index = -1  # index of the open block (or the last one)
-        self._open: str | None = None  # "text", "thinking", or "tool:<chat index>"
-        self._tool_ids: dict[int, tuple[str, str]] = {}
-
-    def start(self) -> list[bytes]:
-        message = {
-            "id": self.message_id,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": 0, "output_tokens": 0},
-        }
-        return [
-            sse_event("message_start", {"type": "message_start", "message": message}),
-            sse_event("ping", {"type": "ping"}),
-        ]
-
-    def _close(self) -> list[bytes]:
-        if self._open is None:
-            return []
-        self._open = None
-        return [sse_event("content_block_stop", {"type": "content_block_stop", "index": self._index})]
-
-    def _begin(self, kind: str, block: dict[str, Any]) -> list[bytes]:
-        out = self._close()
-        self._index += 1
-        self._open = kind
-        out.append(
-            sse_event(
-                "content_block_start", {"type": "content_block_start", "index": self._index, "content_block": block}
-            )
-        )
-        return out
-
-    def _delta(self, delta: dict[str, Any]) -> bytes:
-        return sse_event("content_block_delta", {"type": "content_block_delta", "index": self._index, "delta": delta})
-
-    def feed(self, chunk: dict[str, Any]) -> list[bytes]:
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
-        out: list[bytes] = []
-        for choice in chunk.get("choices") or []:
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
-            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(reasoning, str) and reasoning:
-                if self._open != "thinking":
-                    out += self._begin("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-                out.append(self._delta({"type": "thinking_delta", "thinking": reasoning}))
-            text = delta.get("content")
-            if isinstance(text, str) and text:
-                if self._open != "text":
-                    out += self._begin("text", {"type": "text", "text": "", "citations": None})
-                out.append(self._delta({"type": "text_delta", "text": text}))
-            for call in delta.get("tool_calls") or []:
-                out += self._tool_delta(call)
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
-        return out
-
-    def _tool_delta(self, call: dict[str, Any]) -> list[bytes]:
-        index = call.get("index", 0)
-        function = call.get("function") or {}
-        arguments = function.get("arguments") or ""
-        out: list[bytes] = []
-        if index not in self._tool_ids:
-            self._tool_ids[index] = (call.get("id") or f"toolu_{index}", function.get("name") or "")
-            tool_id, name = self._tool_ids[index]
-            out += self._begin(f"tool:{index}", {"type": "tool_use", "id": tool_id, "name": name, "input": {}})
-        elif self._open != f"tool:{index}":
-            # Anthropic blocks cannot be reopened: say so rather than send a call with half its arguments.
-            raise TranslationError(
-                "the upstream interleaved the arguments of parallel tool calls, which cannot be streamed as "
-                "Anthropic content blocks"
-            )
-        if arguments:
-            out.append(self._delta({"type": "input_json_delta", "partial_json": arguments}))
-        return out
-
-    def finish(self) -> list[bytes]:
-        out = self._close()
-        usage = chat_usage_to_anthropic(self.usage)
-        stop = FINISH_TO_STOP.get(str(self.finish_reason), "end_turn")
-        out.append(
-            sse_event(
-                "message_delta",
-                {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": usage},
-            )
-        )
-        out.append(sse_event("message_stop", {"type": "message_stop"}))
-        return out
-
-    @staticmethod
-    def fail(message: str, type_: str = "api_error") -> bytes:
-        return sse_event("error", {"type": "error", "error": {"type": type_, "message": message}})
