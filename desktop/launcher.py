@@ -10,8 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from proxy.cli.main import main as cli_main
-from proxy.engine.gateway import GatewayOptions
+from proxy.api import GatewayOptions, run_command
 
 
 def try_tray(options: GatewayOptions) -> int | str:
@@ -46,7 +45,7 @@ def qt_check() -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(argv, tray=try_tray, selftest_extra=qt_check)
+    return run_command(argv, tray=try_tray, selftest_extra=qt_check)
 
 
 if __name__ == "__main__":

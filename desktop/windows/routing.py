@@ -58,11 +58,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
+from desktop.services import GatewayBridge
 from desktop.windows.status import heading, plain_label
-from proxy.config.schema import GatewayConfig, RouteConfig, validation_problems
-from proxy.host.runner import RouteTest
-from proxy.routing.simulate import FAULTS
+from proxy.api import FAULTS, GatewayConfig, RouteConfig, RouteTestResult, validation_problems
 
 SAVE_DELAY_MS = 600
 """A valid edit is saved this long after the last change (a burst of edits makes one version)."""
@@ -301,14 +299,14 @@ class HistoryDialog(QDialog):
         self.resize(820, 480)
         self.versions.currentItemChanged.connect(self._on_selected)
         self.rollback_button.clicked.connect(self._rollback)
-        bridge.history_loaded.connect(self._on_history)
-        bridge.diff_loaded.connect(self._on_diff)
-        bridge.provider_result.connect(self._on_result)
+        bridge.config.history_loaded.connect(self._on_history)
+        bridge.config.diff_loaded.connect(self._on_diff)
+        bridge.config.answered.connect(self._on_result)
         bridge.config_applied.connect(lambda *_: self.reload())
         self.reload()
 
     def reload(self) -> None:
-        self.bridge.load_history()
+        self.bridge.config.load_history()
 
     def selected(self) -> int | None:
         item = self.versions.currentItem()
@@ -341,7 +339,7 @@ class HistoryDialog(QDialog):
         number = self.selected()
         self.rollback_button.setEnabled(number is not None and self.versions.currentRow() > 0)
         if number is not None:
-            self.bridge.load_diff(number)
+            self.bridge.config.load_diff(number)
 
     def _on_diff(self, number: int, text: str) -> None:
         if number != self.selected():
@@ -380,7 +378,7 @@ class HistoryDialog(QDialog):
             return
         self.rollback_button.setEnabled(False)
         self.status.setText(f"Rolling back to version {number}…")
-        self.bridge.rollback(number)
+        self.bridge.config.rollback(number)
 
     def _on_result(self, action: str, ok: bool, message: str) -> None:
         if action == "rollback":
@@ -694,8 +692,8 @@ class RoutingPage(QWidget):
         self.test_button.clicked.connect(self.test_route)
         self.simulate_button.clicked.connect(self.simulate)
         self.clear_button.clicked.connect(self.clear_simulated)
-        bridge.route_tested.connect(self._on_tested)
-        bridge.provider_result.connect(self._on_result)
+        bridge.routing.route_tested.connect(self._on_tested)
+        bridge.config.answered.connect(self._on_result)
         bridge.config_applied.connect(self._on_config_applied)
         bridge.started.connect(lambda _url: self.reload())
         QShortcut(QKeySequence.StandardKey.Save, self, activated=self.save_now)
@@ -704,8 +702,7 @@ class RoutingPage(QWidget):
     # -- reading the config in force --------------------------------------------------------------
 
     def config(self) -> GatewayConfig | None:
-        snapshot = self.bridge.thread.gateway.snapshot  # swapped whole on changes: safe to read
-        return snapshot.config if snapshot is not None else None
+        return self.bridge.config.current
 
     def reload(self, select: str | None = None) -> None:
         """Fill the route list from the config in force (keeps the selection, or selects ``select``)."""
@@ -1090,7 +1087,7 @@ class RoutingPage(QWidget):
         self._saving = True
         self.saved_route = copy.deepcopy(self.route)
         self.original_name = self.route["name"]
-        self.bridge.update_config(summary, mutate, action="route")
+        self.bridge.config.update(summary, mutate, action="route")
 
     def _on_result(self, action: str, ok: bool, message: str) -> None:
         if action == "route":
@@ -1130,7 +1127,7 @@ class RoutingPage(QWidget):
                 if r.get("name") == name:
                     r["enabled"] = on
 
-        self.bridge.update_config(f"route {name}: {'on' if on else 'off'}", mutate, action="route-list")
+        self.bridge.config.update(f"route {name}: {'on' if on else 'off'}", mutate, action="route-list")
 
     def new_route(self) -> None:
         config = self.config()
@@ -1153,7 +1150,7 @@ class RoutingPage(QWidget):
             data.setdefault("routes", []).append(route)
 
         self.original_name = name  # select it when the new config arrives
-        self.bridge.update_config(f"add route {name}", mutate, action="route-list")
+        self.bridge.config.update(f"add route {name}", mutate, action="route-list")
 
     def delete_route(self) -> None:
         name = self.original_name
@@ -1171,7 +1168,7 @@ class RoutingPage(QWidget):
             data["routes"] = [r for r in data.get("routes", []) if r.get("name") != name]
 
         self.original_name = None
-        self.bridge.update_config(f"delete route {name}", mutate, action="route-list")
+        self.bridge.config.update(f"delete route {name}", mutate, action="route-list")
 
     def show_history(self) -> None:
         if self.history is None:
@@ -1189,9 +1186,9 @@ class RoutingPage(QWidget):
         self.save_now()
         self.test_button.setEnabled(False)
         self.test_result.setText(f"Sending a short request to {self.original_name}…")
-        self.bridge.test_route(self.original_name)
+        self.bridge.routing.test_route(self.original_name)
 
-    def _on_tested(self, result: RouteTest) -> None:
+    def _on_tested(self, result: RouteTestResult) -> None:
         self.test_button.setEnabled(True)
         if result.route != self.original_name:
             return
@@ -1212,18 +1209,19 @@ class RoutingPage(QWidget):
             return
         provider, _, model = key.partition("\t")
         try:
-            self.bridge.simulate_failure(provider, model, self.fault_kind.currentData(), self.fault_count.value())
+            fault, count = self.fault_kind.currentData(), self.fault_count.value()
+            self.bridge.routing.simulate_failure(provider, model, fault, count)
         except ValueError as exc:
             self.pending.setText(str(exc))
             return
         self._refresh_pending()
 
     def clear_simulated(self) -> None:
-        self.bridge.clear_simulated()
+        self.bridge.routing.clear_simulated()
         self._refresh_pending()
 
     def _refresh_pending(self) -> None:
-        pending = self.bridge.pending_simulated()
+        pending = self.bridge.routing.pending_simulated()
         if not pending:
             self.pending.setText("No failures simulated.")
             self.clear_button.setEnabled(False)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import autostart
-from desktop.bridge import GatewayBridge
+from desktop.services import GatewayBridge
 from desktop.windows.access_keys import AccessKeysBox
 from desktop.windows.status import heading
 from desktop.windows.status import plain_label as _label
@@ -39,8 +39,8 @@ class SettingsPage(QWidget):
         self.login_status = _label()
         self.endpoint = _label("not running")
         self.endpoint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        home = bridge.thread.gateway.home
-        self.paths = _label(f"Config: {bridge.thread.gateway.config_path}\nRequest log: {home.log_db}")
+        paths = bridge.api.paths
+        self.paths = _label(f"Config: {paths.config_file}\nRequest log: {paths.log_db}")
         self.paths.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.port = QSpinBox()
         self.port.setRange(0, 65535)
@@ -89,7 +89,7 @@ class SettingsPage(QWidget):
             QWidget.setTabOrder(first, second)
         QWidget.setTabOrder(self.save_button, self.access_keys.tree)
         self.save_button.clicked.connect(self.save)
-        bridge.provider_result.connect(self.on_saved)
+        bridge.config.answered.connect(self.on_saved)
         self._restarting = False  # saved while the gateway was down: it is starting with the change
         bridge.started.connect(self.on_started)
         bridge.start_failed.connect(self.on_start_failed)
@@ -104,14 +104,8 @@ class SettingsPage(QWidget):
     def load(self) -> None:
         """Show the config in force; while the gateway is down after a failed start, the one on
         file (saving it then starts the gateway again with it)."""
-        snapshot = self.bridge.thread.gateway.snapshot
         failed = self.bridge.failed_start
-        if failed is not None:
-            config = failed.config
-        elif snapshot is not None:
-            config = snapshot.config
-        else:
-            config = None
+        config = failed.config if failed is not None else self.bridge.config.current
         self.save_button.setEnabled(config is not None)
         if config is None:  # still starting: nothing to show yet
             return
@@ -130,7 +124,7 @@ class SettingsPage(QWidget):
 
         self.save_button.setEnabled(False)
         self.saved.setText("Saving…")
-        self.bridge.update_config("settings changed in the app", mutate)
+        self.bridge.config.update("settings changed in the app", mutate)
 
     def on_saved(self, action: str, ok: bool, message: str) -> None:
         if action != "config":

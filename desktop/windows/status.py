@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
+from desktop.services import GatewayBridge
 
 NO_TRAY = (
     "This desktop has no system tray (or it has not started yet), so Switchboard shows this window "

@@ -90,19 +90,19 @@ def test_dragging_a_target_changes_the_fallback_order_in_the_running_gateway(qtb
 
 def test_drop_onto_a_row_and_a_burst_of_edits_make_one_version(qtbot, page):
     select(page, "chain")
-    before = len(page.bridge.thread.config_history())
+    before = len(page.bridge.api.history())
     model = page.targets_model
     data = model.mimeData([model.index(0, 0)])
     with qtbot.waitSignal(page.saved, timeout=5000):
         model.dropMimeData(data, Qt.DropAction.MoveAction, -1, -1, model.index(2, 0))  # onto gamma: before it
         drag(model, 0, 3)  # and beta to the end, within the save delay
     assert order(page, "chain") == ["alpha", "gamma", "beta"]
-    assert len(page.bridge.thread.config_history()) == before + 1
+    assert len(page.bridge.api.history()) == before + 1
 
 
 def test_invalid_edits_are_refused_live_and_nothing_is_saved(qtbot, page):
     select(page, "chain")
-    before = len(page.bridge.thread.config_history())
+    before = len(page.bridge.api.history())
     page.name.setText("demo")  # the name of another route
     page.name.textEdited.emit("demo")
     assert "duplicate route name 'demo'" in page.status.text()
@@ -113,7 +113,7 @@ def test_invalid_edits_are_refused_live_and_nothing_is_saved(qtbot, page):
     page.name.setText("chain")
     page.name.textEdited.emit("chain")  # back to valid and unchanged: nothing to save
     qtbot.wait(50)
-    assert len(page.bridge.thread.config_history()) == before
+    assert len(page.bridge.api.history()) == before
 
 
 def test_weighted_strategy_shows_a_slider_per_target_and_saves_weights(qtbot, page):
@@ -170,7 +170,7 @@ def test_build_a_three_target_route_test_it_simulate_a_failure_and_roll_back(qtb
         page.save_now()
     assert order(page, "trio") == ["alpha", "beta", "gamma"]
 
-    with qtbot.waitSignal(bridge.route_tested, timeout=10000) as tested:
+    with qtbot.waitSignal(bridge.routing.route_tested, timeout=10000) as tested:
         page.test_button.click()
     result = tested.args[0]
     assert result.ok and result.provider == "alpha" and result.model == "echo" and result.attempts == 1
@@ -181,7 +181,7 @@ def test_build_a_three_target_route_test_it_simulate_a_failure_and_roll_back(qtb
     assert page.fault_count.value() == 2  # by default enough to use up the route's retries (1) on that target
     page.simulate_button.click()
     assert "alpha / echo: 2× server error (500)" in page.pending.text()
-    seen = {r.id for r in bridge.recent(50)}
+    seen = {r.id for r in bridge.activity.recent(50)}
     with qtbot.waitSignal(bridge.request_logged, timeout=10000, check_params_cb=lambda r: r.id not in seen) as logged:
         page.test_button.click()
     record = logged.args[0]
@@ -252,7 +252,7 @@ def test_an_edit_while_a_stream_runs_does_not_drop_it(qtbot, page):
 
     slow = {"pace_ms": 40}  # 60 words: about 2.4 s
     with qtbot.waitSignal(page.bridge.config_applied, timeout=5000):  # make alpha stream slowly
-        page.bridge.update_config("slow alpha", lambda d: d["providers"][1].update(demo=slow))
+        page.bridge.config.update("slow alpha", lambda d: d["providers"][1].update(demo=slow))
     with qtbot.waitSignal(page.bridge.request_finished, timeout=20000) as finished:
         worker = in_worker(stream)
         qtbot.wait(200)  # the stream is under way
