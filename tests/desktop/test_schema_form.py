@@ -4,6 +4,8 @@ only in the widget that has the keyboard focus."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
@@ -125,3 +127,26 @@ def test_the_wheel_changes_only_the_focused_widget(qtbot):
         qtbot.waitUntil(widget.hasFocus)
         wheel(widget)
     assert spin.value() == 1 and combo.currentIndex() == 0 and slider.value() != 50
+
+
+def test_settings_are_bound_to_the_config_fields(qtbot, bridge, tmp_path):
+    from desktop.autostart import XdgAutostart
+    from desktop.windows.settings import SettingsPage
+    from proxy.api import LoggingConfig, ServerConfig
+
+    page = SettingsPage(bridge, XdgAutostart(config_home=tmp_path / "xdg"))
+    qtbot.addWidget(page)
+    # the page reads "start at login" on a worker whose target is the page itself: let it finish, so the
+    # page's last reference is never dropped on that thread (a widget must die on the GUI thread)
+    qtbot.waitUntil(page.login.isEnabled)
+    assert (page.port.minimum(), page.port.maximum()) == (0, 65535)
+    assert (page.retention.minimum(), page.retention.maximum()) == (1, 3650)
+    assert page.port.toolTip() == ServerConfig.model_fields["port"].description
+    assert page.store_bodies.toolTip() == LoggingConfig.model_fields["store_bodies"].description
+    assert set(page.form.values()) == {
+        "server.port",
+        "server.require_auth",
+        "logging.store_bodies",
+        "logging.retention_days",
+    }
+    qtbot.waitUntil(lambda: not any(t.name == "switchboard-autostart" for t in threading.enumerate()))
