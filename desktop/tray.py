@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCursor, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from desktop.resources import tray_icon
+from desktop.resources import IconState, tray_icon
 from desktop.services import GatewayBridge
 from proxy.api import RequestRecord
 
@@ -106,7 +106,7 @@ class TrayIcon(QSystemTrayIcon):
     def set_state(self, state: TrayState, error: str | None = None) -> None:
         self.state, self.error = state, error
         running = state == "running" and not self.bridge.paused
-        self.icon_state = "running" if running else "error" if state == "error" else "paused"
+        self.icon_state: IconState = "running" if running else "error" if state == "error" else "paused"
         self.setIcon(tray_icon(self.icon_state))
         self.update_tooltip()
         self._refresh_menu()
@@ -214,7 +214,7 @@ class TrayIcon(QSystemTrayIcon):
             action.triggered.connect(lambda _=False, n=name: self.set_default_route(n))
 
     def set_route_enabled(self, name: str, enabled: bool) -> None:
-        def mutate(data: dict) -> None:
+        def mutate(data: dict[str, Any]) -> None:
             for route in data.get("routes", []):
                 if route["name"] == name:
                     route["enabled"] = enabled
@@ -222,7 +222,7 @@ class TrayIcon(QSystemTrayIcon):
         self.bridge.config.update(f"{'turn on' if enabled else 'turn off'} route {name}", mutate)
 
     def set_default_route(self, name: str | None) -> None:
-        def mutate(data: dict) -> None:
+        def mutate(data: dict[str, Any]) -> None:
             data["default_route"] = name
 
         self.bridge.config.update(f"default route: {name or 'none'}", mutate)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.services.lifecycle import GatewayLifecycle
 from desktop.services.worker import answer, deliver, logged
-from proxy.api import GatewayConfig, RouteConfig
+from proxy.api import GatewayConfig, RouteConfig, Version
 
 
 class ConfigService(QObject):
@@ -81,7 +81,7 @@ class ConfigService(QObject):
 
     def load_history(self) -> None:
         """Read the config versions on a worker thread; ``history_loaded`` follows."""
-        failed = logged("could not read the config history", [])
+        failed: Callable[[Exception], list[Version]] = logged("could not read the config history", [])
         deliver("switchboard-bridge-history", self._api.history, self.history_loaded.emit, failed)
 
     def load_diff(self, number: int) -> None:

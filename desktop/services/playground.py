@@ -14,10 +14,10 @@ from desktop.services.playground_run import ColumnEvent, PlaygroundRun
 
 class PlaygroundService(QObject):
     """Signals:
-    event(object): a :class:`ColumnEvent` of a run started by :meth:`send`.
+    reported(object): a :class:`ColumnEvent` of a run started by :meth:`send`.
     """
 
-    event = Signal(object)
+    reported = Signal(object)
 
     def __init__(self, bridge: GatewayLifecycle, access_key: Callable[[], str]) -> None:
         """``access_key``: the key the runs send (called on their worker threads: it may block)."""
@@ -44,7 +44,7 @@ class PlaygroundService(QObject):
             run_id = self._next_run
 
         def emit(event: ColumnEvent) -> None:  # worker thread
-            self.event.emit(event)
+            self.reported.emit(event)
 
         run = PlaygroundRun(run_id, base_url, self._access_key, models, messages, emit)
         with self._lock:

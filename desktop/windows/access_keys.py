@@ -105,9 +105,9 @@ class AccessKeysBox(QWidget):
         ):
             QWidget.setTabOrder(first, second)
 
-        self.new_button.clicked.connect(self.create)
-        self.name.returnPressed.connect(self.create)
-        self.revoke_button.clicked.connect(self.revoke)
+        self.new_button.clicked.connect(self.create_key)
+        self.name.returnPressed.connect(self.create_key)
+        self.revoke_button.clicked.connect(self.revoke_key)
         self.copy_button.clicked.connect(self.copy)
         self.done_button.clicked.connect(self.forget)
         self.tree.currentItemChanged.connect(lambda *_: self.revoke_button.setEnabled(self.selected() is not None))
@@ -134,7 +134,7 @@ class AccessKeysBox(QWidget):
             self.tree.resizeColumnToContents(column)
         self.revoke_button.setEnabled(self.selected() is not None)
 
-    def create(self) -> None:
+    def create_key(self) -> None:
         name = self.name.text().strip().lower()
         if not name:
             self.status.setText("Type a name for the new key first (for example the tool that will use it).")
@@ -168,7 +168,7 @@ class AccessKeysBox(QWidget):
         self.reveal.hide()
         self.status.setText("")
 
-    def revoke(self) -> None:
+    def revoke_key(self) -> None:
         name = self.selected()
         if name is None:
             return

@@ -191,7 +191,9 @@ class ProviderPage(QWizardPage):
         self._pending = None
         self.saved = pid
         self.completeChanged.emit()
-        self.wizard().next()  # type: ignore[union-attr]
+        wizard = self.wizard()
+        if wizard is not None:  # the page is in the wizard once it is shown
+            wizard.next()
 
 
 class ModelPage(QWizardPage):

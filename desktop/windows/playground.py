@@ -229,7 +229,7 @@ class PlaygroundPage(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.add_model.returnPressed.connect(self.on_add_model)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.send)
-        bridge.playground.event.connect(self.on_event)
+        bridge.playground.reported.connect(self.on_event)
         bridge.request_logged.connect(self.on_logged)
         bridge.started.connect(lambda _url: self.refresh_models())
         self.refresh_models()
@@ -346,8 +346,9 @@ class PlaygroundPage(QWidget):
         if event.kind == "started":
             column.request_id = event.request_id
             column.set_state("streaming", "Streaming…")
-            if event.request_id in self._logged:
-                column.set_logged(self._logged[event.request_id])
+            logged = self._logged.get(event.request_id) if event.request_id is not None else None
+            if logged is not None:
+                column.set_logged(logged)
             return
         if event.kind == "delta":
             if event.ttft_ms is not None:

@@ -183,8 +183,8 @@ class ProvidersPage(QWidget):
         self._show_offers()
 
     def _show_offers(self) -> None:
-        while self.offers.count():
-            widget = self.offers.takeAt(0).widget()
+        while (item := self.offers.takeAt(0)) is not None:
+            widget = item.widget()
             if widget is not None:
                 widget.deleteLater()
         config = self.bridge.config.current
@@ -203,8 +203,9 @@ class ProvidersPage(QWidget):
             QWidget.setTabOrder(previous, self.tree)
 
     def offer_buttons(self) -> list[QPushButton]:
-        items = (self.offers.itemAt(i).widget() for i in range(self.offers.count()))
-        return [w.add_button for w in items if isinstance(w, LocalServerOffer) and not w.isHidden()]
+        items = (self.offers.itemAt(i) for i in range(self.offers.count()))
+        offers = (item.widget() for item in items if item is not None)
+        return [w.add_button for w in offers if isinstance(w, LocalServerOffer) and not w.isHidden()]
 
     def add_local(self, server: LocalServer) -> None:
         for button in self.offer_buttons():
