@@ -10,7 +10,7 @@ spells a field's path twice.
 
 What the schema does not say is the page's to give: the label (a field's ``title`` wins when the
 schema has one), a unit (``suffix``, ``scale``: seconds shown as minutes), a cap for a field the
-schema leaves unbounded, and a better tooltip where a page has one.
+schema leaves unbounded, and a better tooltip where a page has one (``hints``).
 
 Every number box, slider and combo box here ignores the mouse wheel unless it has the keyboard
 focus (:class:`WheelGuard`), so scrolling a long form never changes a value by accident.
@@ -148,20 +148,25 @@ class SchemaForm(QObject):
 
     edited = Signal()
 
-    def __init__(self, model: type[BaseModel], parent: QObject | None = None) -> None:
+    def __init__(
+        self, model: type[BaseModel], parent: QObject | None = None, hints: dict[str, str] | None = None
+    ) -> None:
+        """``hints``: the page's own tooltip for a field (by path), where it has a better one than
+        the field's description."""
         super().__init__(parent)
         self.model = model
+        self.hints = hints or {}
         self.bindings: dict[str, Binding] = {}
         self._loading = False
 
     # -- making widgets ----------------------------------------------------------------------------
 
-    def check(self, path: str, text: str | None = None, hint: str | None = None) -> QCheckBox:
+    def check(self, path: str, text: str | None = None) -> QCheckBox:
         """A check box for a ``bool`` field; ``text`` is shown beside it (else the field's title)."""
         info = field_info(self.model, path)
         box = QCheckBox(text or _title(info, path))
         box.toggled.connect(self._changed)
-        self._bind(path, box, info, hint, "", lambda v: box.setChecked(bool(v)), box.isChecked)
+        self._bind(path, box, info, "", lambda v: box.setChecked(bool(v)), box.isChecked)
         return box
 
     def number(
@@ -169,7 +174,6 @@ class SchemaForm(QObject):
         path: str,
         label: str | None = None,
         *,
-        hint: str | None = None,
         suffix: str = "",
         prefix: str = "",
         decimals: int | None = None,
@@ -224,7 +228,7 @@ class SchemaForm(QObject):
                 return None
             return value * scale if scale != 1.0 else value
 
-        self._bind(path, box, info, hint, label, show, read)
+        self._bind(path, box, info, label, show, read)
         return box
 
     def choice(self, path: str, labels: dict[str, str], label: str | None = None) -> QComboBox:
@@ -242,7 +246,7 @@ class SchemaForm(QObject):
         def show(value: Any) -> None:
             combo.setCurrentIndex(max(0, combo.findData(value)))
 
-        self._bind(path, combo, info, None, label, show, combo.currentData)
+        self._bind(path, combo, info, label, show, combo.currentData)
         return combo
 
     def text(self, path: str, label: str | None = None, placeholder: str = "") -> QLineEdit:
@@ -251,7 +255,7 @@ class SchemaForm(QObject):
         line = QLineEdit()
         line.setPlaceholderText(placeholder)
         line.textEdited.connect(self._changed)
-        self._bind(path, line, info, None, label, lambda v: line.setText(v or ""), lambda: line.text().strip())
+        self._bind(path, line, info, label, lambda v: line.setText(v or ""), lambda: line.text().strip())
         return line
 
     def label(self, widget: QWidget) -> str:
@@ -282,14 +286,13 @@ class SchemaForm(QObject):
         path: str,
         widget: QWidget,
         info: FieldInfo,
-        hint: str | None,
         label: str | None,
         show: Callable[[Any], None],
         read: Callable[[], Any],
     ) -> None:
         if path in self.bindings:
             raise ValueError(f"{path} is bound twice")
-        tip = hint or info.description
+        tip = self.hints.get(path) or info.description
         if tip:
             widget.setToolTip(tip)
         self.bindings[path] = Binding(path, widget, _title(info, path) if label is None else label, show, read)

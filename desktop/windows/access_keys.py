@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services import GatewayBridge
+from desktop.windows.status import confirmed
 from desktop.windows.status import plain_label as _label
 from proxy.api import ACCESS_KEY_ENV, AccessKeyRow
 
@@ -172,12 +172,8 @@ class AccessKeysBox(QWidget):
         name = self.selected()
         if name is None:
             return
-        answer = QMessageBox.question(
-            self,
-            "Revoke access key",
-            f"Revoke the access key “{name}”?\n\nTools using it are refused at once and need a new key.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        question = f"Revoke the access key “{name}”?\n\nTools using it are refused at once and need a new key."
+        if not confirmed(self, "Revoke access key", question):
             return
         self.revoke_button.setEnabled(False)
         self.status.setText(f"Revoking {name}…")

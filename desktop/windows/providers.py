@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
-    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services import GatewayBridge
-from desktop.windows.status import heading
+from desktop.windows.status import confirmed, heading
 from desktop.windows.status import plain_label as _label
 from proxy.api import PRESETS, KeyOutcome, KeyTestResult, LocalServer, ProviderConfig, validation_problems
 
@@ -289,10 +288,7 @@ class ProvidersPage(QWidget):
             self.result.setText("Select a provider in the list first.")
             return
         if action == "delete":
-            answer = QMessageBox.question(
-                self, "Delete provider", f"Delete {provider.id} and its key from your keychain?"
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            if not confirmed(self, "Delete provider", f"Delete {provider.id} and its key from your keychain?"):
                 return
             self.bridge.providers.delete(provider.id)
         elif action == "enable":

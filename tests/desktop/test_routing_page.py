@@ -196,9 +196,7 @@ def test_build_a_three_target_route_test_it_simulate_a_failure_and_roll_back(qtb
     assert "after 3 attempts" in page.trying.test_result.text()
     assert page.trying.pending.text() == "No failures simulated."
 
-    monkeypatch.setattr(
-        "desktop.windows.routing.history.QMessageBox.question", lambda *a: QMessageBox.StandardButton.Yes
-    )
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
     page.show_history()
     dialog = page.history
     qtbot.waitUntil(lambda: dialog.versions.count() >= 3)

@@ -29,6 +29,14 @@ TRIGGERS = {
     "missing_key": "Key missing",
 }
 """Short names for the check boxes; each field's description is its tooltip."""
+HINTS = {
+    "cooldown.seconds": "A target that keeps failing is skipped for this long, then tried again",
+    "retries.budget": "Time for all attempts of one request together, before its answer starts; "
+    "each provider's own connect and first-token timeouts still apply.",
+    "hedge_after_ms": "If the first target has not started answering by then, also ask the next and keep the "
+    "first answer",
+}
+"""Tooltips in the page's own words, where they say more than the field's description."""
 
 
 class RouteForm(SchemaForm):
@@ -36,7 +44,7 @@ class RouteForm(SchemaForm):
     and limits. :meth:`load` and :meth:`store` read and write a route's ``model_dump()``."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(RouteConfig, parent)
+        super().__init__(RouteConfig, parent, HINTS)
         self.name = self.text("name", "Name")
         self.name.setAccessibleName("Route name")
         self.description = self.text("description", "Note", placeholder="optional note, shown in the tray")
@@ -45,29 +53,9 @@ class RouteForm(SchemaForm):
         self.triggers = {key: self.check(f"triggers.{key}", label) for key, label in TRIGGERS.items()}
         self.retries = self.number("retries.max_retries", "Retries on the same target")
         self.cooldown_failures = self.number("cooldown.failures", "Cool down after", suffix=" failures in a row")
-        self.cooldown_seconds = self.number(
-            "cooldown.seconds",
-            "…then skip it for",
-            decimals=0,
-            suffix=" s",
-            hint="A target that keeps failing is skipped for this long, then tried again",
-        )
-        self.budget = self.number(
-            "retries.budget",
-            "Give up after",
-            decimals=0,
-            suffix=" s for all attempts",
-            hint="Time for all attempts of one request together, before its answer starts; "
-            "each provider's own connect and first-token timeouts still apply.",
-        )
-        self.hedge = self.number(
-            "hedge_after_ms",
-            "Hedge after",
-            step=250,
-            suffix=" ms",
-            unset="off",
-            hint="If the first target has not started answering by then, also ask the next and keep the first answer",
-        )
+        self.cooldown_seconds = self.number("cooldown.seconds", "…then skip it for", decimals=0, suffix=" s")
+        self.budget = self.number("retries.budget", "Give up after", decimals=0, suffix=" s for all attempts")
+        self.hedge = self.number("hedge_after_ms", "Hedge after", step=250, suffix=" ms", unset="off")
         self.cache_on = self.check("cache.enabled", "Answer identical requests from the cache")
         self.cache_ttl = self.number("cache.ttl", "Keep answers for", scale=60, decimals=0, suffix=" min")
         # the schema leaves these unbounded: the caps are the boxes' own

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services import GatewayBridge
-from desktop.windows.status import plain_label
+from desktop.windows.status import confirmed, plain_label
 
 
 class HistoryDialog(QDialog):
@@ -138,12 +137,9 @@ class HistoryDialog(QDialog):
         number = self.selected()
         if number is None:
             return
-        answer = QMessageBox.question(
-            self,
-            "Roll back",
-            f"Put version {number} back in force? Your current setup stays in the history.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirmed(
+            self, "Roll back", f"Put version {number} back in force? Your current setup stays in the history."
+        ):
             return
         self.rollback_button.setEnabled(False)
         self.status.setText(f"Rolling back to version {number}…")

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -30,7 +29,7 @@ from desktop.windows.routing.history import HistoryDialog
 from desktop.windows.routing.targets import TargetsBox
 from desktop.windows.routing.trying import TryBox
 from desktop.windows.routing.variants import VariantsBox
-from desktop.windows.status import heading, plain_label
+from desktop.windows.status import confirmed, heading, plain_label
 from proxy.api import GatewayConfig, RouteConfig, validation_problems
 
 SAVE_DELAY_MS = 600
@@ -412,8 +411,7 @@ class RoutingPage(QWidget):
         if config.default_route == name:
             self.status.setText(f"{name} takes unknown model names; pick another default in the tray menu first.")
             return
-        answer = QMessageBox.question(self, "Delete route", f"Delete the route {name}? Tools asking for it get 404.")
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirmed(self, "Delete route", f"Delete the route {name}? Tools asking for it get 404."):
             return
 
         def mutate(data: dict[str, Any]) -> None:
