@@ -18,18 +18,15 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QSocketNotifier, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from desktop.bridge import GatewayBridge
 from desktop.notify import WARNING, Notice, Notifier
 from desktop.resources import app_icon
+from desktop.services import GatewayBridge
 from desktop.single_instance import SingleInstance
 from desktop.tray import TrayIcon
 from desktop.windows.first_run import FirstRunWizard
 from desktop.windows.main import MainWindow
 from desktop.windows.status import StatusWindow
-from proxy.domain.events import RequestFinished
-from proxy.engine.gateway import GatewayOptions
-from proxy.support.paths import Home
-from proxy.support.redact import install_log_redaction
+from proxy.api import GatewayOptions, Home, RequestFinished, install_log_redaction
 
 log = logging.getLogger(__name__)
 

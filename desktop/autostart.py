@@ -104,6 +104,9 @@ class LaunchAgentAutostart:
         self.path.unlink(missing_ok=True)
 
 
+NOT_WINDOWS = "the Windows registry exists only on Windows"
+
+
 class WindowsRunAutostart:
     """``HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run`` value ``Switchboard``."""
 
@@ -111,7 +114,9 @@ class WindowsRunAutostart:
     VALUE = "Switchboard"
 
     def is_enabled(self) -> bool:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":  # (so the type checker reads what follows as Windows code only)
+            raise OSError(NOT_WINDOWS)
+        import winreg
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, self.KEY) as key:
@@ -121,14 +126,18 @@ class WindowsRunAutostart:
         return True
 
     def enable(self, command: list[str]) -> None:
+        if sys.platform != "win32":
+            raise OSError(NOT_WINDOWS)
         import subprocess
-        import winreg  # type: ignore[import-not-found]
+        import winreg
 
         with winreg.CreateKey(winreg.HKEY_CURRENT_USER, self.KEY) as key:
             winreg.SetValueEx(key, self.VALUE, 0, winreg.REG_SZ, subprocess.list2cmdline(command))
 
     def disable(self) -> None:
-        import winreg  # type: ignore[import-not-found]
+        if sys.platform != "win32":
+            raise OSError(NOT_WINDOWS)
+        import winreg
 
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, self.KEY, 0, winreg.KEY_SET_VALUE) as key:

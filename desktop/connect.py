@@ -19,7 +19,7 @@ import json
 import os
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,12 +218,12 @@ def _aider_block(conn: Connection) -> str:
     return f"openai-api-base: {conn.openai_base}\nopenai-api-key: {conn.access_key}\nmodel: openai/{conn.model}"
 
 
-def setups(conn: Connection, home: Path | None = None, env: dict[str, str] | None = None) -> list[ToolSetup]:
+def setups(conn: Connection, home: Path | None = None, env: Mapping[str, str] | None = None) -> list[ToolSetup]:
     """Every tool's setup, filled in. ``home``/``env`` say where config files live (tests pass
     temporary ones)."""
     home = home or Path.home()
-    env = os.environ if env is None else env
-    codex_home = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else home / ".codex"
+    environ: Mapping[str, str] = os.environ if env is None else env
+    codex_home = Path(environ["CODEX_HOME"]) if environ.get("CODEX_HOME") else home / ".codex"
     key, base, v1, model = conn.access_key, conn.base_url, conn.openai_base, conn.model
     q = shlex.quote
     return [

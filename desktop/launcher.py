@@ -10,8 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from proxy.cli.main import main as cli_main
-from proxy.engine.gateway import GatewayOptions
+from proxy.api import GatewayOptions, run_command
 
 
 def try_tray(options: GatewayOptions) -> int | str:
@@ -30,23 +29,26 @@ def qt_check() -> dict[str, object]:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import PySide6
+    from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
     from desktop.resources import app_icon, resources_dir
 
-    app = QApplication.instance() or QApplication(["switchboard"])
+    app = QApplication.instance() or QApplication(["switchboard"])  # held while the checks run
     icon = app_icon()
-    return {
+    report = {
         "ok": not icon.isNull() and bool(icon.availableSizes()),
         "pyside6": PySide6.__version__,
-        "platform": app.platformName(),  # type: ignore[union-attr]
+        "platform": QGuiApplication.platformName(),
         "tray": QSystemTrayIcon.isSystemTrayAvailable(),
         "resources": str(resources_dir()),
     }
+    del app
+    return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli_main(argv, tray=try_tray, selftest_extra=qt_check)
+    return run_command(argv, tray=try_tray, selftest_extra=qt_check)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from proxy.domain.events import BudgetThreshold, ConfigRejected, KeyFailing, RequestFinished
+from proxy.api import BudgetThreshold, ConfigRejected, KeyFailing, RequestFinished
 
 INFO, WARNING = "info", "warning"
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCursor, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from desktop.bridge import GatewayBridge
-from desktop.resources import tray_icon
-from proxy.domain.records import RequestRecord
+from desktop.resources import IconState, tray_icon
+from desktop.services import GatewayBridge
+from proxy.api import RequestRecord
 
 TrayState = Literal["starting", "running", "error", "stopping"]
 RECENT_SHOWN = 5
@@ -91,7 +91,7 @@ class TrayIcon(QSystemTrayIcon):
         bridge.start_failed.connect(self.on_start_failed)
         bridge.request_finished.connect(self.on_request_finished)
         bridge.request_logged.connect(self.on_request_finished)  # its cost is known now
-        bridge.access_key_fetched.connect(self.on_access_key_fetched)
+        bridge.access_keys.client_key_fetched.connect(self.on_access_key_fetched)
         bridge.paused_changed.connect(lambda _paused: self.set_state(self.state, self.error))
         # the icon's ink contrasts with the panel: redraw it when the desktop turns dark or light
         # (the colour scheme where the platform reports one, else the palette tells)
@@ -106,7 +106,7 @@ class TrayIcon(QSystemTrayIcon):
     def set_state(self, state: TrayState, error: str | None = None) -> None:
         self.state, self.error = state, error
         running = state == "running" and not self.bridge.paused
-        self.icon_state = "running" if running else "error" if state == "error" else "paused"
+        self.icon_state: IconState = "running" if running else "error" if state == "error" else "paused"
         self.setIcon(tray_icon(self.icon_state))
         self.update_tooltip()
         self._refresh_menu()
@@ -130,10 +130,10 @@ class TrayIcon(QSystemTrayIcon):
 
     def update_tooltip(self) -> None:
         if self.state == "running":
-            count = self.bridge.requests_today
-            plus = "+" if self.bridge.is_today_partial else ""
+            count = self.bridge.activity.requests_today
+            plus = "+" if self.bridge.activity.is_today_partial else ""
             noun = "request" if count == 1 and not plus else "requests"
-            spend = self.bridge.spend_today
+            spend = self.bridge.activity.spend_today
             money = f"${spend:,.2f}" if spend >= 0.01 or spend == 0 else "under $0.01"
             text = f"Switchboard — {self.bridge.base_url}\n{count:,}{plus} {noun} today, {money} spent"
             if self.bridge.paused:
@@ -190,7 +190,7 @@ class TrayIcon(QSystemTrayIcon):
     def _add_models(self, models: QMenu) -> None:
         """A checkable entry per route (on/off), and which route takes unknown model names."""
         models.setToolTipsVisible(True)
-        routes = self.bridge.routes()
+        routes = self.bridge.config.routes()
         for route in routes:
             action = models.addAction(menu_text(route.name))
             action.setCheckable(True)
@@ -205,7 +205,7 @@ class TrayIcon(QSystemTrayIcon):
         models.addSeparator()
         default = models.addMenu("Default for unknown names")
         group = QActionGroup(default)
-        current = self.bridge.default_route()
+        current = self.bridge.config.default_route()
         for name in [None, *(r.name for r in routes if r.enabled and "*" not in r.name)]:
             action = default.addAction("None (answer 404)" if name is None else menu_text(name))
             action.setCheckable(True)
@@ -214,24 +214,24 @@ class TrayIcon(QSystemTrayIcon):
             action.triggered.connect(lambda _=False, n=name: self.set_default_route(n))
 
     def set_route_enabled(self, name: str, enabled: bool) -> None:
-        def mutate(data: dict) -> None:
+        def mutate(data: dict[str, Any]) -> None:
             for route in data.get("routes", []):
                 if route["name"] == name:
                     route["enabled"] = enabled
 
-        self.bridge.update_config(f"{'turn on' if enabled else 'turn off'} route {name}", mutate)
+        self.bridge.config.update(f"{'turn on' if enabled else 'turn off'} route {name}", mutate)
 
     def set_default_route(self, name: str | None) -> None:
-        def mutate(data: dict) -> None:
+        def mutate(data: dict[str, Any]) -> None:
             data["default_route"] = name
 
-        self.bridge.update_config(f"default route: {name or 'none'}", mutate)
+        self.bridge.config.update(f"default route: {name or 'none'}", mutate)
 
     def _add_recent(self, recent: QMenu) -> None:
         # Enabled (disabled rows are drawn too faint to read); a click copies the request ID,
         # which the client also got in its x-request-id header. A log window comes later.
         recent.setToolTipsVisible(True)
-        records = self.bridge.recent(RECENT_SHOWN)
+        records = self.bridge.activity.recent(RECENT_SHOWN)
         for record in records:
             action = recent.addAction(menu_text(describe(record), 80))
             action.setToolTip(details(record))
@@ -257,7 +257,7 @@ class TrayIcon(QSystemTrayIcon):
 
     def copy_access_key(self) -> None:
         self._copy_key_asked = True
-        self.bridge.fetch_access_key()
+        self.bridge.access_keys.fetch_client_key()
 
     def on_access_key_fetched(self, value: str) -> None:
         if not self._copy_key_asked:

@@ -14,8 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from proxy.domain.records import RequestRecord
-from proxy.storage.request_log import LIGHT_FIELDS
+from proxy.api import LIGHT_FIELDS, RequestRecord
 
 FORMATS = ("jsonl", "csv")
 FIELDS = LIGHT_FIELDS

@@ -26,7 +26,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
-from proxy.domain.records import IN_PROGRESS, OK, RequestRecord
+from proxy.api import IN_PROGRESS, OK, RequestRecord
 
 MAX_ROWS = 100_000
 FLUSH_MS = 150

@@ -279,6 +279,7 @@ class ChartWidget(QWidget):
         """Buckets to label: a round step (every 5, 10, 15… minutes; 1, 2, 3, 6… hours; 1, 2, 7…
         days) wide enough for the labels, on round clock times."""
         need = room / slot
+        steps: tuple[int, ...]
         if self.bucket_seconds >= 86400:
             steps, unit = (1, 2, 3, 5, 7, 10, 14, 30), None
         else:

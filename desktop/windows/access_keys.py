@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -23,9 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
+from desktop.services import GatewayBridge
+from desktop.windows.status import confirmed
 from desktop.windows.status import plain_label as _label
-from proxy.storage.access_keys import ACCESS_KEY_ENV, AccessKeyInfo
+from proxy.api import ACCESS_KEY_ENV, AccessKeyRow
 
 ABOUT = (
     "Tools send one of these keys to use Switchboard (as their API key). Give each tool its own key: "
@@ -105,36 +105,36 @@ class AccessKeysBox(QWidget):
         ):
             QWidget.setTabOrder(first, second)
 
-        self.new_button.clicked.connect(self.create)
-        self.name.returnPressed.connect(self.create)
-        self.revoke_button.clicked.connect(self.revoke)
+        self.new_button.clicked.connect(self.create_key)
+        self.name.returnPressed.connect(self.create_key)
+        self.revoke_button.clicked.connect(self.revoke_key)
         self.copy_button.clicked.connect(self.copy)
         self.done_button.clicked.connect(self.forget)
         self.tree.currentItemChanged.connect(lambda *_: self.revoke_button.setEnabled(self.selected() is not None))
-        bridge.access_keys_listed.connect(self.on_listed)
-        bridge.access_key_created.connect(self.on_created)
-        bridge.access_key_revoked.connect(self.on_revoked)
-        bridge.started.connect(lambda _url: self.bridge.list_access_keys())
+        bridge.access_keys.listed.connect(self.on_listed)
+        bridge.access_keys.created.connect(self.on_created)
+        bridge.access_keys.revoked.connect(self.on_revoked)
+        bridge.started.connect(lambda _url: self.bridge.access_keys.load())
         if bridge.base_url is not None:
-            bridge.list_access_keys()
+            bridge.access_keys.load()
 
     def selected(self) -> str | None:
         item = self.tree.currentItem()
         return item.text(0) if item is not None else None
 
-    def on_listed(self, keys: list[tuple[AccessKeyInfo, float | None]]) -> None:
+    def on_listed(self, keys: tuple[AccessKeyRow, ...]) -> None:
         current = self.selected()
         self.tree.clear()
-        for info, used in keys:
-            item = QTreeWidgetItem([info.name, info.hint, when(info.created), when(used)])
+        for key in keys:
+            item = QTreeWidgetItem([key.name, key.hint, when(key.created), when(key.last_used)])
             self.tree.addTopLevelItem(item)
-            if info.name == current:
+            if key.name == current:
                 self.tree.setCurrentItem(item)
         for column in range(4):
             self.tree.resizeColumnToContents(column)
         self.revoke_button.setEnabled(self.selected() is not None)
 
-    def create(self) -> None:
+    def create_key(self) -> None:
         name = self.name.text().strip().lower()
         if not name:
             self.status.setText("Type a name for the new key first (for example the tool that will use it).")
@@ -142,7 +142,7 @@ class AccessKeysBox(QWidget):
             return
         self.new_button.setEnabled(False)
         self.status.setText(f"Making {name}…")
-        self.bridge.create_access_key(name)
+        self.bridge.access_keys.create(name)
 
     def on_created(self, name: str, ok: bool, value_or_message: str) -> None:
         self.new_button.setEnabled(True)
@@ -168,20 +168,16 @@ class AccessKeysBox(QWidget):
         self.reveal.hide()
         self.status.setText("")
 
-    def revoke(self) -> None:
+    def revoke_key(self) -> None:
         name = self.selected()
         if name is None:
             return
-        answer = QMessageBox.question(
-            self,
-            "Revoke access key",
-            f"Revoke the access key “{name}”?\n\nTools using it are refused at once and need a new key.",
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        question = f"Revoke the access key “{name}”?\n\nTools using it are refused at once and need a new key."
+        if not confirmed(self, "Revoke access key", question):
             return
         self.revoke_button.setEnabled(False)
         self.status.setText(f"Revoking {name}…")
-        self.bridge.revoke_access_key(name)
+        self.bridge.access_keys.revoke(name)
 
     def on_revoked(self, name: str, ok: bool, message: str) -> None:
         self.status.setText(message if ok else f"Not revoked: {message}")

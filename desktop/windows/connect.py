@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
 from desktop.connect import ConnectError, Connection, ToolSetup, setups
-from proxy.support.redact import mask
+from desktop.services import GatewayBridge
+from proxy.api import mask
 
 
 class ConnectPage(QWidget):
@@ -91,7 +91,7 @@ class ConnectPage(QWidget):
         self.file_done.connect(self.on_file_done)
         self.applied_read.connect(self.on_applied_read)
         bridge.started.connect(lambda _url: self.refresh())
-        bridge.access_key_fetched.connect(self.on_key)
+        bridge.access_keys.client_key_fetched.connect(self.on_key)
         self.refresh()
 
     def on_key(self, value: str) -> None:
@@ -109,7 +109,7 @@ class ConnectPage(QWidget):
             self.instructions.setText("Switchboard is not running yet.")
             self.snippet.setPlainText("")
             return
-        routes = tuple(r.name for r in self.bridge.routes() if r.enabled and "*" not in r.name)
+        routes = tuple(r.name for r in self.bridge.config.routes() if r.enabled and "*" not in r.name)
         self.tools = setups(Connection(url, self.key or "<your access key>", routes))
         names = [t.name for t in self.tools]
         if [self.list.item(i).text() for i in range(self.list.count())] != names:

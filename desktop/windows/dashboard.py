@@ -1,7 +1,7 @@
 """Dashboard: requests, errors, latency, tokens and cost over time; per route and provider; spend
 against budgets; what fallbacks and the cache saved.
 
-The data is read on a worker thread by the bridge (:meth:`GatewayBridge.load_dashboard`, its own
+The data is read on a worker thread by the bridge (:meth:`desktop.services.dashboard.DashboardService.load`, its own
 read-only SQLite connections) and arrives whole as a :class:`DashboardData`. New log rows refresh
 the page at most every :data:`REFRESH_EVERY` seconds while it is visible, and not at all while it
 is hidden (it catches up when shown).
@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
-from desktop.dashboard_data import RANGES, BudgetLine, DashboardData
+from desktop.services import GatewayBridge
 from desktop.widgets.cards import Card, card, scaled_label
 from desktop.widgets.chart import ChartWidget, Series, series_color
 from desktop.widgets.formats import count, duration, money, money_axis, percent
-from proxy.storage.stats import Bucket
+from proxy.api import Bucket
+from proxy.api.dashboard import RANGES, BudgetLine, DashboardData
 
 REFRESH_EVERY = 2.0
 """Seconds between refreshes caused by new requests, at most."""
@@ -282,7 +282,7 @@ class DashboardPage(QWidget):
         self._slide.setInterval(SLIDE_EVERY_MS)
         self._slide.timeout.connect(self.refresh)
         self.range_buttons.buttonClicked.connect(lambda button: self.set_range(button.property("range")))
-        bridge.dashboard_loaded.connect(self.on_loaded)
+        bridge.dashboard.loaded.connect(self.on_loaded)
         bridge.request_logged.connect(self.on_request_logged)
         bridge.started.connect(lambda _url: self.on_request_logged(None))
 
@@ -308,7 +308,7 @@ class DashboardPage(QWidget):
         self.is_stale = False
         self._last_load = time.monotonic()
         self.refreshes += 1
-        self.bridge.load_dashboard(self.range_key)
+        self.bridge.dashboard.load(self.range_key)
 
     def on_request_logged(self, _record: object) -> None:
         if not self.isVisible():

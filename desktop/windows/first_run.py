@@ -24,11 +24,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
-from proxy.config.schema import ProviderConfig, validation_problems
-from proxy.domain.presets import PRESETS
-from proxy.providers.discovery import LocalServer
+from desktop.services import GatewayBridge
+from proxy.api import PRESETS, KeyTestResult, LocalServer, ProviderConfig, validation_problems
 
 
 def _label(text: str) -> QLabel:
@@ -80,16 +78,17 @@ class ProviderPage(QWizardPage):
         self.key.textChanged.connect(self._changed)
         self.base_url.textChanged.connect(self._changed)
         self.preset.currentIndexChanged.connect(self._changed)
-        bridge.provider_result.connect(self.on_result)
-        bridge.local_servers_found.connect(self.on_local_servers)
-        bridge.started.connect(lambda _url: bridge.find_local_servers())
+        bridge.config.answered.connect(self.on_result)
+        bridge.providers.key_tested.connect(self.on_key_tested)
+        bridge.providers.local_servers_found.connect(self.on_local_servers)
+        bridge.started.connect(lambda _url: bridge.providers.find_local_servers())
         if bridge.base_url is not None:
-            bridge.find_local_servers()
+            bridge.providers.find_local_servers()
         self._changed()
 
     def on_local_servers(self, servers: tuple[LocalServer, ...]) -> None:
-        snapshot = self.bridge.thread.gateway.snapshot
-        known = {p.effective_base_url for p in snapshot.config.providers} if snapshot is not None else set()
+        config = self.bridge.config.current
+        known = {p.effective_base_url for p in config.providers} if config is not None else set()
         offered = {server.base_url for _, server in self.local}
         for server in servers:
             if server.base_url in offered:
@@ -132,13 +131,13 @@ class ProviderPage(QWizardPage):
             return True
         server = self.chosen_local()
         if server is not None:
-            snapshot = self.bridge.thread.gateway.snapshot
-            config = snapshot.config if snapshot is not None else None
-            existing = next((p.id for p in config.providers if p.effective_base_url == server.base_url), None)
+            config = self.bridge.config.current
+            providers = config.providers if config is not None else []
+            existing = next((p.id for p in providers if p.effective_base_url == server.base_url), None)
             if existing is not None:  # added before: nothing to save
                 self.saved = existing
                 return True
-            self._pending = self.bridge.add_local_server(server)
+            self._pending = self.bridge.providers.add_local_server(server)
             self.status.setText(f"Adding {server.label}…")
             self.completeChanged.emit()
             return False
@@ -156,39 +155,45 @@ class ProviderPage(QWizardPage):
         self._pending = pid
         self.status.setText(f"Saving {PRESETS[pid].label} and testing the key…")
         self.completeChanged.emit()
-        self.bridge.save_provider(provider, key)
+        self.bridge.providers.save(provider, key)
         return False
 
     def on_result(self, action: str, ok: bool, message: str) -> None:
         kind, _, pid = action.partition(":")
-        if pid != self._pending or kind not in ("save", "test"):
+        if pid != self._pending or kind != "save":
             return
         server = self.chosen_local()
-        if kind == "save" and ok and server is not None:
+        if ok and server is not None:
             self._finish(pid, f"Added {server.label}.")
-        elif kind == "save" and ok:
+        elif ok:
             self.status.setText(f"{message}. Testing the key…")
-            self.bridge.test_key(pid)
-        elif kind == "save":
+            self.bridge.providers.test_key(pid)
+        else:
             self._pending = None
             self.status.setText(f"Not saved: {message}")
             self.completeChanged.emit()
-        elif ok:
-            self._finish(pid, f"{PRESETS[pid].label}: {message}")
-        else:
-            self._pending = None
-            self.status.setText(
-                f"{PRESETS[pid].label}: {message}. Paste the key again (check it was copied whole) and choose Next, "
-                'or choose "Just try it" above.'
-            )
-            self.completeChanged.emit()
+
+    def on_key_tested(self, pid: str, result: KeyTestResult) -> None:
+        if pid != self._pending:
+            return
+        if result.ok:
+            self._finish(pid, f"{PRESETS[pid].label}: {result.message}")
+            return
+        self._pending = None
+        self.status.setText(
+            f"{PRESETS[pid].label}: {result.message}. Paste the key again (check it was copied whole) and choose Next, "
+            'or choose "Just try it" above.'
+        )
+        self.completeChanged.emit()
 
     def _finish(self, pid: str, message: str) -> None:
         self.status.setText(message)
         self._pending = None
         self.saved = pid
         self.completeChanged.emit()
-        self.wizard().next()  # type: ignore[union-attr]
+        wizard = self.wizard()
+        if wizard is not None:  # the page is in the wizard once it is shown
+            wizard.next()
 
 
 class ModelPage(QWizardPage):
@@ -208,16 +213,16 @@ class ModelPage(QWizardPage):
         layout.addWidget(_label("Tools send this name as their model. You can add routes, fallbacks and more later."))
         layout.addWidget(self.model)
         layout.addWidget(self.status)
-        bridge.models_fetched.connect(self.on_models)
+        bridge.providers.models_fetched.connect(self.on_models)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         self.model.clear()
         pid = self.provider_page.saved or "demo"
-        names = [r.name for r in self.bridge.routes() if r.enabled and "*" not in r.name]
+        names = [r.name for r in self.bridge.config.routes() if r.enabled and "*" not in r.name]
         if pid != "demo":
             names = [f"{pid}/{m}" for m in _suggested(pid)] + names
             self.status.setText(f"Asking {pid} which models it offers…")
-            self.bridge.fetch_models(pid)
+            self.bridge.providers.fetch_models(pid)
         else:
             self.status.setText("")
         self.model.addItems(names or ["demo"])

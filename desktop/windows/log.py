@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
 from desktop.models import log_export
 from desktop.models.request_log_model import COLUMNS, LogFilter, RequestLogModel
+from desktop.services import GatewayBridge
 from desktop.windows.log_detail import RequestDetail
 from desktop.windows.status import plain_label
-from proxy.domain.records import IN_PROGRESS, STATUSES, RequestRecord
+from proxy.api import IN_PROGRESS, STATUSES, RequestRecord
 
 HISTORY_PAGE = 10_000
 """Rows read from the database at a time (at first show, and per "Load older")."""
@@ -175,11 +175,11 @@ class LogPage(QWidget):
         self.model.modelReset.connect(self._on_reset)
         self.exported.connect(self._on_exported)
         bridge.request_logged.connect(self._on_record)
-        bridge.request_started.connect(self.model.add)
-        bridge.request_progress.connect(self._on_progress)
-        bridge.log_page_loaded.connect(self._on_page)
-        bridge.log_record_fetched.connect(self._on_fetched)
-        bridge.watch_requests()
+        bridge.log.request_started.connect(self.model.add)
+        bridge.log.request_progress.connect(self._on_progress)
+        bridge.log.page_loaded.connect(self._on_page)
+        bridge.log.record_fetched.connect(self._on_fetched)
+        bridge.log.watch_requests()
         self._update_counts()
 
     # -- history -----------------------------------------------------------------------------------
@@ -194,8 +194,8 @@ class LogPage(QWidget):
         if not self._history_asked:
             self._history_asked = True
             self.older.setEnabled(False)
-            self.bridge.load_log_page(HISTORY_PAGE)
-            self.model.routes.update(route.name for route in self.bridge.routes())  # offer idle routes too
+            self.bridge.log.load_page(HISTORY_PAGE)
+            self.model.routes.update(route.name for route in self.bridge.config.routes())  # offer idle routes too
             self._refresh_choices()
 
     def load_older(self) -> None:
@@ -203,7 +203,7 @@ class LogPage(QWidget):
         if oldest is None:
             return
         self.older.setEnabled(False)
-        self.bridge.load_log_page(HISTORY_PAGE, (oldest.started_at, oldest.id))
+        self.bridge.log.load_page(HISTORY_PAGE, (oldest.started_at, oldest.id))
 
     def _on_page(self, records: list[RequestRecord], before: object) -> None:
         self.model.flush()  # live rows first, so a row read from disk and also arriving live shows once
@@ -301,7 +301,7 @@ class LogPage(QWidget):
 
     def _fetch_selected(self) -> None:
         if self.detail.record is not None:
-            self.bridge.fetch_log_record(self.detail.record.id)
+            self.bridge.log.fetch_record(self.detail.record.id)
 
     def _on_fetched(self, request_id: str, record: RequestRecord | None) -> None:
         shown = self.detail.record

@@ -14,7 +14,7 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from desktop.windows.status import plain_label
-from proxy.domain.records import IN_PROGRESS, RequestRecord
+from proxy.api import IN_PROGRESS, RequestRecord
 
 SHOWN_CHARS = 400_000
 """Longer bodies are cut here in the pane (the whole body stays in the database)."""

@@ -12,8 +12,8 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop import autostart
-from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
+from desktop.services import GatewayBridge
 from desktop.widgets.cards import scaled_label
 from desktop.windows.connect import ConnectPage
 from desktop.windows.dashboard import DashboardPage
@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
     def _on_row(self, row: int) -> None:
         self.stack.setCurrentIndex(row)
         if row == PAGES.index("Connect a tool") and self.bridge.base_url and not self.pages_key_known():
-            self.bridge.fetch_access_key()  # the keychain may block: the bridge reads it on a worker
+            self.bridge.access_keys.fetch_client_key()  # the keychain may block: the bridge reads it on a worker
         self.page_shown.emit(PAGES[row])
 
     def pages_key_known(self) -> bool:

@@ -1,6 +1,6 @@
 """Playground: one prompt to several routes or models at once, answers streaming side by side.
 
-Send goes through :meth:`GatewayBridge.playground_send`: streamed Chat Completions to the
+Send goes through :meth:`desktop.services.playground.PlaygroundService.send`: streamed Chat Completions to the
 gateway's own endpoint, on a worker thread, so every answer is routed, logged and priced like any
 client's. Its events arrive as queued signals; text is gathered per column and written to the
 widgets at most every :data:`FLUSH_MS`, so a fast stream never floods the GUI thread. Cost comes
@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
-from desktop.playground import ColumnEvent
+from desktop.services import GatewayBridge
+from desktop.services.playground_run import ColumnEvent
 from desktop.widgets.cards import Card, scaled_label
 from desktop.widgets.chart import series_color
 from desktop.widgets.formats import count, duration, money
-from proxy.domain.records import RequestRecord
+from proxy.api import RequestRecord
 
 FLUSH_MS = 40
 """How often streamed text is written to the columns (at most)."""
@@ -229,7 +229,7 @@ class PlaygroundPage(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.add_model.returnPressed.connect(self.on_add_model)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.send)
-        bridge.playground_event.connect(self.on_event)
+        bridge.playground.reported.connect(self.on_event)
         bridge.request_logged.connect(self.on_logged)
         bridge.started.connect(lambda _url: self.refresh_models())
         self.refresh_models()
@@ -247,7 +247,7 @@ class PlaygroundPage(QWidget):
         ]
         names = [
             r.name
-            for r in self.bridge.routes()
+            for r in self.bridge.config.routes()
             if r.enabled and not r.is_pattern and not all("embed" in t.model for t in r.all_targets)
         ]
         self.models.clear()
@@ -324,11 +324,11 @@ class PlaygroundPage(QWidget):
         self.note.setText(f"Sending to {len(models)} model{'s' * (len(models) != 1)}…")
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.run = self.bridge.playground_send(models, messages)
+        self.run = self.bridge.playground.send(models, messages)
 
     def stop(self) -> None:
         if self.run is not None and self.is_running:
-            self.bridge.playground_stop(self.run)
+            self.bridge.playground.stop(self.run)
             self.note.setText("Stopping…")
 
     def _clear_columns(self) -> None:
@@ -346,8 +346,9 @@ class PlaygroundPage(QWidget):
         if event.kind == "started":
             column.request_id = event.request_id
             column.set_state("streaming", "Streaming…")
-            if event.request_id in self._logged:
-                column.set_logged(self._logged[event.request_id])
+            logged = self._logged.get(event.request_id) if event.request_id is not None else None
+            if logged is not None:
+                column.set_logged(logged)
             return
         if event.kind == "delta":
             if event.ttft_ms is not None:

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QListWidget,
-    QMessageBox,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -23,17 +22,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
-from desktop.windows.status import heading
+from desktop.services import GatewayBridge
+from desktop.windows.status import confirmed, heading
 from desktop.windows.status import plain_label as _label
-from proxy.config.schema import ProviderConfig, validation_problems
-from proxy.domain.presets import PRESETS
-from proxy.providers.discovery import LocalServer
+from proxy.api import PRESETS, KeyOutcome, KeyTestResult, LocalServer, ProviderConfig, validation_problems
 
 LOOK_AGAIN_SECONDS = 15.0
 """Showing the page looks for local servers again, at most this often."""
-KINDS = ("save", "delete", "test", "enable")
-"""The ``provider_result`` actions this page answers (other pages' answers are not ours)."""
+KINDS = ("save", "delete", "enable")
+"""The ``config.answered`` actions this page answers (other pages' answers are not ours)."""
+WHAT_NEXT = {
+    KeyOutcome.REJECTED: " — paste a new key under Add a provider (same name) to replace it.",
+    KeyOutcome.UNREACHABLE: " — check the base URL and your connection, then test again.",
+    KeyOutcome.RATE_LIMITED: " — wait a minute, then test again.",
+}
+"""Plain advice after a failed key test, by what the provider said."""
 
 
 class LocalServerOffer(QFrame):
@@ -135,9 +138,10 @@ class ProvidersPage(QWidget):
         self.enable_button.clicked.connect(lambda: self.act("enable"))
         self.delete_button.clicked.connect(lambda: self.act("delete"))
         self.tree.currentItemChanged.connect(lambda *_: self.on_selection())
-        bridge.provider_result.connect(self.on_result)
-        bridge.models_fetched.connect(self.on_models)
-        bridge.local_servers_found.connect(self.on_local_servers)
+        bridge.config.answered.connect(self.on_result)
+        bridge.providers.key_tested.connect(self.on_key_tested)
+        bridge.providers.models_fetched.connect(self.on_models)
+        bridge.providers.local_servers_found.connect(self.on_local_servers)
         bridge.started.connect(lambda _url: self.refresh())
         bridge.started.connect(lambda _url: self.look_for_local_servers())
         self.on_preset()
@@ -171,19 +175,19 @@ class ProvidersPage(QWidget):
         if self.bridge.base_url is None:
             return
         self._looked_at = time.monotonic()
-        self.bridge.find_local_servers()
+        self.bridge.providers.find_local_servers()
 
     def on_local_servers(self, servers: tuple[LocalServer, ...]) -> None:
         self.local_servers = servers
         self._show_offers()
 
     def _show_offers(self) -> None:
-        while self.offers.count():
-            widget = self.offers.takeAt(0).widget()
+        while (item := self.offers.takeAt(0)) is not None:
+            widget = item.widget()
             if widget is not None:
                 widget.deleteLater()
-        snapshot = self.bridge.thread.gateway.snapshot
-        known = {p.effective_base_url for p in snapshot.config.providers} if snapshot is not None else set()
+        config = self.bridge.config.current
+        known = {p.effective_base_url for p in config.providers} if config is not None else set()
         previous: QWidget = self
         for server in self.local_servers:
             if server.base_url in known:
@@ -198,14 +202,15 @@ class ProvidersPage(QWidget):
             QWidget.setTabOrder(previous, self.tree)
 
     def offer_buttons(self) -> list[QPushButton]:
-        items = (self.offers.itemAt(i).widget() for i in range(self.offers.count()))
-        return [w.add_button for w in items if isinstance(w, LocalServerOffer) and not w.isHidden()]
+        items = (self.offers.itemAt(i) for i in range(self.offers.count()))
+        offers = (item.widget() for item in items if item is not None)
+        return [w.add_button for w in offers if isinstance(w, LocalServerOffer) and not w.isHidden()]
 
     def add_local(self, server: LocalServer) -> None:
         for button in self.offer_buttons():
             button.setEnabled(False)
         self.result.setText(f"Adding {server.label}…")
-        self.bridge.add_local_server(server)
+        self.bridge.providers.add_local_server(server)
 
     # -- the providers in force -------------------------------------------------------------------
 
@@ -221,18 +226,18 @@ class ProvidersPage(QWidget):
         return item.text(0) if item is not None else None
 
     def selected_config(self) -> ProviderConfig | None:
-        snapshot = self.bridge.thread.gateway.snapshot
+        config = self.bridge.config.current
         pid = self.selected()
-        return snapshot.config.provider(pid) if snapshot is not None and pid else None
+        return config.provider(pid) if config is not None and pid else None
 
     def refresh(self) -> None:
         current = self.selected()
         self.tree.clear()
-        snapshot = self.bridge.thread.gateway.snapshot  # swapped whole on changes: safe to read
-        if snapshot is None:
+        config = self.bridge.config.current
+        if config is None:
             self.on_selection()
             return
-        for p in snapshot.config.providers:
+        for p in config.providers:
             key = "not needed"
             if p.key is not None:
                 key = f"keychain: {p.key.keychain}" if p.key.keychain else f"env: {p.key.env}"
@@ -275,7 +280,7 @@ class ProvidersPage(QWidget):
         self.key.clear()  # the key leaves the widget at once; only the keychain keeps it
         self.save_button.setEnabled(False)
         self.result.setText("Saving…")
-        self.bridge.save_provider(provider, key)
+        self.bridge.providers.save(provider, key)
 
     def act(self, action: str) -> None:
         provider = self.selected_config()
@@ -283,25 +288,22 @@ class ProvidersPage(QWidget):
             self.result.setText("Select a provider in the list first.")
             return
         if action == "delete":
-            answer = QMessageBox.question(
-                self, "Delete provider", f"Delete {provider.id} and its key from your keychain?"
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            if not confirmed(self, "Delete provider", f"Delete {provider.id} and its key from your keychain?"):
                 return
-            self.bridge.delete_provider(provider.id)
+            self.bridge.providers.delete(provider.id)
         elif action == "enable":
             self.enable_button.setEnabled(False)
             verb = "Enabling" if not provider.enabled else "Disabling"
             self.result.setText(f"{verb} {provider.id}…")
-            self.bridge.set_provider_enabled(provider.id, not provider.enabled)
+            self.bridge.providers.set_enabled(provider.id, not provider.enabled)
         elif action == "models":
             self.models_button.setEnabled(False)
             self.models.clear()
             self.models_note.setText(f"Asking {provider.id}…")
-            self.bridge.fetch_models(provider.id)
+            self.bridge.providers.fetch_models(provider.id)
         else:
             self.result.setText(f"Testing the key of {provider.id}…")
-            self.bridge.test_key(provider.id)
+            self.bridge.providers.test_key(provider.id)
 
     def on_models(self, provider_id: str, ok: bool, models: tuple[str, ...], message: str) -> None:
         if provider_id != self.selected():
@@ -314,28 +316,23 @@ class ProvidersPage(QWidget):
         self.models_note.setText(message)
 
     def on_result(self, action: str, ok: bool, message: str) -> None:
-        kind, _, provider = action.partition(":")
-        if kind not in KINDS:
+        if action.partition(":")[0] not in KINDS:
             return
         self.save_button.setEnabled(True)
-        if kind == "test":
-            self.result.setText(f"{provider}: {message}" + ("" if ok else _what_next(message)))
-        else:
-            self.result.setText(message if ok else f"Not done: {message}")
-        if ok and kind in ("save", "delete", "enable"):
+        self.result.setText(message if ok else f"Not done: {message}")
+        if ok:
             self.refresh()
         else:
-            self.on_selection()
-            for button in self.offer_buttons():
-                button.setEnabled(True)
+            self._settle()
 
+    def on_key_tested(self, provider_id: str, result: KeyTestResult) -> None:
+        self.save_button.setEnabled(True)
+        advice = "" if result.ok else WHAT_NEXT.get(result.outcome, "")
+        self.result.setText(f"{provider_id}: {result.message}{advice}")
+        self._settle()
 
-def _what_next(message: str) -> str:
-    """Plain advice after a failed key test."""
-    if "rejected" in message:
-        return " — paste a new key under Add a provider (same name) to replace it."
-    if "unreachable" in message:
-        return " — check the base URL and your connection, then test again."
-    if "rate limited" in message:
-        return " — wait a minute, then test again."
-    return ""
+    def _settle(self) -> None:
+        """After an answer that changed nothing: the buttons are usable again."""
+        self.on_selection()
+        for button in self.offer_buttons():
+            button.setEnabled(True)

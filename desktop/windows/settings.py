@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -11,16 +12,17 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop import autostart
-from desktop.bridge import GatewayBridge
+from desktop.services import GatewayBridge
+from desktop.widgets.schema_form import SchemaForm, put_paths
 from desktop.windows.access_keys import AccessKeysBox
 from desktop.windows.status import heading
 from desktop.windows.status import plain_label as _label
+from proxy.api import GatewayConfig
 
 
 class SettingsPage(QWidget):
@@ -39,24 +41,25 @@ class SettingsPage(QWidget):
         self.login_status = _label()
         self.endpoint = _label("not running")
         self.endpoint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        home = bridge.thread.gateway.home
-        self.paths = _label(f"Config: {bridge.thread.gateway.config_path}\nRequest log: {home.log_db}")
+        paths = bridge.api.paths
+        self.paths = _label(f"Config: {paths.config_file}\nRequest log: {paths.log_db}")
         self.paths.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.port = QSpinBox()
-        self.port.setRange(0, 65535)
-        self.require_auth = QCheckBox("Tools must send the access key (recommended)")
-        self.store_bodies = QCheckBox("Keep request and response bodies in the log (redacted)")
-        self.retention = QSpinBox()
-        self.retention.setRange(1, 3650)
-        self.retention.setSuffix(" days")
+        # the gateway's settings, bound to the config's fields (range and tooltip from the schema)
+        self.form = SchemaForm(GatewayConfig, self)
+        self.port = self.form.number("server.port", "Port")
+        self.require_auth = self.form.check("server.require_auth", "Tools must send the access key (recommended)")
+        self.store_bodies = self.form.check(
+            "logging.store_bodies", "Keep request and response bodies in the log (redacted)"
+        )
+        self.retention = self.form.number("logging.retention_days", "Keep the log for", suffix=" days")
         self.save_button = QPushButton("Save")
         self.saved = _label()
         self.access_keys = AccessKeysBox(bridge)
         gateway_form = QFormLayout()
-        gateway_form.addRow("Port", self.port)
+        gateway_form.addRow(self.form.label(self.port), self.port)
         gateway_form.addRow("", self.require_auth)
         gateway_form.addRow("Request log", self.store_bodies)
-        gateway_form.addRow("Keep the log for", self.retention)
+        gateway_form.addRow(self.form.label(self.retention), self.retention)
         form = QFormLayout()
         form.addRow("Endpoint", self.endpoint)
         form.addRow("Files", self.paths)
@@ -89,7 +92,7 @@ class SettingsPage(QWidget):
             QWidget.setTabOrder(first, second)
         QWidget.setTabOrder(self.save_button, self.access_keys.tree)
         self.save_button.clicked.connect(self.save)
-        bridge.provider_result.connect(self.on_saved)
+        bridge.config.answered.connect(self.on_saved)
         self._restarting = False  # saved while the gateway was down: it is starting with the change
         bridge.started.connect(self.on_started)
         bridge.start_failed.connect(self.on_start_failed)
@@ -104,33 +107,22 @@ class SettingsPage(QWidget):
     def load(self) -> None:
         """Show the config in force; while the gateway is down after a failed start, the one on
         file (saving it then starts the gateway again with it)."""
-        snapshot = self.bridge.thread.gateway.snapshot
         failed = self.bridge.failed_start
-        if failed is not None:
-            config = failed.config
-        elif snapshot is not None:
-            config = snapshot.config
-        else:
-            config = None
+        config = failed.config if failed is not None else self.bridge.config.current
         self.save_button.setEnabled(config is not None)
         if config is None:  # still starting: nothing to show yet
             return
-        self.port.setValue(config.server.port)
-        self.require_auth.setChecked(config.server.require_auth)
-        self.store_bodies.setChecked(config.logging.store_bodies)
-        self.retention.setValue(config.logging.retention_days)
+        self.form.load(config.model_dump())
 
     def save(self) -> None:
-        port, auth = self.port.value(), self.require_auth.isChecked()
-        bodies, days = self.store_bodies.isChecked(), self.retention.value()
+        values = self.form.values()  # read here, on the GUI thread; applied on the gateway's loop
 
-        def mutate(data: dict) -> None:
-            data.setdefault("server", {}).update({"port": port, "require_auth": auth})
-            data.setdefault("logging", {}).update({"store_bodies": bodies, "retention_days": days})
+        def mutate(data: dict[str, Any]) -> None:
+            put_paths(data, values)
 
         self.save_button.setEnabled(False)
         self.saved.setText("Saving…")
-        self.bridge.update_config("settings changed in the app", mutate)
+        self.bridge.config.update("settings changed in the app", mutate)
 
     def on_saved(self, action: str, ok: bool, message: str) -> None:
         if action != "config":

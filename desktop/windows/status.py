@@ -12,14 +12,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop.bridge import GatewayBridge
 from desktop.resources import app_icon
+from desktop.services import GatewayBridge
 
 NO_TRAY = (
     "This desktop has no system tray (or it has not started yet), so Switchboard shows this window "
@@ -32,6 +33,11 @@ def plain_label(text: str = "") -> QLabel:
     label.setTextFormat(Qt.TextFormat.PlainText)  # error texts come from files and sockets
     label.setWordWrap(True)
     return label
+
+
+def confirmed(parent: QWidget, title: str, question: str) -> bool:
+    """Ask ``question`` with Yes and No; True for Yes."""
+    return QMessageBox.question(parent, title, question) == QMessageBox.StandardButton.Yes
 
 
 def heading(text: str) -> QLabel:

@@ -1,7 +1,8 @@
 """GatewayThread: the gateway in its own thread with its own asyncio loop (no Qt).
 
-The tray app uses only this class's methods and the event stream. Methods are thread-safe:
-they hand work to the gateway's loop with ``run_coroutine_threadsafe``.
+The desktop reaches it only through :class:`proxy.api.GatewayControl`, which waits for these
+methods' futures and hands back frozen values. Methods are thread-safe: they hand work to the
+gateway's loop with ``run_coroutine_threadsafe``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import aiohttp
@@ -24,7 +25,7 @@ from proxy.config.store import Version
 from proxy.domain.errors import ConfigError, GatewayNotRunning, SwitchboardError
 from proxy.domain.events import GatewayEvents
 from proxy.domain.records import RequestRecord
-from proxy.engine.gateway import GatewayOptions
+from proxy.engine.gateway import Gateway, GatewayOptions
 from proxy.providers import discovery, keytest
 from proxy.providers.keytest import FAILED, KeyTest, ModelList
 from proxy.server.app import new_gateway
@@ -44,7 +45,7 @@ ROUTE_TEST_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True, slots=True)
-class RouteTest:
+class RouteTestResult:
     """The answer to "Test this route": which target answered, how long it took, or what failed."""
 
     ok: bool
@@ -167,6 +168,29 @@ class GatewayThread:
             coro.close()
             raise GatewayNotRunning("The gateway is not running, so nothing was changed.") from None
 
+    def read(self, read: Callable[[Gateway], T], timeout: float = 5.0) -> T:
+        """``read(gateway)`` on the gateway's own thread, where its state may be read: at once when
+        called there (an event callback), else handed to the loop and waited for.
+
+        Raises:
+            GatewayNotRunning: the loop is not running (and this is not its thread).
+            TimeoutError: the loop did not get to it within ``timeout`` seconds.
+        """
+        if self._thread is not None and threading.current_thread() is self._thread:
+            return read(self.gateway)
+
+        async def on_loop() -> T:
+            return read(self.gateway)
+
+        return self._on_loop(on_loop()).result(timeout)
+
+    def _config(self) -> GatewayConfig:
+        """The config in force; on the gateway loop, after a start."""
+        snapshot = self.gateway.snapshot
+        if snapshot is None:
+            raise GatewayNotRunning("The gateway is not running, so nothing was changed.")
+        return snapshot.config
+
     # -- when the gateway could not start: change the config file, then start again ----------------
 
     def config_on_file(self) -> GatewayConfig:
@@ -245,7 +269,7 @@ class GatewayThread:
             except SecretStoreUnavailable as exc:
                 raise ValueError(str(exc)) from None
             provider = provider.model_copy(update={"key": SecretRef(keychain=entry)})
-        config = gateway.snapshot.config
+        config = self._config()
         others = [p for p in config.providers if p.id != provider.id]
         replacing = len(others) != len(config.providers)
         try:
@@ -268,7 +292,7 @@ class GatewayThread:
         return self._on_loop(self._update_config(summary, mutate))
 
     async def _update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None]) -> str:
-        data = self.gateway.snapshot.config.model_dump(exclude_defaults=True)
+        data = self._config().model_dump(exclude_defaults=True)
         mutate(data)
         try:
             updated = GatewayConfig.model_validate(data)
@@ -284,7 +308,7 @@ class GatewayThread:
 
     async def _delete_provider(self, provider_id: str) -> str:
         gateway = self.gateway
-        config = gateway.snapshot.config
+        config = self._config()
         provider = config.provider(provider_id)
         if provider is None:
             raise ValueError(f"There is no provider {provider_id!r}.")
@@ -304,7 +328,7 @@ class GatewayThread:
         return self._on_loop(self._test_provider_key(provider_id))
 
     async def _test_provider_key(self, provider_id: str) -> KeyTest:
-        provider = self.gateway.snapshot.config.provider(provider_id)
+        provider = self._config().provider(provider_id)
         if provider is None:
             return KeyTest(FAILED, f"there is no provider {provider_id!r}")
         try:
@@ -338,15 +362,15 @@ class GatewayThread:
             value = next((v for v in map(gateway.access_store.reveal, names) if v), "")
         return value
 
-    def test_route(self, route: str) -> concurrent.futures.Future[RouteTest]:
+    def test_route(self, route: str) -> concurrent.futures.Future[RouteTestResult]:
         """Send a small chat completion through the gateway's own endpoint to ``route`` (bypassing
         the cache), like any client would, and report who answered and how long it took."""
         return self._on_loop(self._test_route(route))
 
-    async def _test_route(self, route: str) -> RouteTest:
+    async def _test_route(self, route: str) -> RouteTestResult:
         base = self.gateway.base_url
         if base is None:
-            return RouteTest(False, 0, route, message="The gateway is not running.")
+            return RouteTestResult(False, 0, route, message="The gateway is not running.")
         try:
             key = await in_thread(self.client_access_key)
         except Exception:  # no keychain: try without; the gateway says 401 if it needs one
@@ -364,29 +388,30 @@ class GatewayThread:
                 raw = await response.read()
                 ms = (time.perf_counter() - started) * 1000
                 h = response.headers
-                common = {
-                    "status": response.status,
-                    "route": route,
-                    "provider": h.get("x-switchboard-provider"),
-                    "model": h.get("x-switchboard-model"),
-                    "attempts": int(h.get("x-switchboard-attempts") or 0),
-                    "milliseconds": ms,
-                }
+                answered = RouteTestResult(
+                    False,
+                    response.status,
+                    route,
+                    provider=h.get("x-switchboard-provider"),
+                    model=h.get("x-switchboard-model"),
+                    attempts=int(h.get("x-switchboard-attempts") or 0),
+                    milliseconds=ms,
+                )
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return RouteTest(False, 0, route, message=f"Could not reach the gateway: {type(exc).__name__} {exc}")
+            return RouteTestResult(False, 0, route, message=f"Could not reach the gateway: {type(exc).__name__} {exc}")
         try:
             data = json.loads(raw)
         except ValueError:
             data = None
-        if common["status"] == 200 and isinstance(data, dict):
+        if answered.status == 200 and isinstance(data, dict):
             try:
                 text = data["choices"][0]["message"].get("content") or ""
             except (KeyError, IndexError, TypeError, AttributeError):
                 text = ""
-            return RouteTest(True, message=" ".join(str(text).split())[:200], **common)
+            return replace(answered, ok=True, message=" ".join(str(text).split())[:200])
         error = data.get("error") if isinstance(data, dict) else None
         message = error.get("message") if isinstance(error, dict) else raw[:300].decode("utf-8", "replace")
-        return RouteTest(False, message=str(message), **common)
+        return replace(answered, message=str(message))
 
     def simulate_failure(self, provider: str, model: str, fault: str, count: int) -> dict[str, list[str]]:
         """Make ``provider``/``model`` fail with ``fault`` for its next ``count`` calls (see
@@ -454,7 +479,7 @@ class GatewayThread:
         return self._on_loop(self._fetch_models(provider_id))
 
     async def _fetch_models(self, provider_id: str) -> ModelList:
-        provider = self.gateway.snapshot.config.provider(provider_id)
+        provider = self._config().provider(provider_id)
         if provider is None:
             return ModelList(False, (), f"There is no provider {provider_id!r} any more.")
         try:

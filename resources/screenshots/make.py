@@ -154,13 +154,13 @@ def main() -> int:
     base = bridge.base_url
     assert base is not None
 
-    bridge.simulate_failure("primary", "echo", "error", 6)  # a few fallbacks to see in the log
+    bridge.routing.simulate_failure("primary", "echo", "error", 6)  # a few fallbacks to see in the log
     workers = [threading.Thread(target=traffic, args=(base, 60)) for _ in range(4)]
     for w in workers:
         w.start()
     while any(w.is_alive() for w in workers):
         wait(100)
-    bridge.simulate_failure("primary", "echo", "429", 2)
+    bridge.routing.simulate_failure("primary", "echo", "429", 2)
     post(base, "/v1/chat/completions", {"model": "smart", "messages": [{"role": "user", "content": "One more"}]})
     wait(1500)  # the log writer batches; the pages read what is written
 

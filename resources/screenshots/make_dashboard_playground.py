@@ -36,7 +36,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from desktop.bridge import GatewayBridge  # noqa: E402
+from desktop.services import GatewayBridge  # noqa: E402
 from desktop.windows.main import MainWindow  # noqa: E402
 from proxy.domain.pricing import PriceRef  # noqa: E402
 from proxy.domain.records import RequestRecord  # noqa: E402

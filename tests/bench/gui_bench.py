@@ -106,7 +106,7 @@ def main() -> int:
     args = parser.parse_args()
 
     app = QApplication(sys.argv)
-    from desktop.bridge import GatewayBridge
+    from desktop.services import GatewayBridge
     from desktop.windows.main import MainWindow
     from proxy.engine.gateway import GatewayOptions
 

@@ -21,7 +21,7 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
-from desktop.bridge import GatewayBridge  # noqa: E402
+from desktop.services import GatewayBridge  # noqa: E402
 from proxy.engine.gateway import GatewayOptions  # noqa: E402
 
 ACCESS_KEY = "sb-local-desktop-tests-0123456789abcdef"

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from desktop.bridge import GatewayBridge
+from desktop.services import GatewayBridge
 from proxy.engine.gateway import GatewayOptions
 from tests.desktop.upstreams import fake_in_subprocess
 

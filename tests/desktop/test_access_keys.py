@@ -14,6 +14,7 @@ from desktop.autostart import XdgAutostart
 from desktop.windows.settings import SettingsPage
 from proxy.storage.access_keys import keychain_entry
 from proxy.storage.keychain import KeychainStore
+from proxy.support.paths import Home
 from tests.desktop.conftest import in_worker
 
 
@@ -46,7 +47,7 @@ def test_new_key_works_at_once_and_a_revoked_one_gets_401(
 ) -> None:
     monkeypatch.delenv("SWITCHBOARD_ACCESS_KEY")  # the stored keys are in force, not the test's fixed one
     bridge = make_bridge(options)
-    with qtbot.waitSignal(bridge.access_keys_listed, timeout=15000):  # the page lists the keys once started
+    with qtbot.waitSignal(bridge.access_keys.listed, timeout=15000):  # the page lists the keys once started
         page = SettingsPage(bridge, XdgAutostart(config_home=tmp_path / "xdg"))
         qtbot.addWidget(page)
         bridge.start()
@@ -57,7 +58,7 @@ def test_new_key_works_at_once_and_a_revoked_one_gets_401(
     assert not box.env_note.isVisibleTo(page) and not box.reveal.isVisibleTo(page)
 
     box.name.setText("ci-tool")
-    with qtbot.waitSignal(bridge.access_key_created, timeout=15000) as created:
+    with qtbot.waitSignal(bridge.access_keys.created, timeout=15000) as created:
         box.new_button.click()
     assert created.args[:2] == ["ci-tool", True]
     qtbot.waitUntil(lambda: box.reveal.isVisibleTo(page))
@@ -66,7 +67,7 @@ def test_new_key_works_at_once_and_a_revoked_one_gets_401(
     qtbot.waitUntil(lambda: names(box.tree) == ["default", "ci-tool"], timeout=10000)
     row = box.tree.topLevelItem(1)
     assert value not in "".join(row.text(c) for c in range(4)) and row.text(1).startswith("sb-local-")
-    index = bridge.thread.gateway.home.access_keys_index.read_text()
+    index = Home.resolve(options.home).access_keys_index.read_text()
     assert "ci-tool" in index and value not in index
 
     with qtbot.waitSignal(bridge.request_logged, timeout=15000):
@@ -76,7 +77,7 @@ def test_new_key_works_at_once_and_a_revoked_one_gets_401(
     box.done_button.click()
     assert box.secret.text() == "" and not box.reveal.isVisibleTo(page)
 
-    bridge.list_access_keys()  # last used, from the request log
+    bridge.access_keys.load()  # last used, from the request log
     qtbot.waitUntil(lambda: box.tree.topLevelItem(1).text(3) != "never", timeout=10000)
 
     asked: list[str] = []
@@ -87,7 +88,7 @@ def test_new_key_works_at_once_and_a_revoked_one_gets_401(
 
     monkeypatch.setattr(QMessageBox, "question", confirm)
     box.tree.setCurrentItem(box.tree.topLevelItem(1))
-    with qtbot.waitSignal(bridge.access_key_revoked, timeout=15000) as revoked:
+    with qtbot.waitSignal(bridge.access_keys.revoked, timeout=15000) as revoked:
         box.revoke_button.click()
     assert revoked.args[:2] == ["ci-tool", True] and "ci-tool" in asked[0]
     qtbot.waitUntil(lambda: box.status.text().startswith("Revoked ci-tool"))

@@ -37,8 +37,8 @@ def test_request_signals_reach_the_gui_thread(qtbot, started):
     assert seen_on == [QApplication.instance().thread()]  # queued to the GUI thread, not run on the gateway's
     assert logged.args[0].id == record.id
     worker.join(10)
-    assert [r.id for r in started.recent(5)] == [record.id]
-    assert started.requests_today == 1 and not started.is_today_partial
+    assert [r.id for r in started.activity.recent(5)] == [record.id]
+    assert started.activity.requests_today == 1 and not started.activity.is_today_partial
 
 
 def test_recent_is_newest_first_and_survives_a_restart(qtbot, make_bridge, options):
@@ -49,26 +49,26 @@ def test_recent_is_newest_first_and_survives_a_restart(qtbot, make_bridge, optio
         with qtbot.waitSignal(first.request_logged, timeout=10000):
             worker = in_worker(post_chat, first.base_url, "demo", text)
         worker.join(10)
-    newest_first = [r.id for r in first.recent(5)]
+    newest_first = [r.id for r in first.activity.recent(5)]
     assert len(newest_first) == 3
-    assert first.recent(2) == first.recent(5)[:2]
+    assert first.activity.recent(2) == first.activity.recent(5)[:2]
     with qtbot.waitSignal(first.stopped, timeout=15000):
         first.stop()
 
     second = make_bridge(options)  # a new run reads the log it left behind
     with qtbot.waitSignal(second.started, timeout=10000):
         second.start()
-    assert [r.id for r in second.recent(5)] == newest_first
-    assert second.requests_today == 3
+    assert [r.id for r in second.activity.recent(5)] == newest_first
+    assert second.activity.requests_today == 3
 
 
 def test_stop_ends_the_gateway(qtbot, started):
     url = started.base_url
-    gateway_thread = started.thread._thread
+    [gateway_thread] = [t for t in threading.enumerate() if t.name == "switchboard-gateway"]
     with qtbot.waitSignal(started.stopped, timeout=15000):
         started.stop()  # returns at once; the GUI thread keeps running
-    assert started.base_url is None
-    assert gateway_thread is not None and not gateway_thread.is_alive()
+    assert started.base_url is None and not started.api.is_running
+    assert not gateway_thread.is_alive()
     try:
         urllib.request.urlopen(f"{url}/health", timeout=2)
     except (urllib.error.URLError, ConnectionError):
@@ -119,11 +119,11 @@ def test_bad_config_fails_with_a_message(qtbot, make_bridge, options, tmp_path):
 
 
 def test_access_key_from_the_environment(qtbot, started):
-    with qtbot.waitSignal(started.access_key_fetched, timeout=5000) as fetched:
-        started.fetch_access_key()
+    with qtbot.waitSignal(started.access_keys.client_key_fetched, timeout=5000) as fetched:
+        started.access_keys.fetch_client_key()
     assert fetched.args[0] == ACCESS_KEY
 
 
 def test_routes_are_the_config_in_force(started):
-    names = [(r.name, r.enabled) for r in started.routes()]
+    names = [(r.name, r.enabled) for r in started.config.routes()]
     assert ("demo", True) in names

@@ -18,7 +18,7 @@ def test_just_try_it_reaches_the_endpoint_and_connect_a_tool(qtbot, started) -> 
     wizard.show()
     wizard.next()  # welcome -> provider
     assert wizard.currentPage() is wizard.provider_page and wizard.provider_page.isComplete()
-    started.provider_result.emit("save:openai", True, "Added openai")  # another page's answer: not ours
+    started.config.answered.emit("save:openai", True, "Added openai")  # another page's answer: not ours
     assert wizard.currentPage() is wizard.provider_page and wizard.provider_page.saved is None
     wizard.next()  # the demo needs nothing saved
     assert wizard.currentPage() is wizard.model_page
@@ -80,7 +80,7 @@ def test_a_provider_key_is_saved_tested_and_used(qtbot, secret_service, started)
         qtbot.waitUntil(lambda: wizard.currentPage() is wizard.model_page, timeout=20000)
         assert page.key.text() == "" and "key accepted" in page.status.text()
         assert upstream.requests[-1].headers["Authorization"] == f"Bearer {KEY}"  # the key test reached the fake
-        assert KEY not in started.thread.gateway.config_path.read_text()
+        assert KEY not in started.api.paths.config_file.read_text()
         qtbot.waitUntil(lambda: wizard.model_page.model.findText("custom/gpt-4.1") >= 0, timeout=20000)
         assert wizard.model_page.status.text() == "Custom OpenAI-compatible server offers 2 models."
         wizard.model_page.model.setCurrentText("custom/gpt-4.1")
@@ -96,7 +96,7 @@ def test_a_provider_key_is_saved_tested_and_used(qtbot, secret_service, started)
 
 def test_a_server_on_this_computer_is_offered(qtbot, started) -> None:
     with running_fake(api_key=None, models=["llama3.2"]) as ollama:
-        started.thread.local_server_addresses = {"ollama": ollama.base_url, "lmstudio": "http://127.0.0.1:9/v1"}
+        started.api.local_server_addresses = {"ollama": ollama.base_url, "lmstudio": "http://127.0.0.1:9/v1"}
         wizard = FirstRunWizard(started)
         qtbot.addWidget(wizard)
         wizard.show()

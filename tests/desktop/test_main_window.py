@@ -47,8 +47,8 @@ def test_pages_switch_and_closing_only_hides(qtbot, started, home, tmp_path) -> 
 def test_connect_a_tool_shows_the_live_setup_with_the_key_masked(qtbot, started, home) -> None:
     page = ConnectPage(started)
     qtbot.addWidget(page)
-    with qtbot.waitSignal(started.access_key_fetched, timeout=10000):
-        started.fetch_access_key()  # on a worker thread
+    with qtbot.waitSignal(started.access_keys.client_key_fetched, timeout=10000):
+        started.access_keys.fetch_client_key()  # on a worker thread
     names = [page.list.item(i).text() for i in range(page.list.count())]
     assert "Claude Code" in names and "Codex CLI" in names and "Cursor" in names
     page.list.setCurrentRow(names.index("Python (openai SDK)"))
@@ -63,8 +63,8 @@ def test_connect_a_tool_shows_the_live_setup_with_the_key_masked(qtbot, started,
 def test_apply_and_restore_run_off_the_gui_thread(qtbot, started, home) -> None:
     page = ConnectPage(started)
     qtbot.addWidget(page)
-    with qtbot.waitSignal(started.access_key_fetched, timeout=10000):
-        started.fetch_access_key()
+    with qtbot.waitSignal(started.access_keys.client_key_fetched, timeout=10000):
+        started.access_keys.fetch_client_key()
     page.list.setCurrentRow([t.id for t in page.tools].index("aider"))
     assert page.apply_button.isVisible() is False or page.apply_button.isVisibleTo(page)
     with qtbot.waitSignal(page.file_done, timeout=10000) as done:
@@ -110,10 +110,10 @@ def test_settings_save_the_gateway_options_as_a_config_version(qtbot, started, t
     assert page.require_auth.isChecked() and not page.store_bodies.isChecked()
     page.store_bodies.setChecked(True)
     page.retention.setValue(7)
-    with qtbot.waitSignal(started.provider_result, timeout=10000) as answer:
+    with qtbot.waitSignal(started.config.answered, timeout=10000) as answer:
         page.save_button.click()
     assert answer.args[:2] == ["config", True], answer.args
-    config = started.thread.gateway.snapshot.config
+    config = started.config.current
     assert config.logging.store_bodies and config.logging.retention_days == 7
-    assert '"retention_days": 7' in started.thread.gateway.config_path.read_text()
+    assert '"retention_days": 7' in started.api.paths.config_file.read_text()
     assert page.saved.text().startswith("Saved and applied")

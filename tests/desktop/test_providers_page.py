@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from desktop.windows.providers import ProvidersPage
+from proxy.api import KeyOutcome, KeyTestResult
 from proxy.storage.keychain import KeychainStore
 from tests.desktop.conftest import in_worker, post_chat
 from tests.desktop.upstreams import fake_in_subprocess, running_fake
@@ -26,11 +27,18 @@ def upstream():
 
 
 def result_of(qtbot, page: ProvidersPage, trigger) -> tuple[str, bool, str]:
-    with qtbot.waitSignal(page.bridge.provider_result, timeout=20000) as answer:
+    with qtbot.waitSignal(page.bridge.config.answered, timeout=20000) as answer:
         trigger()
     # waitSignal hears the signal on the emitting worker thread; let the page's queued slot run too
     QApplication.processEvents()
     return tuple(answer.args)  # type: ignore[return-value]
+
+
+def key_test_of(qtbot, page: ProvidersPage) -> tuple[str, KeyTestResult]:
+    with qtbot.waitSignal(page.bridge.providers.key_tested, timeout=20000) as answer:
+        page.test_button.click()
+    QApplication.processEvents()
+    return answer.args[0], answer.args[1]
 
 
 def test_add_test_and_delete_a_provider(qtbot, secret_service, started, upstream, monkeypatch) -> None:
@@ -44,21 +52,24 @@ def test_add_test_and_delete_a_provider(qtbot, secret_service, started, upstream
     assert (action, ok) == ("save:fake", True), message
     assert GOOD_KEY not in message and page.key.text() == ""  # the key left the widget at once
     assert [page.tree.topLevelItem(i).text(0) for i in range(page.tree.topLevelItemCount())] == ["demo", "fake"]
-    config = started.thread.gateway.config_path.read_text()
+    config = started.api.paths.config_file.read_text()
     assert '"fake"' in config and GOOD_KEY not in config
     assert KeychainStore().get("fake") == GOOD_KEY
 
     page.tree.setCurrentItem(page.tree.topLevelItem(1))
-    action, ok, message = result_of(qtbot, page, page.test_button.click)
-    assert action == "test:fake" and ok and "key accepted" in message
+    provider, result = key_test_of(qtbot, page)
+    assert provider == "fake" and result.outcome is KeyOutcome.ACCEPTED and "key accepted" in result.message
+    assert page.result.text() == f"fake: {result.message}"
 
     page.key.setText("sk-providers-page-wrong-key-000000")  # replace the key with a bad one
     page.name.setText("fake")
     page.base_url.setText(upstream)
     assert result_of(qtbot, page, page.save_button.click)[1]
     qtbot.wait(700)  # the gateway rebuilds the adapter when the keys-changed marker moves (0.5 s watch)
-    action, ok, message = result_of(qtbot, page, page.test_button.click)
-    assert not ok and "key rejected (401)" in message and "wrong-key" not in message
+    provider, result = key_test_of(qtbot, page)
+    assert result.outcome is KeyOutcome.REJECTED and not result.ok
+    assert "key rejected (401)" in result.message and "wrong-key" not in result.message
+    assert "paste a new key" in page.result.text()  # the advice follows the outcome, not the wording
 
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     page.tree.setCurrentItem(page.tree.topLevelItem(1))
@@ -83,7 +94,7 @@ def test_invalid_input_is_explained_inline(qtbot, started) -> None:
 def test_a_local_server_is_offered_and_added_with_one_click(qtbot, started) -> None:
     with running_fake(api_key=None, models=["llama3.2", "qwen2.5"]) as ollama:
         # where an Ollama would answer, without binding 11434 (port 9: nothing listens there)
-        started.thread.local_server_addresses = {"ollama": ollama.base_url, "lmstudio": "http://127.0.0.1:9/v1"}
+        started.api.local_server_addresses = {"ollama": ollama.base_url, "lmstudio": "http://127.0.0.1:9/v1"}
         page = ProvidersPage(started)
         qtbot.addWidget(page)
         page.show()  # showing the page looks for local servers (on the gateway loop)
@@ -120,7 +131,7 @@ def test_fetch_models_asks_the_provider_with_its_keychain_key(qtbot, secret_serv
         page.tree.setCurrentItem(page.tree.findItems("listed", Qt.MatchFlag.MatchExactly)[0])
         assert page.models_title.text() == "Models of listed"
 
-        with qtbot.waitSignal(started.models_fetched, timeout=20000) as answer:
+        with qtbot.waitSignal(started.providers.models_fetched, timeout=20000) as answer:
             page.models_button.click()
         QApplication.processEvents()
         assert answer.args[:3] == ["listed", True, ("gpt-4.1", "gpt-4o-mini")]
@@ -146,8 +157,8 @@ def test_disabling_a_provider_sends_its_routes_to_their_other_targets(qtbot, sta
                 }
             )
 
-        with qtbot.waitSignal(started.provider_result, timeout=10000):
-            started.update_config("add a route with a fallback", add_route)
+        with qtbot.waitSignal(started.config.answered, timeout=10000):
+            started.config.update("add a route with a fallback", add_route)
         page = ProvidersPage(started)
         qtbot.addWidget(page)
         page.tree.setCurrentItem(page.tree.findItems("first", Qt.MatchFlag.MatchExactly)[0])
@@ -165,8 +176,8 @@ def test_disabling_a_provider_sends_its_routes_to_their_other_targets(qtbot, sta
         assert page.enable_button.text() == "Disable"
         assert result_of(qtbot, page, page.enable_button.click) == ("enable:first", True, "Disable provider first")
         assert page.tree.currentItem().text(4) == "Disabled" and page.enable_button.text() == "Enable"
-        assert started.thread.gateway.snapshot.config.provider("first").enabled is False
-        saved = json.loads(started.thread.gateway.config_path.read_text())
+        assert started.config.current.provider("first").enabled is False
+        saved = json.loads(started.api.paths.config_file.read_text())
         assert next(p for p in saved["providers"] if p["id"] == "first")["enabled"] is False
         reply = ask()  # the fallback target answers; the disabled provider is never called
         assert chats() == 1 and "hello from the tray" in reply["choices"][0]["message"]["content"]

@@ -71,9 +71,9 @@ def drag(model: TargetsModel, row: int, to: int) -> None:
 
 def test_dragging_a_target_changes_the_fallback_order_in_the_running_gateway(qtbot, page):
     select(page, "chain")
-    assert [page.targets_model.data(page.targets_model.index(r, 1)) for r in range(3)] == ["alpha", "beta", "gamma"]
+    assert [page.targets.model.data(page.targets.model.index(r, 1)) for r in range(3)] == ["alpha", "beta", "gamma"]
     with qtbot.waitSignal(page.saved, timeout=5000) as saved:
-        drag(page.targets_model, 2, 0)  # gamma to the top
+        drag(page.targets.model, 2, 0)  # gamma to the top
     assert order(page, "chain") == ["gamma", "alpha", "beta"]
     assert "fallback order gamma / echo → alpha / echo → beta / echo" in saved.args[0]
     # the gateway now answers from the new first target
@@ -82,50 +82,50 @@ def test_dragging_a_target_changes_the_fallback_order_in_the_running_gateway(qtb
     worker.join(10)
     assert done.args[0].status == "ok" and done.args[0].provider == "gamma"
     # keyboard: Alt+Down moves the selected target one place down, saved the same way
-    page.targets_view.selectRow(0)
+    page.targets.view.selectRow(0)
     with qtbot.waitSignal(page.saved, timeout=5000):
-        qtbot.keyClick(page.targets_view, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+        qtbot.keyClick(page.targets.view, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
     assert order(page, "chain") == ["alpha", "gamma", "beta"]
 
 
 def test_drop_onto_a_row_and_a_burst_of_edits_make_one_version(qtbot, page):
     select(page, "chain")
-    before = len(page.bridge.thread.config_history())
-    model = page.targets_model
+    before = len(page.bridge.api.history())
+    model = page.targets.model
     data = model.mimeData([model.index(0, 0)])
     with qtbot.waitSignal(page.saved, timeout=5000):
         model.dropMimeData(data, Qt.DropAction.MoveAction, -1, -1, model.index(2, 0))  # onto gamma: before it
         drag(model, 0, 3)  # and beta to the end, within the save delay
     assert order(page, "chain") == ["alpha", "gamma", "beta"]
-    assert len(page.bridge.thread.config_history()) == before + 1
+    assert len(page.bridge.api.history()) == before + 1
 
 
 def test_invalid_edits_are_refused_live_and_nothing_is_saved(qtbot, page):
     select(page, "chain")
-    before = len(page.bridge.thread.config_history())
-    page.name.setText("demo")  # the name of another route
-    page.name.textEdited.emit("demo")
+    before = len(page.bridge.api.history())
+    page.form.name.setText("demo")  # the name of another route
+    page.form.name.textEdited.emit("demo")
     assert "duplicate route name 'demo'" in page.status.text()
     assert not page.save_timer.isActive()
-    page.name.setText("has space")
-    page.name.textEdited.emit("has space")
+    page.form.name.setText("has space")
+    page.form.name.textEdited.emit("has space")
     assert page.status.text().startswith("Not saved: routes[1].name")
-    page.name.setText("chain")
-    page.name.textEdited.emit("chain")  # back to valid and unchanged: nothing to save
+    page.form.name.setText("chain")
+    page.form.name.textEdited.emit("chain")  # back to valid and unchanged: nothing to save
     qtbot.wait(50)
-    assert len(page.bridge.thread.config_history()) == before
+    assert len(page.bridge.api.history()) == before
 
 
 def test_weighted_strategy_shows_a_slider_per_target_and_saves_weights(qtbot, page):
     select(page, "chain")
-    assert page.weights.isHidden()
+    assert page.targets.weights.isHidden()
     with qtbot.waitSignal(page.saved, timeout=5000):
-        page.strategy.setCurrentIndex(page.strategy.findData("weighted"))
+        page.form.strategy.setCurrentIndex(page.form.strategy.findData("weighted"))
     route = route_in_force(page, "chain")
     assert route.strategy == "weighted" and [t.weight for t in route.targets] == [33.0, 33.0, 33.0]
     sliders = [
-        page.weights_form.itemAt(r, page.weights_form.ItemRole.FieldRole).layout().itemAt(0).widget()
-        for r in range(page.weights_form.rowCount())
+        page.targets.weights_form.itemAt(r, page.targets.weights_form.ItemRole.FieldRole).layout().itemAt(0).widget()
+        for r in range(page.targets.weights_form.rowCount())
     ]
     assert len(sliders) == 3
     with qtbot.waitSignal(page.saved, timeout=5000):
@@ -140,12 +140,12 @@ def test_ab_split_fallback_settings_cache_and_limits_round_trip(qtbot, page):
     route = route_in_force(page, "chain")
     assert [v.name for v in route.variants] == ["a", "b"] and not route.targets
     with qtbot.waitSignal(page.saved, timeout=5000):
-        page.triggers["rate_limits"].setChecked(False)
-        page.retries.setValue(2)
-        page.budget.setValue(30)
-        page.cache_on.setChecked(True)
-        page.rpm.setValue(120)
-        page.daily.setValue(5)
+        page.form.triggers["rate_limits"].setChecked(False)
+        page.form.retries.setValue(2)
+        page.form.budget.setValue(30)
+        page.form.cache_on.setChecked(True)
+        page.form.rpm.setValue(120)
+        page.form.daily.setValue(5)
     route = route_in_force(page, "chain")
     assert route.triggers.rate_limits is False and route.retries.max_retries == 2 and route.retries.budget == 30
     assert route.cache.enabled and route.limits.requests_per_minute == 120 and route.limits.daily_usd == 5
@@ -156,34 +156,34 @@ def test_ab_split_fallback_settings_cache_and_limits_round_trip(qtbot, page):
 
 def test_build_a_three_target_route_test_it_simulate_a_failure_and_roll_back(qtbot, page, monkeypatch):
     bridge = page.bridge
-    monkeypatch.setattr("desktop.windows.routing.QInputDialog.getText", lambda *a, **k: ("trio", True))
-    page.add_provider.setCurrentText("alpha")
-    page.add_model.setEditText("echo")
+    monkeypatch.setattr("desktop.windows.routing.page.QInputDialog.getText", lambda *a, **k: ("trio", True))
+    page.targets.add_provider.setCurrentText("alpha")
+    page.targets.add_model.setEditText("echo")
     with qtbot.waitSignal(bridge.config_applied, timeout=5000):
         page.new_route()
     qtbot.waitUntil(lambda: page.original_name == "trio" and page.route is not None and page.route["name"] == "trio")
     for provider in ("beta", "gamma"):
-        page.add_provider.setCurrentText(provider)
-        page.add_model.setEditText("echo")
-        page.add_target_button.click()
+        page.targets.add_provider.setCurrentText(provider)
+        page.targets.add_model.setEditText("echo")
+        page.targets.add_button.click()
     with qtbot.waitSignal(page.saved, timeout=5000):
         page.save_now()
     assert order(page, "trio") == ["alpha", "beta", "gamma"]
 
-    with qtbot.waitSignal(bridge.route_tested, timeout=10000) as tested:
-        page.test_button.click()
+    with qtbot.waitSignal(bridge.routing.route_tested, timeout=10000) as tested:
+        page.trying.test_button.click()
     result = tested.args[0]
     assert result.ok and result.provider == "alpha" and result.model == "echo" and result.attempts == 1
-    assert "Answered by alpha / echo" in page.test_result.text()
+    assert "Answered by alpha / echo" in page.trying.test_result.text()
 
-    page.fault_target.setCurrentIndex(page.fault_target.findData("alpha\techo"))
-    page.fault_kind.setCurrentIndex(page.fault_kind.findData("error"))
-    assert page.fault_count.value() == 2  # by default enough to use up the route's retries (1) on that target
-    page.simulate_button.click()
-    assert "alpha / echo: 2× server error (500)" in page.pending.text()
-    seen = {r.id for r in bridge.recent(50)}
+    page.trying.fault_target.setCurrentIndex(page.trying.fault_target.findData("alpha\techo"))
+    page.trying.fault_kind.setCurrentIndex(page.trying.fault_kind.findData("error"))
+    assert page.trying.fault_count.value() == 2  # by default enough to use up the route's retries (1) on that target
+    page.trying.simulate_button.click()
+    assert "alpha / echo: 2× server error (500)" in page.trying.pending.text()
+    seen = {r.id for r in bridge.activity.recent(50)}
     with qtbot.waitSignal(bridge.request_logged, timeout=10000, check_params_cb=lambda r: r.id not in seen) as logged:
-        page.test_button.click()
+        page.trying.test_button.click()
     record = logged.args[0]
     assert record.status == "ok" and record.attempts == 3 and record.provider == "beta"
     attempts = json.loads(record.attempt_log)
@@ -192,11 +192,11 @@ def test_build_a_three_target_route_test_it_simulate_a_failure_and_roll_back(qtb
         ("alpha/echo", 500),
         ("beta/echo", 200),
     ]
-    qtbot.waitUntil(lambda: "Answered by beta / echo" in page.test_result.text())
-    assert "after 3 attempts" in page.test_result.text()
-    assert page.pending.text() == "No failures simulated."
+    qtbot.waitUntil(lambda: "Answered by beta / echo" in page.trying.test_result.text())
+    assert "after 3 attempts" in page.trying.test_result.text()
+    assert page.trying.pending.text() == "No failures simulated."
 
-    monkeypatch.setattr("desktop.windows.routing.QMessageBox.question", lambda *a: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
     page.show_history()
     dialog = page.history
     qtbot.waitUntil(lambda: dialog.versions.count() >= 3)
@@ -252,12 +252,12 @@ def test_an_edit_while_a_stream_runs_does_not_drop_it(qtbot, page):
 
     slow = {"pace_ms": 40}  # 60 words: about 2.4 s
     with qtbot.waitSignal(page.bridge.config_applied, timeout=5000):  # make alpha stream slowly
-        page.bridge.update_config("slow alpha", lambda d: d["providers"][1].update(demo=slow))
+        page.bridge.config.update("slow alpha", lambda d: d["providers"][1].update(demo=slow))
     with qtbot.waitSignal(page.bridge.request_finished, timeout=20000) as finished:
         worker = in_worker(stream)
         qtbot.wait(200)  # the stream is under way
         with qtbot.waitSignal(page.saved, timeout=5000):
-            drag(page.targets_model, 2, 0)
+            drag(page.targets.model, 2, 0)
         assert worker.is_alive(), "the stream ended before the edit was applied"
     worker.join(20)
     assert finished.args[0].status == "ok" and finished.args[0].provider == "alpha"

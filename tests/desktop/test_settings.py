@@ -48,7 +48,7 @@ def answers_health(base_url: str) -> bool:
 
 
 def history(bridge) -> list[str]:
-    return [v.summary for v in bridge.thread.gateway.store.history()]
+    return [v.summary for v in bridge.api.history()]
 
 
 def test_a_port_in_use_leaves_config_gateway_and_form_untouched(
@@ -64,7 +64,7 @@ def test_a_port_in_use_leaves_config_gateway_and_form_untouched(
     before_file, before_history = config_file.read_text(), history(bridge)
 
     page.port.setValue(busy_port)
-    with qtbot.waitSignal(bridge.provider_result, timeout=10000) as answer:
+    with qtbot.waitSignal(bridge.config.answered, timeout=10000) as answer:
         page.save_button.click()
 
     assert answer.args[:2] == ["config", False]
@@ -77,7 +77,7 @@ def test_a_port_in_use_leaves_config_gateway_and_form_untouched(
 
     # the form still works: a change that can take effect is saved and applied
     page.retention.setValue(9)
-    with qtbot.waitSignal(bridge.provider_result, timeout=10000) as answer:
+    with qtbot.waitSignal(bridge.config.answered, timeout=10000) as answer:
         page.save_button.click()
     assert answer.args[:2] == ["config", True], answer.args
     assert json.loads(config_file.read_text())["logging"]["retention_days"] == 9

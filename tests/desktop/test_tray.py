@@ -71,25 +71,25 @@ def test_menu_when_running_and_copy_endpoint(qtbot, started):
     assert page.args == ["Request log"]
     models = submenu(menu, "Models")
     assert "demo" in texts(models) and action(models, "demo").isChecked()
-    with qtbot.waitSignal(started.provider_result, timeout=10000) as answer:
+    with qtbot.waitSignal(started.config.answered, timeout=10000) as answer:
         action(models, "demo").trigger()  # untick: the route is turned off, as a new config version
     assert answer.args[:2] == ["config", True], answer.args
-    assert not next(r for r in started.routes() if r.name == "demo").enabled
+    assert not next(r for r in started.config.routes() if r.name == "demo").enabled
     default = submenu(submenu(open_menu(tray), "Models"), "Default for unknown names")
     assert [a.text() for a in default.actions()] == ["None (answer 404)", "demo-embed"]
-    with qtbot.waitSignal(started.provider_result, timeout=10000):
+    with qtbot.waitSignal(started.config.answered, timeout=10000):
         action(default, "demo-embed").trigger()
-    assert started.default_route() == "demo-embed"
-    with qtbot.waitSignal(started.provider_result, timeout=10000):
+    assert started.config.default_route() == "demo-embed"
+    with qtbot.waitSignal(started.config.answered, timeout=10000):
         action(submenu(open_menu(tray), "Models"), "demo").trigger()  # tick: on again
-    assert next(r for r in started.routes() if r.name == "demo").enabled
+    assert next(r for r in started.config.routes() if r.name == "demo").enabled
     assert tray.toolTip() == f"Switchboard — {started.base_url}\n0 requests today, $0.00 spent"
 
 
 def test_copy_access_key(qtbot, started):
     tray = TrayIcon(started)
     tray.on_started(started.base_url)
-    with qtbot.waitSignal(started.access_key_fetched, timeout=5000):
+    with qtbot.waitSignal(started.access_keys.client_key_fetched, timeout=5000):
         action(open_menu(tray), "Copy access key").trigger()
     assert QGuiApplication.clipboard().text() == ACCESS_KEY
 
@@ -104,7 +104,7 @@ def test_recent_requests_and_tooltip_follow_traffic(qtbot, started):
     assert len(texts(recent)) == 1
     line = texts(recent)[0]
     assert " · demo · ok · " in line and line.endswith(" ms")
-    record = started.recent(1)[0]
+    record = started.activity.recent(1)[0]
     assert (
         action(recent, line)
         .toolTip()

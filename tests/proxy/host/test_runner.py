@@ -131,3 +131,22 @@ def test_after_a_failed_start_the_file_can_take_a_free_port_and_start_again(tmp_
         assert done == f"Port {busy} was in use: port {port}" and port != busy
         assert thread.start() == f"http://127.0.0.1:{port}"
         thread.stop()
+
+
+def test_read_runs_on_the_gateway_thread_at_once_from_a_callback_and_handed_over_from_others(tmp_path, access_key):
+    thread = GatewayThread(GatewayOptions(home=tmp_path, port=0), config=GatewayConfig.model_validate(DEMO_CONFIG))
+    with pytest.raises(GatewayNotRunning):
+        thread.read(lambda gateway: gateway.base_url)  # no loop to read on
+    from_callback: list[tuple[str, str | None]] = []
+
+    def on_event(event):
+        if isinstance(event, ServerStarted):  # on the gateway's thread: must not wait for its own loop
+            from_callback.append(thread.read(lambda gateway: (threading.current_thread().name, gateway.base_url)))
+
+    thread.events.connect(on_event)
+    url = thread.start()
+    try:
+        assert from_callback == [("switchboard-gateway", url)]
+        assert thread.read(lambda gateway: threading.current_thread().name) == "switchboard-gateway"
+    finally:
+        thread.stop()

@@ -1,4 +1,4 @@
-"""What the dashboard shows, read from the request log (no Qt: runs on a worker thread).
+"""What the dashboard shows, read from the request log (blocking: the desktop runs it on a worker).
 
 :func:`load` reads one time range through :mod:`proxy.storage.stats` (its own read-only
 connection) and the month's spend through :func:`proxy.storage.request_log.month_spend`, and
