@@ -49,3 +49,17 @@ def test_a_forbidden_import_fails_the_check(tmp_path: Path, module: str, line: s
     assert result.returncode == 1, result.stdout + result.stderr
     report = result.stdout.split("Broken contracts", 1)[-1]
     assert broken in report, result.stdout
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_outgrows_its_room() -> None:
+    """Modules stay under about 600 lines (split by responsibility above that)."""
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for part in ("proxy", "desktop")
+        for path in (ROOT / part).rglob("*.py")
+    }
+    too_big = {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES}
+    assert not too_big, f"split these by responsibility: {too_big}"
