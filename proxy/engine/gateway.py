@@ -17,7 +17,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +47,7 @@ from proxy.engine.snapshot import Snapshot, build_snapshot
 from proxy.engine.watcher import ConfigWatcher
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.providers.discovery import discover_local_servers
-from proxy.routing.attempts import AttemptLoop, Prime, no_route_error
+from proxy.routing.attempts import AttemptLoop, no_route_error
 from proxy.routing.health import HealthBoard, TargetHealth
 from proxy.routing.limits import LimitKeeper
 from proxy.routing.resolve import Attempt, Resolution
@@ -60,6 +60,8 @@ from proxy.support.paths import Home, resolve_config_path
 from proxy.support.threads import in_thread
 
 log = logging.getLogger(__name__)
+
+Prime = Callable[[UpstreamReply], Awaitable[UpstreamReply]]
 
 
 @dataclass(frozen=True)
@@ -481,25 +483,34 @@ class Gateway:
             ApiError: the client's own mistake, or the last target's failure.
         """
 
-        async def call(attempt: Attempt, upstream_call: UpstreamCall) -> UpstreamReply:
-            adapter = snap.adapters[attempt.provider]
+        adapters = snap.adapters
+
+        async def send(attempt: Attempt) -> UpstreamReply:
+            adapter = adapters[attempt.provider]
+            upstream_call = build(attempt, adapter.supports_stream_usage)
             fault = self.simulator.take(attempt.provider, attempt.model)
             if fault is None:
-                return await adapter.call(upstream_call)
-            provider = snap.config.provider(attempt.provider)
-            error = failure(fault, attempt.provider, provider.timeouts.first_token if provider else 0.0)
-            if error is not None:
-                raise error
-            reply = await adapter.call(upstream_call)
-            if reply.events is not None:
-                return cut_after_first_content(reply, attempt.provider)
-            raise UpstreamConnectError(attempt.provider, "connection dropped before the answer (simulated)")
-
-        def stream_usage(attempt: Attempt) -> bool:
-            return snap.adapters[attempt.provider].supports_stream_usage
+                reply = await adapter.call(upstream_call)
+            else:
+                reply = await self._simulated(snap, attempt, fault, adapter, upstream_call)
+            if prime is not None and reply.events is not None:
+                reply = await prime(reply)
+            return reply
 
         self.attempts.prices = snap.price
-        attempt, reply = await self.attempts.run(ex, resolution, call, build, stream_usage, prime)
+        attempt, reply = await self.attempts.run(ex, resolution, send)
         ex.provider, ex.upstream_model = attempt.provider, attempt.model  # the answering target (hedging)
         ex.price = snap.price_ref(attempt)
         return reply
+
+    async def _simulated(
+        self, snap: Snapshot, attempt: Attempt, fault: str, adapter: Any, upstream_call: UpstreamCall
+    ) -> UpstreamReply:
+        provider = snap.config.provider(attempt.provider)
+        error = failure(fault, attempt.provider, provider.timeouts.first_token if provider else 0.0)
+        if error is not None:
+            raise error
+        reply = await adapter.call(upstream_call)
+        if reply.events is not None:
+            return cut_after_first_content(reply, attempt.provider)
+        raise UpstreamConnectError(attempt.provider, "connection dropped before the answer (simulated)")
