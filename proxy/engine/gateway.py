@@ -41,6 +41,7 @@ from proxy.domain.events import (
 from proxy.domain.exchange import Exchange
 from proxy.domain.records import RequestRecord
 from proxy.engine.hooks import ModelRequest, default_hooks
+from proxy.engine.hooks.base import ReportingAttempts
 from proxy.engine.metrics import Metrics
 from proxy.engine.snapshot import Snapshot, build_snapshot
 from proxy.engine.watcher import ConfigWatcher
@@ -474,7 +475,9 @@ class Gateway:
             return reply
 
         self.attempts.prices = snap.price
-        attempt, reply = await self.attempts.run(ex, resolution, send)
+        watched = self.hooks.attempted
+        report = ReportingAttempts(ex, watched) if watched else ex  # nobody watching: no detour
+        attempt, reply = await self.attempts.run(report, resolution, send)
         ex.provider, ex.upstream_model = attempt.provider, attempt.model  # the answering target (hedging)
         ex.price = snap.price_ref(attempt)
         return reply

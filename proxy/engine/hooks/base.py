@@ -15,6 +15,10 @@ Points, in the order a request meets them:
 ``on_attempt(snap, attempt, adapter, call)``
     Before one upstream call. Return ``None`` to let it go upstream, or an awaitable that stands in
     for it (returns a reply or raises ``UpstreamError``: a simulated failure).
+``on_attempted(ex, record)``
+    One attempt ended (an ``AttemptRecord``: target, status, error, time), as the attempt loop
+    reports it; e.g. a span per attempt. With no subscriber the loop reports to the ``Exchange``
+    directly.
 ``on_response(ex, resolution, request, reply)``
     A forwarded reply (not an early answer), before it is relayed; returns it or a replacement
     (e.g. a stream wrapped to watch its events).
@@ -33,7 +37,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from proxy.config.schema import GatewayConfig
-from proxy.domain.exchange import Exchange
+from proxy.domain.exchange import AttemptRecord, Exchange
 from proxy.domain.records import RequestRecord
 from proxy.engine.snapshot import Snapshot
 from proxy.providers.base import ProviderAdapter, UpstreamCall, UpstreamReply
@@ -78,6 +82,7 @@ class ModelRequest(Protocol):
 
 OnRequest = Callable[[Exchange, Snapshot, Resolution, ModelRequest], Awaitable[UpstreamReply | None] | None]
 OnAttempt = Callable[[Snapshot, Attempt, ProviderAdapter, UpstreamCall], Awaitable[UpstreamReply] | None]
+OnAttempted = Callable[[Exchange, AttemptRecord], None]
 OnResponse = Callable[[Exchange, Resolution, ModelRequest, UpstreamReply], UpstreamReply]
 OnEnded = Callable[[Exchange, RequestRecord], None]
 OnLogged = Callable[[RequestRecord], None]
@@ -88,12 +93,13 @@ Stop = Callable[[], Awaitable[None]]
 class Hooks:
     """The gateway's hooks in order, and the subscribers of each point (bound methods, found once)."""
 
-    __slots__ = ("all", "request", "attempt", "response", "ended", "logged", "start", "stop")
+    __slots__ = ("all", "request", "attempt", "attempted", "response", "ended", "logged", "start", "stop")
 
     def __init__(self, hooks: Sequence[object]) -> None:
         self.all = tuple(hooks)
         self.request: tuple[OnRequest, ...] = self._subscribers("on_request")
         self.attempt: tuple[OnAttempt, ...] = self._subscribers("on_attempt")
+        self.attempted: tuple[OnAttempted, ...] = self._subscribers("on_attempted")
         self.response: tuple[OnResponse, ...] = self._subscribers("on_response")
         self.ended: tuple[OnEnded, ...] = self._subscribers("on_ended")
         self.logged: tuple[OnLogged, ...] = self._subscribers("on_logged")
@@ -102,3 +108,36 @@ class Hooks:
 
     def _subscribers(self, point: str) -> tuple[Any, ...]:
         return tuple(getattr(hook, point) for hook in self.all if callable(getattr(hook, point, None)))
+
+
+class ReportingAttempts:
+    """The ``AttemptReport`` the attempt loop gets when hooks watch attempts: the ``Exchange``'s,
+    each ended attempt also passed to the ``on_attempted`` hooks."""
+
+    __slots__ = ("ex", "hooks")
+
+    def __init__(self, ex: Exchange, hooks: tuple[OnAttempted, ...]) -> None:
+        self.ex = ex
+        self.hooks = hooks
+
+    @property
+    def id(self) -> str:
+        return self.ex.id
+
+    @property
+    def attempts(self) -> int:
+        return self.ex.attempts
+
+    def attempt_began(self, provider: str, model: str) -> None:
+        self.ex.attempt_began(provider, model)
+
+    def attempted(self, attempt: AttemptRecord) -> None:
+        self.ex.attempted(attempt)
+        for hook in self.hooks:
+            hook(self.ex, attempt)
+
+    def hold(self, release: Callable[[], None]) -> None:
+        self.ex.hold(release)
+
+    def let_go(self, release: Callable[[], None]) -> None:
+        self.ex.let_go(release)

@@ -27,6 +27,9 @@ class Recorder:
     def on_attempt(self, snap: Any, attempt: Any, adapter: Any, call: Any) -> None:
         self.seen.append(f"attempt {attempt.provider}/{attempt.model}")
 
+    def on_attempted(self, ex: Any, record: Any) -> None:
+        self.seen.append(f"attempted {record.provider}/{record.model} {record.status}")
+
     def on_response(self, ex: Any, resolution: Any, request: Any, reply: UpstreamReply) -> UpstreamReply:
         self.seen.append("response")
         return reply
@@ -79,7 +82,7 @@ async def test_a_hook_meets_a_request_at_every_point_in_order(tmp_path):
         ctx.gateway.hooks = Hooks([*ctx.gateway.hooks.all, Recorder(seen)])
         await ctx.openai().chat.completions.create(model="demo", messages=MESSAGES)
         ctx.rows()
-    assert seen == ["request demo", "attempt demo/echo", "response", "ended ok", "logged"]
+    assert seen == ["request demo", "attempt demo/echo", "attempted demo/echo 200", "response", "ended ok", "logged"]
 
 
 async def test_a_hook_that_answers_early_skips_the_attempts_and_the_hooks_after_it(tmp_path):
