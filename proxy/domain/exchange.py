@@ -179,9 +179,19 @@ class Exchange:
         release()
 
     def attempted(self, attempt: AttemptRecord) -> None:
-        self.note_attempt(
-            attempt.provider, attempt.model, attempt.status, attempt.error, attempt.ms, attempt.response_headers
-        )
+        """Record one attempt; of its response headers, only :data:`RESPONSE_HEADERS` are kept."""
+        error = attempt.error
+        if error is not None:
+            error = clean_text(error)
+        entry: dict[str, object] = {
+            "target": f"{attempt.provider}/{attempt.model}",
+            "status": attempt.status,
+            "error": error,
+            "ms": round(attempt.ms, 2),
+        }
+        if attempt.response_headers and (kept := useful_headers(attempt.response_headers)):
+            entry["response_headers"] = kept
+        self.attempt_log.append(entry)
 
     def note_attempt(
         self,
@@ -192,14 +202,8 @@ class Exchange:
         ms: float,
         response_headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Record one attempt; of ``response_headers``, only :data:`RESPONSE_HEADERS` are kept."""
-        target = f"{provider}/{model}"
-        if error is not None:
-            error = clean_text(error)
-        entry: dict[str, object] = {"target": target, "status": status, "error": error, "ms": round(ms, 2)}
-        if response_headers and (kept := useful_headers(response_headers)):
-            entry["response_headers"] = kept
-        self.attempt_log.append(entry)
+        """:meth:`attempted`, spelt out (an attempt made outside the attempt loop)."""
+        self.attempted(AttemptRecord(provider, model, status, error, ms, response_headers))
 
     def fail(self, status: str, http_status: int, error: str) -> None:
         self.status = status

@@ -28,7 +28,7 @@ from proxy.engine.gateway import Gateway
 from proxy.server.keys import EXCHANGE, GATES, GATEWAY, ORIGIN
 from proxy.server.streaming import COMMITTED
 from proxy.server.surfaces.base import Surface
-from proxy.server.surfaces.table import SURFACE, surface_of
+from proxy.server.surfaces.table import SURFACE, TABLE
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def _http_exception_error(exc: web.HTTPException) -> ApiError:
 
 @web.middleware
 async def exchange_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    surface = request[SURFACE] = surface_of(request)
+    surface = request[SURFACE] = request.app[TABLE].of(request)
     if not surface.logged:
         try:
             return await handler(request)

@@ -13,7 +13,7 @@ from proxy.domain.exchange import Exchange
 from proxy.domain.records import RequestRecord
 from proxy.engine.hooks.base import ModelRequest
 from proxy.engine.snapshot import Snapshot
-from proxy.routing.limits import NO_LIMITS, LimitKeeper, LimitStore
+from proxy.routing.limits import LimitKeeper, LimitStore, is_unlimited
 from proxy.routing.resolve import Resolution
 from proxy.storage.request_log import month_spend
 from proxy.support.threads import in_thread
@@ -53,9 +53,9 @@ class Limits:
         scopes = []
         if ex.client is not None:
             key_limits = snap.config.key_limits.get(ex.client)
-            if key_limits is not None and key_limits != NO_LIMITS:
+            if key_limits is not None and not is_unlimited(key_limits):
                 scopes.append((f"key:{ex.client}", key_limits))
-        if resolution.route is not None and resolution.policy.limits != NO_LIMITS:
+        if resolution.route is not None and not is_unlimited(resolution.policy.limits):
             scopes.append((f"route:{resolution.route}", resolution.policy.limits))
         return self.store.admit(scopes) if scopes else None  # no limits: nothing to await
 

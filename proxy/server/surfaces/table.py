@@ -1,6 +1,6 @@
 """The surface table: every endpoint Switchboard answers, one row each, and the facts about it.
 
-The middlewares ask the row of the route a request matched (:func:`surface_of`) whether it is
+The middlewares ask the row of the route a request matched (:meth:`SurfaceTable.of`) whether it is
 logged, needs the access key, pauses, and how its errors look; nothing tests a path prefix. A
 request that matched no route (404, 405) gets the row of its path if it names one (a wrong
 method), else the row of the nearest endpoint above its path (``/v1/messages/batches`` answers in
@@ -107,10 +107,6 @@ def register(app: web.Application, rows: Sequence[Surface] | None = None) -> Non
             for each in ("HEAD", "GET") if method == "GET" else (method,):
                 by_route[app.router.add_route(each, path, handler)] = row
     app[TABLE] = SurfaceTable(rows, by_route)
-
-
-def surface_of(request: web.Request) -> Surface:
-    return request.app[TABLE].of(request)
 
 
 def _handler(row: Surface) -> Handler:

@@ -7,7 +7,13 @@ import pytest
 
 from proxy.config.schema import Limits
 from proxy.domain.errors import ApiError
-from proxy.routing.limits import LimitKeeper, seconds_to_next_day, seconds_to_next_month
+from proxy.routing.limits import (
+    LIMIT_FIELDS,
+    LimitKeeper,
+    is_unlimited,
+    seconds_to_next_day,
+    seconds_to_next_month,
+)
 
 
 class Clock:
@@ -78,3 +84,10 @@ def test_token_window_does_not_grow_without_limits():
         keeper.add_tokens("route:r", 10)
         clock.now += 1
     assert len(keeper._usage("route:r").tokens) <= 61
+
+
+def test_unlimited_means_every_field_unset():
+    assert tuple(Limits.model_fields) == LIMIT_FIELDS, "is_unlimited must read every field of Limits"
+    assert is_unlimited(Limits())
+    for field, value in zip(LIMIT_FIELDS, (1, 1, 0.5, 0.5), strict=True):
+        assert not is_unlimited(Limits(**{field: value})), field
