@@ -32,8 +32,6 @@ from proxy.server.surfaces.table import SURFACE, TABLE
 
 log = logging.getLogger(__name__)
 
-CORS_ALLOW_HEADERS = "authorization, content-type, x-api-key, anthropic-version, openai-organization"
-
 
 def error_response(err: ApiError, surface: Surface, extra: dict[str, str] | None = None) -> web.Response:
     """The error in the shape of the API the client speaks (its surface's)."""
@@ -132,7 +130,7 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
             status=204,
             headers={
                 "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                "Access-Control-Allow-Headers": request.app[TABLE].cors_allow_headers,
                 "Access-Control-Max-Age": "600",
             },
         )

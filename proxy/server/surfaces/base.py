@@ -183,6 +183,9 @@ class Surface:
     """The body of an error answered on it, in its API's shape."""
     credentials: Callable[[web.Request], str | None] = bearer_or_x_api_key
     """Where a client puts its access key here."""
+    cors_headers: tuple[str, ...] = ()
+    """Request headers of its API a browser may send (named in every CORS preflight answer), beyond
+    ``authorization``, ``content-type`` and ``x-api-key``."""
     logged: bool = True
     """Each request gets a request-log row."""
     authenticated: bool = True

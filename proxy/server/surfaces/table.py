@@ -25,19 +25,30 @@ from proxy.server.surfaces.messages import Messages, anthropic_error, count_toke
 from proxy.server.surfaces.responses import Responses
 from proxy.server.surfaces.serve import serve_model
 
+OPENAI = ("openai-organization",)
+ANTHROPIC = ("anthropic-version",)
+
 SURFACES: tuple[Surface, ...] = (
     # Model APIs (under /v1: POSTs wait while paused).
-    Surface("chat", (("POST", "/v1/chat/completions"),), ChatCompletions, pausable=True),
-    Surface("embeddings", (("POST", "/v1/embeddings"),), Embeddings, pausable=True),
-    Surface("messages", (("POST", "/v1/messages"),), Messages, error_body=anthropic_error, pausable=True),
+    Surface("chat", (("POST", "/v1/chat/completions"),), ChatCompletions, pausable=True, cors_headers=OPENAI),
+    Surface("embeddings", (("POST", "/v1/embeddings"),), Embeddings, pausable=True, cors_headers=OPENAI),
+    Surface(
+        "messages",
+        (("POST", "/v1/messages"),),
+        Messages,
+        error_body=anthropic_error,
+        pausable=True,
+        cors_headers=ANTHROPIC,
+    ),
     Surface(
         "count_tokens",
         (("POST", "/v1/messages/count_tokens"),),
         handler=count_tokens,
         error_body=anthropic_error,
         pausable=True,
+        cors_headers=ANTHROPIC,
     ),
-    Surface("responses", (("POST", "/v1/responses"),), Responses, pausable=True),
+    Surface("responses", (("POST", "/v1/responses"),), Responses, pausable=True, cors_headers=OPENAI),
     Surface("models", (("GET", "/v1/models"),), handler=list_models, pausable=True),
     Surface("other", (("GET", "/v1/models/{model:.+}"),), handler=get_model, pausable=True),
     # Liveness: clients probe the base URL (Claude Code sends HEAD /); no key, no log row.
@@ -64,7 +75,7 @@ FAMILIES = {"/v1": dataclasses.replace(OTHER, pausable=True)}
 class SurfaceTable:
     """The rows of one app's routes, and the rows for requests no route matched."""
 
-    __slots__ = ("by_route", "by_path", "below")
+    __slots__ = ("by_route", "by_path", "below", "cors_allow_headers")
 
     def __init__(self, rows: Sequence[Surface], by_route: dict[AbstractRoute, Surface]) -> None:
         self.by_route = by_route
@@ -74,6 +85,9 @@ class SurfaceTable:
             **FAMILIES,
             **{path: dataclasses.replace(row, name="other", logged=True, authenticated=True) for path, row in literal},
         }
+        extra = sorted({header for row in rows for header in row.cors_headers})
+        self.cors_allow_headers = ", ".join(["authorization", "content-type", "x-api-key", *extra])
+        """What a CORS preflight answer allows a browser to send."""
 
     def of(self, request: web.Request) -> Surface:
         row = self.by_route.get(request.match_info.route)

@@ -16,7 +16,7 @@ from proxy.routing.resolve import Attempt
 from proxy.server.streaming import Retelling
 from proxy.server.surfaces import table
 from proxy.server.surfaces.base import Dialect, Surface
-from tests.helpers import ACCESS_KEY, gateway_context
+from tests.helpers import ACCESS_KEY, DEMO_CONFIG, gateway_context
 
 CHAT = {"model": "demo", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -110,12 +110,14 @@ SHOUT = Surface(
     error_body=lambda err: orjson.dumps({"oops": err.message}),
     credentials=lambda request: request.headers.get("x-shout-key"),
     pausable=True,
+    cors_headers=("x-shout-key",),
 )
 
 
 async def test_a_new_surface_is_a_dialect_and_a_row(tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(table, "SURFACES", (*table.SURFACES, SHOUT))
-    async with gateway_context(tmp_path) as ctx, aiohttp.ClientSession() as http:
+    config = {**DEMO_CONFIG, "server": {"allowed_origins": ["http://localhost:3000"]}}
+    async with gateway_context(tmp_path, config) as ctx, aiohttp.ClientSession() as http:
         url, key = f"{ctx.base_url}/v1/shout", {"x-shout-key": ACCESS_KEY}
         async with http.post(url, json={"model": "demo", "say": "hello there"}, headers=key) as resp:
             assert resp.status == 200 and resp.headers["x-switchboard-route"] == "demo"
@@ -127,11 +129,15 @@ async def test_a_new_surface_is_a_dialect_and_a_row(tmp_path, monkeypatch: pytes
             assert resp.status == 400 and await resp.json() == {"oops": "'say' must be a string."}
         async with http.post(url, json={"model": "demo", "say": "x"}, headers=ctx.headers()) as resp:
             assert resp.status == 401, "the key goes where this API puts it"
+        preflight = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+        async with http.options(url, headers=preflight) as resp:
+            assert "x-shout-key" in resp.headers["Access-Control-Allow-Headers"], "browsers may send it"
         rows = ctx.rows()
         assert [(r.surface, r.status, r.stream) for r in rows] == [
             ("shout", "ok", False),
             ("shout", "ok", True),
             ("shout", "rejected", False),
             ("shout", "rejected", False),
+            ("shout", "ok", False),  # the preflight
         ]
         assert rows[0].tokens_in and rows[1].ttfb_ms is not None
