@@ -1,12 +1,21 @@
 """The cache store: SQLite on disk, a TTL per entry and a bound on entries (least recently used
-goes first). One connection, used from one worker thread: call it off the event loop."""
+goes first).
+
+:class:`CacheStore` is what the engine's cache hook uses; :class:`SqliteCacheStore` is the
+default one, a :class:`ResponseCache` (one connection, blocking) run on its own worker thread."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -72,3 +81,48 @@ class ResponseCache:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class CacheStore(Protocol):
+    """Stored answers by cache key, for the engine's cache hook (SQLite here; Redis can be another)."""
+
+    async def get(self, key: str) -> bytes | None:
+        """The stored answer, or ``None`` (also when the store fails: the request goes upstream)."""
+
+    def put(self, key: str, route: str, body: bytes, ttl: float, max_entries: int) -> None:
+        """Store an answer in the background (never delays the response)."""
+
+    async def close(self) -> None:
+        """Finish pending writes and close; the store can be used again afterwards (a restart)."""
+
+
+class SqliteCacheStore:
+    """A :class:`ResponseCache` at ``path``, opened on first use, called on its own thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.cache: ResponseCache | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="switchboard-cache")
+
+    async def get(self, key: str) -> bytes | None:
+        result: bytes | None = await asyncio.get_running_loop().run_in_executor(self._thread, self._call, "get", key)
+        return result
+
+    def put(self, key: str, route: str, body: bytes, ttl: float, max_entries: int) -> None:
+        self._thread.submit(self._call, "put", key, route, body, ttl, max_entries)
+
+    def _call(self, op: str, *args: Any) -> Any:
+        try:
+            if self.cache is None:
+                self.cache = ResponseCache(self.path)
+            return getattr(self.cache, op)(*args)
+        except sqlite3.Error:
+            log.exception("response cache %s failed; answering without the cache", op)
+            return None
+
+    async def close(self) -> None:
+        self._thread.shutdown(wait=True)
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="switchboard-cache")

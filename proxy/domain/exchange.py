@@ -1,10 +1,15 @@
-"""Exchange: the mutable state of one request while it runs, turned into a log record at the end."""
+"""Exchange: the mutable state of one request while it runs, turned into a log record at the end.
+
+The attempt loop reports to it through ``proxy.routing.attempts.AttemptReport`` (:meth:`attempt_began`,
+:meth:`attempted` with an :class:`AttemptRecord`, :meth:`hold`, :meth:`let_go`); it knows nothing of HTTP."""
 
 from __future__ import annotations
 
 import itertools
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -55,6 +60,20 @@ def useful_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """How one try against one target ended, as the attempt loop reports it."""
+
+    provider: str
+    model: str
+    status: int
+    """The upstream's HTTP status (0: no answer, e.g. cancelled or skipped)."""
+    error: str | None
+    """What went wrong (``None``: it answered)."""
+    ms: float
+    response_headers: Mapping[str, str] | None = None
+
+
 def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
@@ -88,6 +107,7 @@ class Exchange:
         "request_body",
         "response_body",
         "finished",
+        "notes",
     )
 
     def __init__(self, surface: str, user_agent: str | None) -> None:
@@ -117,6 +137,9 @@ class Exchange:
         self.request_body: str | None = None
         self.response_body: str | None = None
         self.finished = False
+        self.notes: dict[str, Any] | None = None
+        """What feature hooks keep about this request between their hook points (the cache key of a
+        miss, to store the answer under), made by the first hook that needs it."""
 
     def elapsed_ms(self) -> float:
         return (time.monotonic() - self.started_mono) * 1000
@@ -144,6 +167,32 @@ class Exchange:
             headers["x-switchboard-variant"] = self.variant
         return headers
 
+    def attempt_began(self, provider: str, model: str) -> None:
+        self.attempts += 1
+        self.provider, self.upstream_model = provider, model
+
+    def hold(self, release: Callable[[], None]) -> None:
+        self.on_end.append(release)
+
+    def let_go(self, release: Callable[[], None]) -> None:
+        self.on_end.remove(release)
+        release()
+
+    def attempted(self, attempt: AttemptRecord) -> None:
+        """Record one attempt; of its response headers, only :data:`RESPONSE_HEADERS` are kept."""
+        error = attempt.error
+        if error is not None:
+            error = clean_text(error)
+        entry: dict[str, object] = {
+            "target": f"{attempt.provider}/{attempt.model}",
+            "status": attempt.status,
+            "error": error,
+            "ms": round(attempt.ms, 2),
+        }
+        if attempt.response_headers and (kept := useful_headers(attempt.response_headers)):
+            entry["response_headers"] = kept
+        self.attempt_log.append(entry)
+
     def note_attempt(
         self,
         provider: str,
@@ -153,14 +202,8 @@ class Exchange:
         ms: float,
         response_headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Record one attempt; of ``response_headers``, only :data:`RESPONSE_HEADERS` are kept."""
-        target = f"{provider}/{model}"
-        if error is not None:
-            error = clean_text(error)
-        entry: dict[str, object] = {"target": target, "status": status, "error": error, "ms": round(ms, 2)}
-        if response_headers and (kept := useful_headers(response_headers)):
-            entry["response_headers"] = kept
-        self.attempt_log.append(entry)
+        """:meth:`attempted`, spelt out (an attempt made outside the attempt loop)."""
+        self.attempted(AttemptRecord(provider, model, status, error, ms, response_headers))
 
     def fail(self, status: str, http_status: int, error: str) -> None:
         self.status = status

@@ -1,5 +1,6 @@
-"""Gateway: the engine. It owns the config snapshot, the upstream adapters, the request log and
-the shared state of routing (health, limits, cache); it knows no HTTP.
+"""Gateway: the engine. It owns the config snapshot, the upstream adapters, the request log, the
+health of the targets and the feature hooks (limits, failure simulator, cache, metrics:
+``engine/hooks``); it knows no HTTP.
 
 Lifecycle: :meth:`Gateway.start` loads the config (or the zero-config default), opens the
 request log, starts its :class:`Listener` (``proxy.server.app.HttpServer`` binds the port) and
@@ -7,28 +8,25 @@ returns the base URL; :meth:`Gateway.stop` stops the listener (in-flight request
 ``server.drain_timeout`` seconds), and closes everything.
 
 Every request captures :attr:`Gateway.snapshot` when it starts and keeps it to the end, so a
-config change (:meth:`Gateway.apply_config`) never affects requests in flight. The attempt loop
-(:meth:`Gateway.forward`) lives here and only here.
+config change (:meth:`Gateway.apply_config`) never affects requests in flight. A model request
+goes through :meth:`Gateway.serve`: resolve, the hooks' ``on_request`` (refuse or answer early),
+the attempt loop (:meth:`Gateway.forward`, the only one), the hooks' ``on_response``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from proxy.cache.store import ResponseCache
-from proxy.config.schema import GatewayConfig, Limits, default_config
+from proxy.config.schema import GatewayConfig, default_config
 from proxy.config.store import ConfigStore, Version, content_hash
-from proxy.domain.errors import ConfigError, GatewayStartError, UpstreamConnectError
+from proxy.domain.errors import ConfigError, GatewayStartError
 from proxy.domain.events import (
-    BudgetThreshold,
     ConfigApplied,
     ConfigRejected,
     GatewayEvent,
@@ -42,19 +40,20 @@ from proxy.domain.events import (
 )
 from proxy.domain.exchange import Exchange
 from proxy.domain.records import RequestRecord
+from proxy.engine.hooks import ModelRequest, default_hooks
+from proxy.engine.hooks.base import ReportingAttempts
 from proxy.engine.metrics import Metrics
 from proxy.engine.snapshot import Snapshot, build_snapshot
 from proxy.engine.watcher import ConfigWatcher
-from proxy.providers.base import UpstreamCall, UpstreamReply
+from proxy.providers.base import UpstreamReply
 from proxy.providers.discovery import discover_local_servers
-from proxy.routing.attempts import AttemptLoop, Prime, no_route_error
+from proxy.routing.attempts import AttemptLoop, no_route_error
 from proxy.routing.health import HealthBoard, TargetHealth
-from proxy.routing.limits import LimitKeeper
 from proxy.routing.resolve import Attempt, Resolution
-from proxy.routing.simulate import Simulator, cut_after_first_content, failure
+from proxy.routing.simulate import Simulator
 from proxy.storage.access_keys import AccessKeys, AccessKeyStore
 from proxy.storage.keychain import KeychainStore
-from proxy.storage.request_log import RequestLog, month_spend
+from proxy.storage.request_log import RequestLog
 from proxy.storage.secrets import SecretResolver
 from proxy.support.paths import Home, resolve_config_path
 from proxy.support.threads import in_thread
@@ -125,12 +124,19 @@ class Gateway:
         self._initial_config = config
         self.config_in_memory = config is not None
         """Given as an object (tests, embedding): no file to load or watch."""
-        self.snapshot: Snapshot | None = None  # type: ignore[assignment]
+        self.snapshot: Snapshot | None = None
         self.listener: Listener | None = listener(self) if listener is not None else None
-        self.cache: ResponseCache | None = None
-        self._cache_thread = ThreadPoolExecutor(1, thread_name_prefix="switchboard-cache")
         self.metrics = Metrics()
-        self.limits = LimitKeeper()
+        self.simulator = Simulator()
+        """Simulated failures armed for route targets (the routing editor's "Simulate failure")."""
+        self.hooks = default_hooks(
+            events=self.events,
+            log_db=self.home.log_db,
+            cache_db=self.home.cache_dir / "responses.db",
+            config=lambda: self.snapshot.config if self.snapshot is not None else None,
+            simulator=self.simulator,
+            metrics=self.metrics,
+        )
         self.request_log = RequestLog(self.home.log_db, self.events, self._observe_logged)
         self.started_at = time.time()
         self.access_keys: AccessKeys | None = None
@@ -145,8 +151,6 @@ class Gateway:
         self.attempts = AttemptLoop(self.health, on_key_failing=self._on_key_failing)
         self.paused = False
         """Set from any thread (the tray's Pause): model requests get 503 ``paused`` until cleared."""
-        self.simulator = Simulator()
-        """Simulated failures armed for route targets (the routing editor's "Simulate failure")."""
         self.config_lock = asyncio.Lock()
         """Held while a config is applied and saved, so the file watcher never sees it half done."""
         self._retired: dict[int, Any] = {}
@@ -162,7 +166,6 @@ class Gateway:
             GatewayStartError: the address cannot be bound (port in use ...).
         """
         config = await self.load_config()
-        self.limits = LimitKeeper()  # a start after a failed one counts this month's spend once
         await in_thread(self.home.ensure)
         if config.server.require_auth and AccessKeys.from_env() is None:
             self.created_access_key = await in_thread(self.access_store.ensure_default)
@@ -170,8 +173,8 @@ class Gateway:
         await self.watcher.mark()
         self.request_log.retention_days = config.logging.retention_days
         await in_thread(self.request_log.start)
-        await in_thread(self._load_spend, config)
-        self.limits.on_threshold = self._on_budget
+        for start in self.hooks.start:  # e.g. budgets read this month's spend back from the log
+            await start(config)
         self.snapshot = await in_thread(self.build_snapshot, config)
         url = ""
         if self.listener is not None:
@@ -214,23 +217,6 @@ class Gateway:
         if self.listener is not None and self.snapshot is not None:
             self.listener.refresh(self.snapshot.config)
 
-    async def cache_get(self, key: str) -> bytes | None:
-        """A cached answer, read on the cache's own thread (opened on first use)."""
-        return await asyncio.get_running_loop().run_in_executor(self._cache_thread, self._cache_call, "get", key)
-
-    def cache_put(self, key: str, route: str, body: bytes, ttl: float, max_entries: int) -> None:
-        """Store an answer in the background (never delays the response)."""
-        self._cache_thread.submit(self._cache_call, "put", key, route, body, ttl, max_entries)
-
-    def _cache_call(self, op: str, *args: Any) -> Any:
-        try:
-            if self.cache is None:
-                self.cache = ResponseCache(self.home.cache_dir / "responses.db")
-            return getattr(self.cache, op)(*args)
-        except sqlite3.Error:
-            log.exception("response cache %s failed; answering without the cache", op)
-            return None
-
     async def stop(self) -> None:
         """Stop accepting, drain in-flight requests (bounded), close upstream sessions and the log."""
         await self.watcher.stop()
@@ -242,11 +228,8 @@ class Gateway:
         while self._retired:  # replaced by a reload or a key change, not yet closed
             await self._retired.popitem()[1].close()
         await in_thread(self.request_log.close)
-        self._cache_thread.shutdown(wait=True)
-        if self.cache is not None:
-            self.cache.close()
-            self.cache = None
-        self._cache_thread = ThreadPoolExecutor(1, thread_name_prefix="switchboard-cache")
+        for stop in self.hooks.stop:  # e.g. the cache finishes its writes and closes
+            await stop()
         self.events.emit(ServerStopped())
 
     async def apply_config(self, config: GatewayConfig) -> None:
@@ -376,36 +359,16 @@ class Gateway:
             return
         ex.finished = True
         record = ex.record()
-        tokens = (record.tokens_in or 0) + (record.tokens_out or 0)
-        if tokens and record.cache != "hit":
-            if record.client is not None:
-                self.limits.add_tokens(f"key:{record.client}", tokens)
-            if record.route is not None:
-                self.limits.add_tokens(f"route:{record.route}", tokens)
+        for on_ended in self.hooks.ended:
+            on_ended(ex, record)
         self.request_log.submit(record, ex.price)
         if self.events.has_subscribers:
             self.events.emit(RequestFinished(record))
 
     def _observe_logged(self, record: RequestRecord) -> None:
-        """On the log writer thread, once a record is priced: metrics and budgets."""
-        self.metrics.observe(record)
-        if record.cost and self.snapshot is not None:
-            self._count_spend(self.snapshot.config, record.client, record.route, record.cost, record.started_at)
-
-    def _count_spend(self, config: GatewayConfig, client: str | None, route: str | None, usd: float, at: float) -> None:
-        if client is not None:
-            self.limits.add_spend(f"key:{client}", usd, config.key_limits.get(client, Limits()), at)
-        if route is not None:
-            route_config = next((r for r in config.routes if r.name == route), None)
-            self.limits.add_spend(f"route:{route}", usd, route_config.limits if route_config else Limits(), at)
-
-    def _load_spend(self, config: GatewayConfig) -> None:
-        """Spend this month (by key, route and day) from the log, so budgets survive restarts."""
-        for client, route, day_start, usd in month_spend(self.home.log_db):
-            self._count_spend(config, client, route, usd, day_start)
-
-    def _on_budget(self, scope: str, period: str, fraction: float, spent: float) -> None:
-        self.events.emit(BudgetThreshold(scope, period, fraction, spent))
+        """On the log writer thread, once a record is priced: the hooks' ``on_logged`` (metrics, budgets)."""
+        for on_logged in self.hooks.logged:
+            on_logged(record)
 
     def _on_health_change(self, key: tuple[str, str], health: TargetHealth) -> None:
         self.events.emit(TargetHealthChanged(f"{key[0]}/{key[1]}", health.state, health.last_error))
@@ -438,11 +401,10 @@ class Gateway:
         user: object = None,
         headers: Mapping[str, str] | None = None,
     ) -> Resolution:
-        """Where ``model`` goes (for an A/B split: this client's variant), once the request is
-        within its key's and route's limits.
+        """Where ``model`` goes (for an A/B split: this client's variant).
 
         Raises:
-            ApiError: 404 in OpenAI's shape when no route or provider matches; 429 over a limit.
+            ApiError: 404 in OpenAI's shape when no route or provider matches.
         """
         resolution = snap.resolver.resolve(model)
         if resolution is None:
@@ -457,49 +419,65 @@ class Gateway:
             resolution = resolution.for_client(str(sticky or "anonymous"))
             ex.variant = resolution.variant
         ex.route = resolution.route
-        scopes = []
-        if ex.client is not None and (key_limits := snap.config.key_limits.get(ex.client)) is not None:
-            scopes.append((f"key:{ex.client}", key_limits))
-        if resolution.route is not None:
-            scopes.append((f"route:{resolution.route}", resolution.policy.limits))
-        self.limits.check(*scopes)
-        if self.events.has_subscribers:
-            self.events.emit(RequestStarted(ex.id, ex.started_at, ex.surface, model, ex.client, ex.stream, ex.route))
         return resolution
 
+    async def serve(self, ex: Exchange, snap: Snapshot, request: ModelRequest) -> UpstreamReply:
+        """Answer one model request: resolve it, let the hooks refuse or answer it (limits, the
+        cache), else run the attempt loop and let the hooks see the reply.
+
+        Returns:
+            The reply (a stream primed to its first content), in the format its source spoke.
+
+        Raises:
+            ApiError: no route (404), over a limit (429), the client's own mistake, or the last
+                target's failure.
+        """
+        resolution = self.resolve(ex, snap, request.model, user=request.user, headers=request.headers)
+        reply = None
+        for on_request in self.hooks.request:
+            pending = on_request(ex, snap, resolution, request)
+            if pending is not None and (reply := await pending) is not None:
+                break  # answered early: later hooks are skipped
+        if self.events.has_subscribers:
+            self.events.emit(
+                RequestStarted(ex.id, ex.started_at, ex.surface, request.model, ex.client, ex.stream, ex.route)
+            )
+        if reply is not None:
+            return reply
+        reply = await self.forward(ex, snap, resolution, request)
+        for on_response in self.hooks.response:
+            reply = on_response(ex, resolution, request, reply)
+        return reply
+
     async def forward(
-        self,
-        ex: Exchange,
-        snap: Snapshot,
-        resolution: Resolution,
-        build: Callable[[Attempt, bool], UpstreamCall],
-        prime: Prime | None = None,
+        self, ex: Exchange, snap: Snapshot, resolution: Resolution, request: ModelRequest
     ) -> UpstreamReply:
         """Run the attempt loop (``routing/attempts.py``) over the resolution's targets.
 
         Raises:
             ApiError: the client's own mistake, or the last target's failure.
         """
+        adapters = snap.adapters
+        on_attempt = self.hooks.attempt
 
-        async def call(attempt: Attempt, upstream_call: UpstreamCall) -> UpstreamReply:
-            adapter = snap.adapters[attempt.provider]
-            fault = self.simulator.take(attempt.provider, attempt.model)
-            if fault is None:
-                return await adapter.call(upstream_call)
-            provider = snap.config.provider(attempt.provider)
-            error = failure(fault, attempt.provider, provider.timeouts.first_token if provider else 0.0)
-            if error is not None:
-                raise error
-            reply = await adapter.call(upstream_call)
-            if reply.events is not None:
-                return cut_after_first_content(reply, attempt.provider)
-            raise UpstreamConnectError(attempt.provider, "connection dropped before the answer (simulated)")
-
-        def stream_usage(attempt: Attempt) -> bool:
-            return snap.adapters[attempt.provider].supports_stream_usage
+        async def send(attempt: Attempt) -> UpstreamReply:
+            adapter = adapters[attempt.provider]
+            call = request.build(attempt, adapter.native, adapter.supports_stream_usage)
+            for hook in on_attempt:
+                instead = hook(snap, attempt, adapter, call)
+                if instead is not None:
+                    reply = await instead
+                    break
+            else:
+                reply = await adapter.call(call)
+            if request.stream and reply.events is not None:
+                reply = await request.prime(reply, attempt.provider)
+            return reply
 
         self.attempts.prices = snap.price
-        attempt, reply = await self.attempts.run(ex, resolution, call, build, stream_usage, prime)
+        watched = self.hooks.attempted
+        report = ReportingAttempts(ex, watched) if watched else ex  # nobody watching: no detour
+        attempt, reply = await self.attempts.run(report, resolution, send)
         ex.provider, ex.upstream_model = attempt.provider, attempt.model  # the answering target (hedging)
         ex.price = snap.price_ref(attempt)
         return reply

@@ -1,8 +1,9 @@
 """Prometheus metrics (``GET /metrics``), through prometheus-client's own text exposition.
 
 Counters are updated on the log writer thread from finished records (never on the event loop),
-so serving requests pays nothing for them. Requests, latency and cost carry the A/B ``variant``
-label (empty outside A/B routes), so variants can be compared in Prometheus as in the log.
+so serving requests pays nothing for them: :class:`Metrics` is a feature hook on ``on_logged``
+only. Requests, latency and cost carry the A/B ``variant`` label (empty outside A/B routes), so
+variants can be compared in Prometheus as in the log.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class Metrics:
             "switchboard_log_rows_dropped", "Log rows lost (full queue, disk).", registry=self.registry
         )
 
-    def observe(self, r: RequestRecord) -> None:
+    def on_logged(self, r: RequestRecord) -> None:
         route, provider, variant = r.route or "", r.provider or "", r.variant or ""
         self.requests.labels(r.surface, route, variant, provider, r.status).inc()
         if r.latency_ms is not None:

@@ -21,8 +21,12 @@ any other 4xx                      returned to the client as it is
 =================================  =====================================================
 
 For streams, an attempt counts as successful only once the first content event has arrived
-(the caller's ``prime`` holds back lifecycle-only events), so an error right after the
-response head still falls back. After that, nothing is retried: see ``server/streaming.py``.
+(the engine's ``send`` primes the stream, holding back lifecycle-only events), so an error right
+after the response head still falls back. After that, nothing is retried: see ``server/streaming.py``.
+
+The loop knows no HTTP and no engine: it is given one ``send`` (try this target once) and reports
+what it did to an :class:`AttemptReport` (the request's ``Exchange`` is one). The health of the
+targets is kept in a :class:`HealthStore` (in-process: ``routing.health.HealthBoard``).
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from proxy.config.schema import RouteConfig
+from proxy.config.schema import CooldownPolicy, RouteConfig
 from proxy.domain.errors import (
     ApiError,
     KeyUnavailable,
@@ -48,21 +52,78 @@ from proxy.domain.errors import (
     UpstreamTimeout,
     UpstreamUnsupported,
 )
-from proxy.providers.base import UpstreamCall, UpstreamReply
-from proxy.routing.health import HealthBoard
+from proxy.domain.exchange import AttemptRecord
+from proxy.providers.base import UpstreamReply
 from proxy.routing.resolve import Attempt, Resolution
 from proxy.routing.strategies import STRATEGIES, Candidate
-
-if TYPE_CHECKING:
-    from proxy.domain.exchange import Exchange
 
 log = logging.getLogger(__name__)
 
 RETURN, RETRY, NEXT = "return", "retry", "next"
 _CONTEXT_HINTS = ("context_length", "context length", "maximum context", "too many tokens", "prompt is too long")
 
-Build = Callable[[Attempt, bool], UpstreamCall]
-Prime = Callable[[UpstreamReply], Awaitable[UpstreamReply]]
+Send = Callable[[Attempt], Awaitable[UpstreamReply]]
+"""One try against one target: the reply (a stream primed to its first content), or ``UpstreamError``."""
+
+
+class AttemptReport(Protocol):
+    """Where the loop reports the attempts of one request (``proxy.domain.exchange.Exchange`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def attempts(self) -> int:
+        """Attempts so far."""
+        ...
+
+    def attempt_began(self, provider: str, model: str) -> None:
+        """One more attempt, at this target."""
+
+    def attempted(self, attempt: AttemptRecord) -> None:
+        """How one attempt ended."""
+
+    def hold(self, release: Callable[[], None]) -> None:
+        """Call ``release`` when the request (and its stream) is over."""
+
+    def let_go(self, release: Callable[[], None]) -> None:
+        """Call ``release`` now instead (a target given up before the request ended)."""
+
+
+class TargetState(Protocol):
+    @property
+    def in_flight(self) -> int: ...
+
+    @property
+    def ttft_ms(self) -> float | None: ...
+
+
+class HealthStore(Protocol):
+    """Per-target health the loop reads and updates: in-flight counts, latency, the circuit breaker.
+
+    In-process: ``routing.health.HealthBoard``. The calls are synchronous on purpose: they happen per
+    attempt, so a shared store (Redis) would keep a local view and replicate it in the background
+    rather than make a round trip per call."""
+
+    def get(self, key: tuple[str, str]) -> TargetState: ...
+
+    def available(self, key: tuple[str, str]) -> bool: ...
+
+    def started(self, key: tuple[str, str]) -> None: ...
+
+    def finished(self, key: tuple[str, str]) -> None: ...
+
+    def succeeded(self, key: tuple[str, str], ttft_ms: float | None) -> None: ...
+
+    def failed(
+        self,
+        key: tuple[str, str],
+        policy: CooldownPolicy,
+        error: str,
+        *,
+        rate_limited: bool = False,
+        retry_after: float | None = None,
+    ) -> None: ...
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -118,7 +179,7 @@ class AttemptLoop:
 
     def __init__(
         self,
-        health: HealthBoard,
+        health: HealthStore,
         *,
         rng: random.Random | None = None,
         prices: Callable[[Attempt], float | None] | None = None,
@@ -144,16 +205,8 @@ class AttemptLoop:
         ordered = STRATEGIES[route.strategy](candidates, rng=self.rng, turn=turn)
         return [by_key[(c.provider, c.model)] for c in ordered]
 
-    async def run(
-        self,
-        ex: Exchange,
-        resolution: Resolution,
-        call: Callable[[Attempt, UpstreamCall], Awaitable[UpstreamReply]],
-        build: Build,
-        supports_stream_usage: Callable[[Attempt], bool],
-        prime: Prime | None = None,
-    ) -> tuple[Attempt, UpstreamReply]:
-        """The target that answered first and its primed reply.
+    async def run(self, ex: AttemptReport, resolution: Resolution, send: Send) -> tuple[Attempt, UpstreamReply]:
+        """The target that answered first and its primed reply; each try is ``send(attempt)``.
 
         Raises:
             ApiError: every target failed (the last failure, in OpenAI's shape), or the failure
@@ -167,7 +220,7 @@ class AttemptLoop:
         targets = open_ or order  # all cooling down: try them anyway rather than refuse
 
         async def one(attempt: Attempt) -> UpstreamReply:
-            return await self._one_try(ex, attempt, route, call, build, supports_stream_usage, prime)
+            return await self._one_try(ex, attempt, route, send)
 
         last: _Failed | None = None
         if route.hedge_after_ms is not None and len(targets) >= 2 and self._free(targets[0]):
@@ -180,7 +233,9 @@ class AttemptLoop:
             slot = self._slot(attempt)
             if slot is not None:
                 if slot.locked() and has_next:
-                    ex.note_attempt(attempt.provider, attempt.model, 0, "skipped: at its concurrency limit", 0.0)
+                    ex.attempted(
+                        AttemptRecord(attempt.provider, attempt.model, 0, "skipped: at its concurrency limit", 0.0)
+                    )
                     continue
                 try:
                     await asyncio.wait_for(slot.acquire(), attempt.queue_timeout)
@@ -193,7 +248,7 @@ class AttemptLoop:
                         code="targets_busy",
                         headers={"Retry-After": "1"},
                     ) from None
-                ex.on_end.append(slot.release)  # held until the request (and its stream) is over
+                ex.hold(slot.release)  # held until the request (and its stream) is over
             for try_no in range(1 + policy.max_retries):
                 try:
                     return attempt, await one(attempt)
@@ -212,24 +267,14 @@ class AttemptLoop:
                         break
                     await asyncio.sleep(wait)
             if slot is not None:  # this target is done with: give its slot back now
-                ex.on_end.remove(slot.release)
-                slot.release()
+                ex.let_go(slot.release)
             if time.monotonic() > deadline and has_next:
                 log.info("request %s: attempt budget of %gs spent", ex.id, policy.budget)
                 break
         assert last is not None
         raise last.error.to_api_error()
 
-    async def _one_try(
-        self,
-        ex: Exchange,
-        attempt: Attempt,
-        route: RouteConfig,
-        call: Callable[[Attempt, UpstreamCall], Awaitable[UpstreamReply]],
-        build: Build,
-        supports_stream_usage: Callable[[Attempt], bool],
-        prime: Prime | None,
-    ) -> UpstreamReply:
+    async def _one_try(self, ex: AttemptReport, attempt: Attempt, route: RouteConfig, send: Send) -> UpstreamReply:
         """One try against one target, recorded in the log, the health board and the events.
 
         Raises:
@@ -237,16 +282,13 @@ class AttemptLoop:
         """
         key = (attempt.provider, attempt.model)
         started = time.monotonic()
-        ex.attempts += 1
-        ex.provider, ex.upstream_model = attempt.provider, attempt.model
+        ex.attempt_began(attempt.provider, attempt.model)
         self.health.started(key)
         try:
-            reply = await call(attempt, build(attempt, supports_stream_usage(attempt)))
-            if prime is not None and reply.events is not None:
-                reply = await prime(reply)
+            reply = await send(attempt)
         except UpstreamError as exc:
             elapsed = (time.monotonic() - started) * 1000
-            ex.note_attempt(attempt.provider, attempt.model, exc.status, exc.message, elapsed)
+            ex.attempted(AttemptRecord(attempt.provider, attempt.model, exc.status, exc.message, elapsed))
             action = decide(exc, route)
             retry_after = retry_after_seconds(getattr(exc, "retry_after", None))
             rate_limited = isinstance(exc, UpstreamHTTPError) and exc.status == 429
@@ -258,13 +300,13 @@ class AttemptLoop:
             raise _Failed(exc, action, retry_after) from None
         except asyncio.CancelledError:
             elapsed = (time.monotonic() - started) * 1000
-            ex.note_attempt(attempt.provider, attempt.model, 0, "cancelled", elapsed)
+            ex.attempted(AttemptRecord(attempt.provider, attempt.model, 0, "cancelled", elapsed))
             raise
         finally:
             self.health.finished(key)
         elapsed = (time.monotonic() - started) * 1000
         self.health.succeeded(key, elapsed)
-        ex.note_attempt(attempt.provider, attempt.model, reply.status, None, elapsed, reply.headers)
+        ex.attempted(AttemptRecord(attempt.provider, attempt.model, reply.status, None, elapsed, reply.headers))
         return reply
 
     def _free(self, attempt: Attempt) -> bool:
@@ -273,7 +315,7 @@ class AttemptLoop:
 
     async def _hedge(
         self,
-        ex: Exchange,
+        ex: AttemptReport,
         first: Attempt,
         second: Attempt,
         after: float,
@@ -340,7 +382,7 @@ class AttemptLoop:
                         await reply.events.aclose()  # type: ignore[attr-defined]
             for attempt, slot in slots:
                 if chosen is not None and tasks[chosen] is attempt:
-                    ex.on_end.append(slot.release)  # held until the request (and its stream) is over
+                    ex.hold(slot.release)  # held until the request (and its stream) is over
                 else:
                     slot.release()
 

@@ -5,6 +5,9 @@ Counting happens on the event loop (requests when they start, tokens when they e
 spend, which the log writer adds once a request is priced. Spend so far today and this month
 is read back from the request log at start, so a restart does not reset a budget. Crossing 80%
 and 100% of a budget is reported once per period (``on_threshold``).
+
+The engine's ``Limits`` hook (``engine/hooks/limits.py``) uses these counts through
+:class:`LimitStore`; :class:`LimitKeeper` is the in-process store.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import calendar
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from proxy.config.schema import Limits
 from proxy.domain.errors import ApiError
@@ -52,6 +56,26 @@ class _Usage:
     reported: set[str] = field(default_factory=set)
 
 
+class LimitStore(Protocol):
+    """Usage per scope (``key:NAME``, ``route:NAME``), shared by every request.
+
+    ``admit`` is awaited (a shared store, such as Redis, counts atomically across replicas there);
+    tokens and spend are added without waiting for the store."""
+
+    on_threshold: Callable[[str, str, float, float], None] | None
+    """Called with (scope, period, fraction, spent) when spend crosses 80% or 100% of a budget."""
+
+    async def admit(self, scopes: Sequence[tuple[str, Limits]]) -> None:
+        """Count one request against every scope, or refuse it (``ApiError`` 429, counted nowhere)."""
+
+    def add_tokens(self, scope: str, count: int) -> None: ...
+
+    def add_spend(self, scope: str, usd: float, limits: Limits, at: float | None = None) -> None:
+        """Add spend (from any thread)."""
+
+    def spent(self, scope: str, period: str) -> float: ...
+
+
 class LimitKeeper:
     """Counts usage per scope (``key:NAME``, ``route:NAME``) and refuses what is over a limit."""
 
@@ -78,11 +102,14 @@ class LimitKeeper:
             ApiError: 429 naming the limit, with Retry-After until it resets.
         """
         now = self.clock()
-        live = [(scope, limits) for scope, limits in scopes if limits != _NO_LIMITS]
+        live = [(scope, limits) for scope, limits in scopes if not is_unlimited(limits)]
         for scope, limits in live:
             self._verify(scope, limits, now)
         for scope, _ in live:
             self._usage(scope).requests.append(now)
+
+    async def admit(self, scopes: Sequence[tuple[str, Limits]]) -> None:
+        self.check(*scopes)
 
     def _verify(self, scope: str, limits: Limits, now: float) -> None:
         usage = self._usage(scope)
@@ -145,7 +172,19 @@ class LimitKeeper:
             return self._usage(scope).spend.get(key, 0.0)
 
 
-_NO_LIMITS = Limits()
+LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "daily_usd", "monthly_usd")
+"""Every field of :class:`Limits` (a test holds this list to the model)."""
+
+
+def is_unlimited(limits: Limits) -> bool:
+    """``limits == Limits()``: nothing is limited (the default of every key and route), told by
+    reading the fields, several times cheaper than comparing models, once per request."""
+    return (
+        limits.requests_per_minute is None
+        and limits.tokens_per_minute is None
+        and limits.daily_usd is None
+        and limits.monthly_usd is None
+    )
 
 
 def _limited(scope: str, what: str, wait: float) -> ApiError:

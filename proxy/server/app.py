@@ -18,9 +18,9 @@ from proxy.config.schema import GatewayConfig
 from proxy.domain.errors import GatewayStartError
 from proxy.engine.gateway import Gateway, GatewayOptions
 from proxy.server.gates import GateBox, Gates, build_gates
-from proxy.server.handlers import add_routes
 from proxy.server.keys import GATES, GATEWAY
 from proxy.server.middlewares import MIDDLEWARES, add_cors_headers
+from proxy.server.surfaces.table import register as register_surfaces
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class HttpServer:
         app[GATEWAY] = self.gateway
         app[GATES] = self.gates
         app.on_response_prepare.append(add_cors_headers)
-        add_routes(app)
+        register_surfaces(app)
         runner = web.AppRunner(
             app,
             handler_cancellation=True,  # a client that disconnects cancels its upstream call at once

@@ -2,12 +2,14 @@
 
 Installed from one list, outermost first. This order matters:
 
-1. :func:`exchange_middleware` creates the request's :class:`Exchange` first, so every outcome
-   (rejected at a gate, upstream error, client cancelled, bug) ends in exactly one log row and
-   an error body in OpenAI's shape.
+1. :func:`exchange_middleware` finds the request's row in the surface table and creates its
+   :class:`Exchange` first, so every outcome (rejected at a gate, upstream error, client
+   cancelled, bug) ends in exactly one log row (on logged surfaces) and an error body in the
+   surface's shape.
 2. :func:`guard_middleware` runs the gates before the body is read, a key is touched or
    anything is forwarded, in this order: Host (DNS rebinding) -> Origin (cross-site) ->
-   local access key -> content type and encoding -> declared body size.
+   local access key (where the surface needs one) -> paused (where the surface pauses) ->
+   content type and encoding -> declared body size.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import orjson
 from aiohttp import web
 from aiohttp.client_exceptions import ClientConnectionResetError
+from aiohttp.typedefs import Handler
 
 from proxy.domain.errors import ApiError
 from proxy.domain.exchange import Exchange
@@ -25,36 +27,16 @@ from proxy.domain.records import CLIENT_CANCELLED, ERROR, REJECTED
 from proxy.engine.gateway import Gateway
 from proxy.server.keys import EXCHANGE, GATES, GATEWAY, ORIGIN
 from proxy.server.streaming import COMMITTED
-from proxy.translate.anthropic_errors import anthropic_error_body
+from proxy.server.surfaces.base import Surface
+from proxy.server.surfaces.table import SURFACE, TABLE
 
 log = logging.getLogger(__name__)
 
-SURFACES = {
-    "/v1/chat/completions": "chat",
-    "/v1/embeddings": "embeddings",
-    "/v1/models": "models",
-    "/metrics": "metrics",
-    "/switchboard/status": "status",
-    "/switchboard/compare": "compare-batch",
-    "/switchboard/simulate": "simulate",
-    "/v1/messages": "messages",
-    "/v1/messages/count_tokens": "count_tokens",
-    "/v1/responses": "responses",
-}
-ANTHROPIC_PATHS = ("/v1/messages",)
-"""Errors on these paths are answered in Anthropic's error shape."""
-UNLOGGED_PATHS = frozenset({"/health", "/"})
-UNAUTHENTICATED_PATHS = frozenset({"/health", "/"})
-CORS_ALLOW_HEADERS = "authorization, content-type, x-api-key, anthropic-version, openai-organization"
 
-
-def error_response(err: ApiError, extra: dict[str, str] | None = None, *, path: str = "") -> web.Response:
-    """The error in the shape of the API the client speaks: OpenAI's, or Anthropic's on its paths."""
+def error_response(err: ApiError, surface: Surface, extra: dict[str, str] | None = None) -> web.Response:
+    """The error in the shape of the API the client speaks (its surface's)."""
     headers = {**(extra or {}), **err.headers}
-    if path.startswith(ANTHROPIC_PATHS):
-        body = orjson.dumps(anthropic_error_body(err.status, err.type, err.message))
-    else:
-        body = err.body_bytes()
+    body = surface.error_body(err)
     return web.Response(body=body, status=err.status, content_type="application/json", headers=headers)
 
 
@@ -69,30 +51,31 @@ def _http_exception_error(exc: web.HTTPException) -> ApiError:
 
 
 @web.middleware
-async def exchange_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
-    if request.path in UNLOGGED_PATHS:
+async def exchange_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    surface = request[SURFACE] = request.app[TABLE].of(request)
+    if not surface.logged:
         try:
             return await handler(request)
         except ApiError as err:
-            return error_response(err)
+            return error_response(err, surface)
     gateway: Gateway = request.app[GATEWAY]
-    ex = Exchange(SURFACES.get(request.path, "other"), request.headers.get("User-Agent"))
+    ex = Exchange(surface.name, request.headers.get("User-Agent"))
     request[EXCHANGE] = ex
     gateway.request_began(ex)
     try:
         return await handler(request)
     except ApiError as err:
         ex.fail(err.outcome, err.status, err.message)
-        response = error_response(err, ex.result_headers(), path=request.path)
+        response = error_response(err, surface, ex.result_headers())
         if request.body_exists and not request.content.at_eof():
             response.force_close()  # never drain (possibly huge) bodies we refused unread
         return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        err = _http_exception_error(exc)
-        ex.fail(REJECTED, err.status, err.message)
-        return error_response(err, path=request.path)
+        refused = _http_exception_error(exc)
+        ex.fail(REJECTED, refused.status, refused.message)
+        return error_response(refused, surface)
     except asyncio.CancelledError:
         ex.fail(CLIENT_CANCELLED, 499, "the client disconnected")
         raise
@@ -101,20 +84,20 @@ async def exchange_middleware(request: web.Request, handler: web.Handler) -> web
         raise
     except Exception as exc:
         log.exception("internal error while handling %s %s", request.method, request.path)
-        err = ApiError(500, f"Internal error in Switchboard ({type(exc).__name__}).", "internal_error")
-        ex.fail(ERROR, 500, err.message)
-        started = request.get(COMMITTED)
+        internal = ApiError(500, f"Internal error in Switchboard ({type(exc).__name__}).", "internal_error")
+        ex.fail(ERROR, 500, internal.message)
+        started: web.StreamResponse | None = request.get(COMMITTED)
         if started is not None:  # status and headers are out: no second response can follow them
             if request.transport is not None:
                 request.transport.close()  # the client sees the stream end now, not a silent wait
             return started
-        return error_response(err, path=request.path)
+        return error_response(internal, surface)
     finally:
         gateway.request_ended(ex)
 
 
 @web.middleware
-async def guard_middleware(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     gateway: Gateway = request.app[GATEWAY]
     gates = request.app[GATES].current
     # 1. Host: exactly one header naming this server (defeats DNS rebinding).
@@ -147,13 +130,14 @@ async def guard_middleware(request: web.Request, handler: web.Handler) -> web.St
             status=204,
             headers={
                 "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-                "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                "Access-Control-Allow-Headers": request.app[TABLE].cors_allow_headers,
                 "Access-Control-Max-Age": "600",
             },
         )
+    surface = request[SURFACE]
     # 3. Local access key.
-    if gates.access_keys is not None and request.path not in UNAUTHENTICATED_PATHS:
-        presented = _presented_key(request)
+    if gates.access_keys is not None and surface.authenticated:
+        presented = surface.credentials(request)
         if presented is None:
             raise ApiError(
                 401,
@@ -169,7 +153,7 @@ async def guard_middleware(request: web.Request, handler: web.Handler) -> web.St
         if ex is not None:
             ex.client = name
     # Paused from the tray: model requests wait for "Resume" (management endpoints still answer).
-    if gateway.paused and request.path.startswith("/v1/") and request.method == "POST":
+    if gateway.paused and surface.pausable and request.method == "POST":
         raise ApiError(
             503,
             "Switchboard is paused. Resume it from its tray menu (or restart it) to serve requests again.",
@@ -198,16 +182,6 @@ async def guard_middleware(request: web.Request, handler: web.Handler) -> web.St
                 code="request_too_large",
             )
     return await handler(request)
-
-
-def _presented_key(request: web.Request) -> str | None:
-    auth = request.headers.get("Authorization")
-    if auth is not None:
-        scheme, _, value = auth.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
-    key = request.headers.get("x-api-key")
-    return key.strip() if key else None
 
 
 async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:

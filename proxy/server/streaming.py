@@ -1,22 +1,24 @@
-"""Relaying an upstream Chat Completions stream to the client, event by event.
+"""Relaying an upstream stream to the client, event by event, in the client's API.
 
 Streams never lie:
 
-- **Before content**, a stream can still fall back. :func:`prime_chat_stream` (called inside the
+- **Before content**, a stream can still fall back. :func:`prime_stream` (called inside the
   attempt loop) holds back lifecycle-only events (the role-only first chunk, comments, a
-  usage-only chunk), within a bound, until the first content event arrives; a failure up to that
-  point, including an in-band error event, is an ordinary failed attempt.
+  usage-only chunk, ``message_start`` ...), within a bound, until the first content event
+  arrives; a failure up to that point, including an in-band error event, is an ordinary failed
+  attempt.
 - **A slow first content** (slow first token, retries, fallbacks) commits the 200 after
   ``COMMIT_AFTER`` seconds and sends ``: keep-alive`` comments meanwhile
   (:func:`forward_keeping_alive`); a fallback is still invisible, and a request that then fails
   ends with an in-band error event.
 - **After content**, a failure is never disguised as a normal end: the client gets one in-band
-  error event (``data: {"error": {...}}``) and the stream closes without ``[DONE]``; the log marks
-  the request ``cut``. A stream that ends without ``[DONE]`` is cut too.
+  error event in its API's dialect and the stream closes without its terminal event (``[DONE]``,
+  ``message_stop``, ``response.completed``); the log marks the request ``cut``. A stream that ends
+  without its terminal event is cut too.
 
-Bytes are passed through unchanged; a parsed copy of each event is used for accounting (usage)
-only. The gateway always asks the upstream for usage; the usage-only chunk (``choices: []``) is
-hidden from a client that did not ask for it.
+Two relays: :func:`relay_native` passes a stream in the client's own API through byte for byte,
+a :class:`StreamReader` (the surface's dialect) looking at each event for usage, its end and
+in-band errors; :func:`relay_translated` re-tells a Chat Completions stream in another API's events.
 """
 
 from __future__ import annotations
@@ -25,12 +27,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
 
-from proxy.cache.replay import StreamAssembler
 from proxy.domain.errors import ApiError, UpstreamError, UpstreamHTTPError, UpstreamProtocolError
 from proxy.domain.events import RequestFirstByte, RequestProgress
 from proxy.domain.exchange import Exchange
@@ -61,6 +62,11 @@ COMMITTED: web.RequestKey[web.StreamResponse] = web.RequestKey("switchboard_comm
 """The response whose status and headers are already sent (while waiting, or when the relay
 began); relays write to it, and after an internal error nothing else may be sent."""
 
+Emit = Callable[[Any], None]
+IsLifecycle = Callable[[SSEEvent, str], bool]
+"""``(event, provider)``: does this event carry no content yet? Raises ``UpstreamError`` for an
+in-band error event."""
+
 
 async def forward_keeping_alive(
     request: web.Request, ex: Exchange, work: Awaitable[UpstreamReply], error_event: Callable[[ApiError], bytes]
@@ -71,8 +77,8 @@ async def forward_keeping_alive(
     fallbacks), the 200 and the SSE headers are sent and then ``: keep-alive`` comments every
     :data:`KEEPALIVE_EVERY` seconds, which SSE clients skip, so a client with a read timeout stays
     connected. Fallbacks stay invisible: only comments went out. If every target then fails, the
-    client gets ``error_event(error)`` in its API's dialect, the stream ends without ``[DONE]``,
-    and ``None`` is returned (the response is ``request[COMMITTED]``).
+    client gets ``error_event(error)`` in its API's dialect, the stream ends without its terminal
+    event, and ``None`` is returned (the response is ``request[COMMITTED]``).
 
     Returns:
         The reply, primed: its first content is there. ``None`` if the request failed after commit.
@@ -111,29 +117,12 @@ async def forward_keeping_alive(
         return None
 
 
-def error_event(message: str, type_: str, code: str | int | None) -> bytes:
-    payload = {"error": {"message": message, "type": type_, "param": None, "code": code}}
-    return b"data: " + orjson.dumps(payload) + b"\n\n"
+# ------------------------------------------------------------------------------------------------
+# Priming: hold lifecycle events back until the first content
+# ------------------------------------------------------------------------------------------------
 
 
-def _is_lifecycle(chunk: Any) -> bool:
-    """A chunk that carries no content yet: role-only deltas, empty content, usage only."""
-    if not isinstance(chunk, dict):
-        return False
-    for choice in chunk.get("choices") or []:
-        if not isinstance(choice, dict) or choice.get("finish_reason") is not None:
-            return False
-        delta = choice.get("delta") or {}
-        if not isinstance(delta, dict):
-            return False
-        for key, value in delta.items():
-            if key == "role" or value in (None, "", []):
-                continue
-            return False
-    return True
-
-
-async def prime_stream(reply: UpstreamReply, provider: str, is_lifecycle: Callable[[SSEEvent], bool]) -> UpstreamReply:
+async def prime_stream(reply: UpstreamReply, provider: str, is_lifecycle: IsLifecycle) -> UpstreamReply:
     """Hold back lifecycle events (``is_lifecycle`` says which; it raises ``UpstreamError`` for an
     in-band error) until the first content event, within a bound. Comments are held too.
 
@@ -150,7 +139,7 @@ async def prime_stream(reply: UpstreamReply, provider: str, is_lifecycle: Callab
             size += len(event.raw)
             if event.data is None:
                 continue
-            if not is_lifecycle(event) or len(held) >= HOLD_EVENTS or size >= HOLD_BYTES:
+            if not is_lifecycle(event, provider) or len(held) >= HOLD_EVENTS or size >= HOLD_BYTES:
                 break
         else:
             raise UpstreamProtocolError(provider, "the stream ended before any content")
@@ -161,22 +150,36 @@ async def prime_stream(reply: UpstreamReply, provider: str, is_lifecycle: Callab
     return reply
 
 
-async def prime_chat_stream(reply: UpstreamReply, provider: str) -> UpstreamReply:
-    """:func:`prime_stream` for Chat Completions chunks (the role-only first chunk, usage-only
-    chunks and empty deltas are lifecycle; ``data: {"error": ...}`` is a failure)."""
+def chat_is_lifecycle(event: SSEEvent, provider: str) -> bool:
+    """:data:`IsLifecycle` for Chat Completions chunks, the canonical form every upstream can speak:
+    the role-only first chunk, usage-only chunks and empty deltas are lifecycle; ``data: {"error":
+    ...}`` is a failure."""
+    if event.data == b"[DONE]":
+        raise UpstreamProtocolError(provider, "the stream ended before any content")
+    try:
+        chunk = orjson.loads(event.data or b"")
+    except orjson.JSONDecodeError:
+        raise UpstreamProtocolError(provider, "the stream sent an event that is not JSON") from None
+    if isinstance(chunk, dict) and chunk.get("error"):
+        raise _inband_error(provider, chunk["error"])
+    return _no_content(chunk)
 
-    def is_lifecycle(event: SSEEvent) -> bool:
-        if event.data == b"[DONE]":
-            raise UpstreamProtocolError(provider, "the stream ended before any content")
-        try:
-            chunk = orjson.loads(event.data or b"")
-        except orjson.JSONDecodeError:
-            raise UpstreamProtocolError(provider, "the stream sent an event that is not JSON") from None
-        if isinstance(chunk, dict) and chunk.get("error"):
-            raise _inband_error(provider, chunk["error"])
-        return _is_lifecycle(chunk)
 
-    return await prime_stream(reply, provider, is_lifecycle)
+def _no_content(chunk: Any) -> bool:
+    """A chunk that carries no content yet: role-only deltas, empty content, usage only."""
+    if not isinstance(chunk, dict):
+        return False
+    for choice in chunk.get("choices") or []:
+        if not isinstance(choice, dict) or choice.get("finish_reason") is not None:
+            return False
+        delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            return False
+        for key, value in delta.items():
+            if key == "role" or value in (None, "", []):
+                continue
+            return False
+    return True
 
 
 async def chain_events(held: list[SSEEvent], rest: AsyncIterator[SSEEvent]) -> AsyncIterator[SSEEvent]:
@@ -196,91 +199,21 @@ def _inband_error(provider: str, error: Any) -> UpstreamHTTPError:
     return UpstreamHTTPError(provider, status, REDACTOR.redact(str(message or error)), type="upstream_error")
 
 
-async def relay_chat_stream(
-    request: web.Request,
-    ex: Exchange,
-    reply: UpstreamReply,
-    *,
-    client_wants_usage: bool,
-    headers: dict[str, str],
-    capture: bool,
-    on_first_byte: Any = None,
-    assembler: StreamAssembler | None = None,
-) -> web.StreamResponse:
-    """Relay ``reply``'s events; ``assembler`` (for the cache) gets every parsed chunk."""
-    assert reply.events is not None
-    events = reply.events
-    response = request.get(COMMITTED)  # already sent while waiting (keep-alive), else now
-    if response is None:
-        response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
-        await response.prepare(request)
-        request[COMMITTED] = response
-    ttfb = ex.mark_first_byte()
-    if on_first_byte is not None:
-        on_first_byte(RequestFirstByte(ex.id, ttfb))
-    saw_done = False
-    captured: list[bytes] | None = [] if capture else None
-    captured_size = 0
-    tap = progress_tap(ex, capture, on_first_byte)
-    try:
-        try:
-            async for event in events:
-                data = event.data
-                if data == b"[DONE]":
-                    saw_done = True
-                elif data is not None:
-                    try:
-                        chunk = orjson.loads(data)
-                    except orjson.JSONDecodeError:  # garbage mid-stream: never passed on as if it were data
-                        raise UpstreamProtocolError(
-                            ex.provider or "?", "the stream sent an event that is not JSON"
-                        ) from None
-                    if isinstance(chunk, dict):
-                        if assembler is not None:
-                            assembler.feed(chunk)
-                        if tap is not None:
-                            tap.feed(chunk)
-                        if chunk.get(
-                            "error"
-                        ):  # an in-band error after content: pass it on (redacted), it ends the stream
-                            message = _message(chunk["error"])
-                            ex.fail(CUT, 200, f"Provider {ex.provider!r} reported: {message}")
-                            error = chunk["error"] if isinstance(chunk["error"], dict) else {}
-                            code = error.get("code") if isinstance(error.get("code"), (str, int)) else None
-                            raw = error_event(message, str(error.get("type") or "upstream_error"), code)
-                            if captured is not None:
-                                captured.append(raw)
-                            await response.write(raw)
-                            continue
-                        usage = chunk.get("usage")
-                        if usage:
-                            ex.usage = Usage.from_openai(usage)
-                            if not client_wants_usage and chunk.get("choices") == []:
-                                continue  # the usage chunk we asked for on the client's behalf
-                if captured is not None and captured_size < MAX_CAPTURE:
-                    captured.append(event.raw)
-                    captured_size += len(event.raw)
-                await response.write(event.raw)
-        except UpstreamError as exc:
-            ex.fail(CUT, 200, f"{exc.message} (after content was sent)")
-            await response.write(error_event(f"Stream interrupted: {exc.message}", "upstream_error", exc.code))
-            return response
-        if not saw_done and ex.status != CUT:
-            message = f"Provider {ex.provider!r}: the stream ended without [DONE] (cut short)"
-            ex.fail(CUT, 200, message)
-            await response.write(error_event(message, "upstream_error", "stream_cut"))
-        await response.write_eof()
-        return response
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        if tap is not None:
-            tap.flush()
-        if captured is not None:
-            ex.response_body = REDACTOR.redact(b"".join(captured).decode("utf-8", "replace"))
+def error_message(error: Any) -> str:
+    """The message of an in-band ``error`` member, redacted (an upstream may echo the key it was sent)."""
+    if isinstance(error, dict):
+        return REDACTOR.redact(str(error.get("message") or error))
+    return REDACTOR.redact(str(error))
+
+
+# ------------------------------------------------------------------------------------------------
+# Writing to the client
+# ------------------------------------------------------------------------------------------------
 
 
 class ProgressTap:
-    """Collects a stream's answer text and sends it on as :class:`RequestProgress` events, batched.
+    """Collects a Chat Completions stream's answer text and sends it on as :class:`RequestProgress`
+    events, batched.
 
     Made only when bodies are captured (see :func:`progress_tap`): the live view shows what the
     log will store, and the common path (capture off) costs one ``None`` check per event.
@@ -288,7 +221,7 @@ class ProgressTap:
 
     __slots__ = ("id", "emit", "parts", "last")
 
-    def __init__(self, request_id: str, emit: Callable[[Any], None]) -> None:
+    def __init__(self, request_id: str, emit: Emit) -> None:
         self.id = request_id
         self.emit = emit
         self.parts: list[str] = []
@@ -310,26 +243,24 @@ class ProgressTap:
         self.last = time.monotonic()
 
 
-def progress_tap(ex: Exchange, capture: bool, emit: Callable[[Any], None] | None) -> ProgressTap | None:
+def progress_tap(ex: Exchange, capture: bool, emit: Emit | None) -> ProgressTap | None:
     """A tap for ``ex``'s stream when bodies are captured and events go somewhere, else ``None``."""
     return ProgressTap(ex.id, emit) if capture and emit is not None else None
-
-
-def _message(error: Any) -> str:
-    if isinstance(error, dict):
-        return REDACTOR.redact(str(error.get("message") or error))
-    return REDACTOR.redact(str(error))
 
 
 class StreamWriter:
     """Writes to the client, keeping a capped copy for the log when bodies are captured."""
 
+    __slots__ = ("response", "captured", "size", "write")
+
     def __init__(self, response: web.StreamResponse, capture: bool) -> None:
         self.response = response
         self.captured: list[bytes] | None = [] if capture else None
         self.size = 0
+        self.write: Callable[[bytes], Awaitable[None]] = self._write_captured if capture else response.write
+        """Write bytes to the client (without capture: the response's own ``write``, no detour)."""
 
-    async def write(self, data: bytes) -> None:
+    async def _write_captured(self, data: bytes) -> None:
         if self.captured is not None and self.size < MAX_CAPTURE:
             self.captured.append(data)
             self.size += len(data)
@@ -341,7 +272,7 @@ class StreamWriter:
         return REDACTOR.redact(b"".join(self.captured).decode("utf-8", "replace"))
 
 
-async def open_stream(request: web.Request, ex: Exchange, capture: bool, on_first_byte: Any) -> StreamWriter:
+async def open_stream(request: web.Request, ex: Exchange, capture: bool, on_first_byte: Emit | None) -> StreamWriter:
     response = request.get(COMMITTED)  # already sent while waiting (keep-alive), else now
     if response is None:
         response = web.StreamResponse(status=200, headers={**SSE_HEADERS, **ex.result_headers()})
@@ -353,22 +284,109 @@ async def open_stream(request: web.Request, ex: Exchange, capture: bool, on_firs
     return StreamWriter(response, capture)
 
 
+# ------------------------------------------------------------------------------------------------
+# The two relays
+# ------------------------------------------------------------------------------------------------
+
+
+class StreamReader(Protocol):
+    """Reads a stream in the client's own API for :func:`relay_native` (a surface's dialect)."""
+
+    @property
+    def ended(self) -> bool:
+        """The stream's terminal event was seen."""
+        ...
+
+    @property
+    def terminal(self) -> str:
+        """Its name, for the log when it is missing (``[DONE]``, ``message_stop`` ...)."""
+        ...
+
+    def see(self, event: SSEEvent, tap: ProgressTap | None) -> bytes | None:
+        """The bytes to send for ``event`` (its own, a redacted in-band error, or ``None`` to hide
+        it); notes usage, the end, and marks the request ``cut`` on an in-band error.
+
+        Raises:
+            UpstreamError: the event is garbage (the stream is then cut).
+        """
+        ...
+
+    def interrupted(self, message: str, exc: UpstreamError) -> bytes:
+        """The in-band error event for a stream that failed after content."""
+        ...
+
+    def cut(self, message: str) -> bytes:
+        """The in-band error event for a stream that ended without its terminal event."""
+        ...
+
+
+class Retelling(Protocol):
+    """Re-tells Chat Completions chunks as another API's events."""
+
+    def start(self) -> list[bytes]: ...
+
+    def feed(self, chunk: dict[str, Any]) -> list[bytes]: ...
+
+    def finish(self) -> list[bytes]: ...
+
+
+async def _finish(ex: Exchange, events: AsyncIterator[SSEEvent], out: StreamWriter, tap: ProgressTap | None) -> None:
+    """After a relay, however it ended: release the upstream, send the last progress, keep the body."""
+    await events.aclose()  # type: ignore[attr-defined]
+    if tap is not None:
+        tap.flush()
+    ex.response_body = out.text()
+
+
+async def relay_native(
+    request: web.Request,
+    ex: Exchange,
+    reply: UpstreamReply,
+    reader: StreamReader,
+    *,
+    capture: bool,
+    on_first_byte: Emit | None = None,
+) -> web.StreamResponse:
+    """A stream in the client's own API, byte for byte (``reader`` may hide or rewrite events)."""
+    assert reply.events is not None
+    events = reply.events
+    out = await open_stream(request, ex, capture, on_first_byte)
+    write, see = out.write, reader.see
+    tap = progress_tap(ex, capture, on_first_byte)
+    try:
+        try:
+            async for event in events:
+                data = see(event, tap)
+                if data is not None:
+                    await write(data)
+        except UpstreamError as exc:
+            ex.fail(CUT, 200, f"{exc.message} (after content was sent)")
+            await write(reader.interrupted(f"Stream interrupted: {exc.message}", exc))
+            return out.response
+        if not reader.ended and ex.status != CUT:
+            message = f"Provider {ex.provider!r}: the stream ended without {reader.terminal} (cut short)"
+            ex.fail(CUT, 200, message)
+            await write(reader.cut(message))
+        await out.response.write_eof()
+        return out.response
+    finally:
+        await _finish(ex, events, out, tap)
+
+
 async def relay_translated(
     request: web.Request,
     ex: Exchange,
     reply: UpstreamReply,
-    *,
-    start: list[bytes],
-    feed: Callable[[dict[str, Any]], list[bytes]],
-    finish: Callable[[], list[bytes]],
+    retelling: Retelling,
     fail: Callable[[str, str], list[bytes]],
+    *,
     capture: bool,
-    on_first_byte: Any = None,
+    on_first_byte: Emit | None = None,
 ) -> web.StreamResponse:
-    """A Chat Completions stream, re-told in another API's events by a translator (``start``
-    events, ``feed`` per chunk, ``finish`` after ``[DONE]``). Streams never lie: an in-band error,
-    a failure, or an end without ``[DONE]`` after content writes ``fail(message, code)`` instead
-    of ``finish()``, and the log says ``cut``."""
+    """A Chat Completions stream, re-told in another API's events (``start`` events, ``feed`` per
+    chunk, ``finish`` after ``[DONE]``). Streams never lie: an in-band error, a failure, or an end
+    without ``[DONE]`` after content writes ``fail(message, code)`` instead of ``finish()``, and the
+    log says ``cut``."""
     assert reply.events is not None
     events = reply.events
     out = await open_stream(request, ex, capture, on_first_byte)
@@ -384,7 +402,7 @@ async def relay_translated(
     saw_done = False
     try:
         try:
-            for data in start:
+            for data in retelling.start():
                 await out.write(data)
             async for event in events:
                 if event.data is None:
@@ -401,21 +419,19 @@ async def relay_translated(
                 if tap is not None:
                     tap.feed(chunk)
                 if chunk.get("error"):
-                    return await cut(f"Provider {provider!r} reported: {_message(chunk['error'])}", "upstream_error")
+                    message = error_message(chunk["error"])
+                    return await cut(f"Provider {provider!r} reported: {message}", "upstream_error")
                 if chunk.get("usage"):
                     ex.usage = Usage.from_openai(chunk["usage"])
-                for data in feed(chunk):
+                for data in retelling.feed(chunk):
                     await out.write(data)
         except (UpstreamError, TranslationError) as exc:
             return await cut(f"Stream interrupted: {exc.message} (after content was sent)", "stream_interrupted")
         if not saw_done:
             return await cut(f"Provider {provider!r}: the stream ended without [DONE] (cut short)", "stream_cut")
-        for data in finish():
+        for data in retelling.finish():
             await out.write(data)
         await out.response.write_eof()
         return out.response
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        if tap is not None:
-            tap.flush()
-        ex.response_body = out.text()
+        await _finish(ex, events, out, tap)

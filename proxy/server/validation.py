@@ -1,12 +1,14 @@
 """Reading and checking request bodies: strict JSON, the fields we rely on, nothing that redirects keys.
 
-Only the fields the gateway itself depends on are checked here (their absence or wrong type
-would make it misbehave); everything else passes through to the upstream, which validates its
-own parameters. Every failure is an :class:`ApiError` 400 naming the field in ``param``.
+Only the fields the gateway itself depends on are checked (their absence or wrong type would make
+it misbehave); everything else passes through to the upstream, which validates its own
+parameters. Every failure is an :class:`ApiError` 400 naming the field in ``param``. Each surface
+checks its own request (``surfaces/*.py``) with the pieces here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -36,7 +38,6 @@ BANNED_FIELDS = frozenset(
 _CONTENT_FIELDS = frozenset(
     {"messages", "tools", "functions", "response_format", "input", "tool_choice", "prediction", "system", "text"}
 )
-_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
 async def read_json(request: web.Request, max_bytes: int) -> dict[str, Any]:
@@ -64,14 +65,20 @@ async def read_json(request: web.Request, max_bytes: int) -> dict[str, Any]:
     return data
 
 
-def _type_error(param: str, expected: str, value: Any) -> ApiError:
+def wrong_type(param: str, expected: str, value: Any) -> ApiError:
     got = "null" if value is None else type(value).__name__.replace("dict", "object").replace("list", "array")
     return ApiError(
         400, f"Invalid type for '{param}': expected {expected}, got {got}.", param=param, code="invalid_type"
     )
 
 
-def _missing(param: str) -> ApiError:
+def not_one_of(param: str, value: Any, choices: list[str]) -> ApiError:
+    return ApiError(
+        400, f"Invalid value for '{param}': {value!r} is not one of {choices}.", param=param, code="invalid_value"
+    )
+
+
+def missing(param: str) -> ApiError:
     return ApiError(400, f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
 
 
@@ -98,145 +105,46 @@ def check_banned(body: dict[str, Any]) -> None:
 def model_name(body: dict[str, Any]) -> str:
     model = body.get("model")
     if model is None:
-        raise _missing("model")
+        raise missing("model")
     if not isinstance(model, str):
-        raise _type_error("model", "a string", model)
+        raise wrong_type("model", "a string", model)
     if not model.strip():
         raise ApiError(400, "'model' must not be empty.", param="model", code="invalid_value")
     return model
 
 
-def check_chat(body: dict[str, Any]) -> bool:
-    """Validate a chat completion request; returns whether it streams."""
+def each_message(body: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The ``messages`` array's entries with their index, once it is a non-empty array; each entry
+    is checked to be an object just before it is yielded."""
     messages = body.get("messages")
     if messages is None:
-        raise _missing("messages")
+        raise missing("messages")
     if not isinstance(messages, list):
-        raise _type_error("messages", "an array of message objects", messages)
+        raise wrong_type("messages", "an array of message objects", messages)
     if not messages:
         raise ApiError(400, "'messages' must contain at least one message.", param="messages", code="invalid_value")
     for i, m in enumerate(messages):
         if not isinstance(m, dict):
-            raise _type_error(f"messages[{i}]", "an object", m)
-        role = m.get("role")
-        if role is None:
-            raise _missing(f"messages[{i}].role")
-        if not isinstance(role, str):
-            raise _type_error(f"messages[{i}].role", "a string", role)
-        if role not in _ROLES:
-            raise ApiError(
-                400,
-                f"Invalid value for 'messages[{i}].role': {role!r} is not one of {sorted(_ROLES)}.",
-                param=f"messages[{i}].role",
-                code="invalid_value",
-            )
-        content = m.get("content")
-        if content is not None and not isinstance(content, (str, list)):
-            raise _type_error(f"messages[{i}].content", "a string or an array of content parts", content)
+            raise wrong_type(f"messages[{i}]", "an object", m)
+        yield i, m
+
+
+def stream_flag(body: dict[str, Any]) -> bool:
+    """Whether the request streams (``stream`` absent, or a boolean)."""
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
-        raise _type_error("stream", "a boolean", stream)
-    options = body.get("stream_options")
-    if options is not None:
-        if not isinstance(options, dict):
-            raise _type_error("stream_options", "an object", options)
-        include = options.get("include_usage")
-        if include is not None and not isinstance(include, bool):
-            raise _type_error("stream_options.include_usage", "a boolean", include)
-    n = body.get("n")
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool)):
-        raise _type_error("n", "an integer", n)
-    if isinstance(n, int) and not 1 <= n <= 128:
-        raise ApiError(400, "'n' must be between 1 and 128.", param="n", code="invalid_value")
-    tools = body.get("tools")
-    if tools is not None:
-        if not isinstance(tools, list):
-            raise _type_error("tools", "an array", tools)
-        for i, t in enumerate(tools):
-            if not isinstance(t, dict):
-                raise _type_error(f"tools[{i}]", "an object", t)
-    fmt = body.get("response_format")
-    if fmt is not None and not isinstance(fmt, dict):
-        raise _type_error("response_format", "an object", fmt)
-    check_banned(body)
+        raise wrong_type("stream", "a boolean", stream)
     return stream is True
 
 
-def check_embeddings(body: dict[str, Any]) -> None:
-    if "input" not in body:
-        raise _missing("input")
-    value = body["input"]
-    ok = isinstance(value, str) or (
-        isinstance(value, list)
-        and value
-        and (
-            all(isinstance(v, str) for v in value)
-            or all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            or all(isinstance(v, list) and all(isinstance(t, int) for t in v) for v in value)
-        )
-    )
-    if not ok:
-        raise ApiError(
-            400,
-            "Invalid 'input': expected a string, an array of strings, or an array of token arrays (not empty).",
-            param="input",
-            code="invalid_value",
-        )
-    fmt = body.get("encoding_format")
-    if fmt is not None and fmt not in ("float", "base64"):
-        raise ApiError(
-            400,
-            "Invalid 'encoding_format': expected 'float' or 'base64'.",
-            param="encoding_format",
-            code="invalid_value",
-        )
-    check_banned(body)
-
-
-def check_messages(body: dict[str, Any], *, count_only: bool = False) -> bool:
-    """Validate an Anthropic Messages request (``count_only``: a count_tokens request, which has no
-    ``max_tokens``); returns whether it streams."""
-    if not count_only:
-        max_tokens = body.get("max_tokens")
-        if max_tokens is None:
-            raise _missing("max_tokens")
-        if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
-            raise _type_error("max_tokens", "an integer", max_tokens)
-        if max_tokens < 1:
-            raise ApiError(400, "'max_tokens' must be at least 1.", param="max_tokens", code="invalid_value")
-    messages = body.get("messages")
-    if messages is None:
-        raise _missing("messages")
-    if not isinstance(messages, list):
-        raise _type_error("messages", "an array of message objects", messages)
-    if not messages:
-        raise ApiError(400, "'messages' must contain at least one message.", param="messages", code="invalid_value")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            raise _type_error(f"messages[{i}]", "an object", m)
-        role = m.get("role")
-        if role not in ("user", "assistant", "system"):  # system: Anthropic's mid-conversation system messages
-            raise ApiError(
-                400,
-                f"Invalid value for 'messages[{i}].role': {role!r} is not one of ['assistant', 'system', 'user'].",
-                param=f"messages[{i}].role",
-                code="invalid_value",
-            )
-        content = m.get("content")
-        if not isinstance(content, (str, list)):
-            raise _type_error(f"messages[{i}].content", "a string or an array of content blocks", content)
-    system = body.get("system")
-    if system is not None and not isinstance(system, (str, list)):
-        raise _type_error("system", "a string or an array of text blocks", system)
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise _type_error("stream", "a boolean", stream)
+def check_tools(body: dict[str, Any], *, of_objects: bool = True) -> None:
+    """``tools``, when present, is an array (``of_objects``: of objects)."""
     tools = body.get("tools")
-    if tools is not None:
-        if not isinstance(tools, list):
-            raise _type_error("tools", "an array", tools)
+    if tools is None:
+        return
+    if not isinstance(tools, list):
+        raise wrong_type("tools", "an array", tools)
+    if of_objects:
         for i, t in enumerate(tools):
             if not isinstance(t, dict):
-                raise _type_error(f"tools[{i}]", "an object", t)
-    check_banned(body)
-    return stream is True
+                raise wrong_type(f"tools[{i}]", "an object", t)

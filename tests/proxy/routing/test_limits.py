@@ -1,19 +1,19 @@
-"""Limits and budgets: per access key and per route; over a limit is a 429 that says which limit
-and when it resets; budgets survive restarts and report 80% / 100% once."""
+"""The limit counts (LimitKeeper): over a limit is a 429 that says which limit and when it
+resets; budgets report 80% / 100% once. Through the gateway: ``tests/proxy/engine/hooks/test_limits.py``."""
 
 from __future__ import annotations
 
-import aiohttp
 import pytest
 
 from proxy.config.schema import Limits
 from proxy.domain.errors import ApiError
-from proxy.domain.events import BudgetThreshold, GatewayEvents
-from proxy.routing.limits import LimitKeeper, seconds_to_next_day, seconds_to_next_month
-from tests.fakes.openai_upstream import FakeOpenAIUpstream
-from tests.helpers import gateway_context
-
-KEY = "sk-limits-test-0000000000000000"
+from proxy.routing.limits import (
+    LIMIT_FIELDS,
+    LimitKeeper,
+    is_unlimited,
+    seconds_to_next_day,
+    seconds_to_next_month,
+)
 
 
 class Clock:
@@ -68,53 +68,6 @@ def test_budgets_and_thresholds():
     assert seconds_to_next_month(clock.now) >= seconds_to_next_day(clock.now)
 
 
-async def test_limits_through_the_gateway_and_after_a_restart(tmp_path):
-    async with FakeOpenAIUpstream(api_key=KEY) as upstream:
-        config = {
-            "providers": [
-                {"id": "oa", "preset": "openai", "base_url": upstream.base_url, "key": {"env": "SB_LIM_KEY"}}
-            ],
-            "routes": [
-                {
-                    "name": "paid",
-                    "targets": [{"provider": "oa", "model": "gpt-4o-mini"}],
-                    "limits": {"daily_usd": 0.000001},
-                },
-                {"name": "free", "targets": [{"provider": "oa", "model": "gpt-4o-mini"}]},
-            ],
-            "key_limits": {"env": {"requests_per_minute": 5}},
-        }
-        events = GatewayEvents()
-        seen = []
-        events.connect(lambda e: seen.append(e) if isinstance(e, BudgetThreshold) else None)
-        body = {"model": "paid", "messages": [{"role": "user", "content": "spend a little"}]}
-        async with gateway_context(tmp_path, config, env={"SB_LIM_KEY": KEY}, events=events) as ctx:
-            async with aiohttp.ClientSession() as s:
-                url = f"{ctx.base_url}/v1/chat/completions"
-                async with s.post(url, json=body, headers=ctx.headers()) as resp:
-                    assert resp.status == 200
-                ctx.rows()  # the writer prices the request and counts its spend
-                async with s.post(url, json=body, headers=ctx.headers()) as resp:
-                    assert resp.status == 429
-                    err = (await resp.json())["error"]
-                    assert err["code"] == "switchboard_limit" and "route 'paid'" in err["message"]
-                    assert int(resp.headers["Retry-After"]) > 0
-                for _ in range(4):  # the refused request did not count against the key
-                    async with s.post(url, json={**body, "model": "free"}, headers=ctx.headers()) as resp:
-                        assert resp.status == 200
-                async with s.post(url, json={**body, "model": "free"}, headers=ctx.headers()) as resp:
-                    assert resp.status == 429
-                    assert (
-                        "access key 'env' is limited to 5 requests per minute"
-                        in (await resp.json())["error"]["message"]
-                    )
-            assert [(e.scope, e.fraction) for e in seen] == [("route:paid", 0.8), ("route:paid", 1.0)]
-        async with gateway_context(tmp_path, config, env={"SB_LIM_KEY": KEY}) as ctx:
-            async with aiohttp.ClientSession() as s:
-                async with s.post(f"{ctx.base_url}/v1/chat/completions", json=body, headers=ctx.headers()) as resp:
-                    assert resp.status == 429, "the day's spend is read back from the log after a restart"
-
-
 def test_a_refused_request_counts_against_no_scope():
     keeper = LimitKeeper(clock=Clock())
     key, route = ("key:a", Limits(requests_per_minute=1)), ("route:r", Limits(requests_per_minute=1))
@@ -131,3 +84,10 @@ def test_token_window_does_not_grow_without_limits():
         keeper.add_tokens("route:r", 10)
         clock.now += 1
     assert len(keeper._usage("route:r").tokens) <= 61
+
+
+def test_unlimited_means_every_field_unset():
+    assert tuple(Limits.model_fields) == LIMIT_FIELDS, "is_unlimited must read every field of Limits"
+    assert is_unlimited(Limits())
+    for field, value in zip(LIMIT_FIELDS, (1, 1, 0.5, 0.5), strict=True):
+        assert not is_unlimited(Limits(**{field: value})), field

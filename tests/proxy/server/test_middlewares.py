@@ -142,6 +142,9 @@ async def test_allowed_origin_gets_exact_cors(tmp_path):
             ) as resp:
                 assert resp.status == 204
                 assert resp.headers["Access-Control-Allow-Origin"] == "https://chat.example"
+                assert resp.headers["Access-Control-Allow-Headers"] == (
+                    "authorization, content-type, x-api-key, anthropic-version, openai-organization"
+                )
                 assert "Access-Control-Allow-Private-Network" not in resp.headers
         status, _, headers = await post(ctx, headers=ctx.headers(Origin="https://chat.example"))
         assert status == 200

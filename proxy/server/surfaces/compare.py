@@ -18,17 +18,16 @@ from proxy.domain.errors import ApiError
 from proxy.domain.exchange import Exchange
 from proxy.domain.pricing import cost_usd
 from proxy.domain.records import Usage
-from proxy.providers.base import UpstreamCall
-from proxy.routing.resolve import Attempt
-from proxy.server.keys import EXCHANGE, GATEWAY
-from proxy.server.validation import check_chat, read_json
+from proxy.server.keys import EXCHANGE, GATEWAY, snapshot_of
+from proxy.server.surfaces.chat import ChatCompletions, check_chat
+from proxy.server.validation import read_json
 
 MAX_MODELS = 8
 
 
 async def compare(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    snap = gateway.snapshot
+    snap = snapshot_of(request)
     outer: Exchange = request[EXCHANGE]
     body = await read_json(request, snap.config.server.max_body_bytes)
     models = body.pop("models", None)
@@ -53,12 +52,8 @@ async def compare(request: web.Request) -> web.Response:
         ex.client, ex.requested_model = outer.client, model
         gateway.request_began(ex)
         try:
-            resolution = gateway.resolve(ex, snap, model, user=body.get("user"), headers=request.headers)
-
-            def build(attempt: Attempt, _: bool) -> UpstreamCall:
-                return UpstreamCall("chat/completions", {**body, "model": attempt.model}, False)
-
-            reply = await gateway.forward(ex, snap, resolution, build)
+            call = ChatCompletions(ex, {**body, "model": model}, request, cached=False)
+            reply = await gateway.serve(ex, snap, call)
             ex.usage = Usage.from_openai(reply.json.get("usage"))
             ex.mark_first_byte()
             choice = (reply.json.get("choices") or [{}])[0]

@@ -1,0 +1,89 @@
+"""The endpoints that are not model APIs: model listing, health, metrics, status, simulated failures."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from proxy.domain.errors import ApiError
+from proxy.engine.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from proxy.server.keys import GATEWAY, snapshot_of
+from proxy.server.validation import read_json
+
+_CREATED = int(time.time())
+
+
+async def _model_list(request: web.Request) -> list[dict[str, Any]]:
+    snap = snapshot_of(request)
+    data = [
+        {"id": r.name, "object": "model", "created": _CREATED, "owned_by": "switchboard"} for r in snap.resolver.routes
+    ]
+    adapters = [a for pid, a in snap.adapters.items() if (p := snap.config.provider(pid)) is not None and p.enabled]
+    listed = await asyncio.gather(*(a.list_models() for a in adapters), return_exceptions=True)
+    for adapter, models in zip(adapters, listed, strict=True):
+        if isinstance(models, BaseException):
+            continue
+        data += [
+            {"id": f"{adapter.id}/{m}", "object": "model", "created": _CREATED, "owned_by": adapter.id} for m in models
+        ]
+    return data
+
+
+async def list_models(request: web.Request) -> web.Response:
+    return web.json_response({"object": "list", "data": await _model_list(request)}, dumps=_dumps)
+
+
+async def get_model(request: web.Request) -> web.Response:
+    wanted = request.match_info["model"]
+    for entry in await _model_list(request):
+        if entry["id"] == wanted:
+            return web.json_response(entry, dumps=_dumps)
+    raise ApiError(
+        404,
+        f"The model '{wanted}' does not exist. List available models with GET /v1/models.",
+        param="model",
+        code="model_not_found",
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    gateway = request.app[GATEWAY]
+    body = gateway.metrics.render(gateway.request_log.dropped)
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(request.app[GATEWAY].status(), dumps=_dumps)
+
+
+async def simulate(request: web.Request) -> web.Response:
+    """``/switchboard/simulate``: arm (POST ``{"target": "provider/model", "fault": "error"|"429"|
+    "timeout"|"cut", "count": N}``), list (GET) or clear (DELETE) simulated failures."""
+    gateway = request.app[GATEWAY]
+    if request.method == "DELETE":
+        gateway.simulator.clear()
+    elif request.method == "POST":
+        body = await read_json(request, 64 * 1024)
+        target, fault, count = body.get("target"), body.get("fault"), body.get("count", 1)
+        provider, _, model = target.partition("/") if isinstance(target, str) else ("", "", "")
+        if not provider or not model or snapshot_of(request).config.provider(provider) is None:
+            raise ApiError(400, "'target' must name a configured provider and model as provider/model.", param="target")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise ApiError(400, "'count' must be an integer.", param="count")
+        try:
+            gateway.simulator.arm(provider, model, str(fault), count)
+        except ValueError as exc:
+            raise ApiError(400, str(exc), param="fault" if "fault" in str(exc) else "count") from None
+    return web.json_response({"pending": gateway.simulator.pending()}, dumps=_dumps)
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
