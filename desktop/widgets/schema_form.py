@@ -118,11 +118,11 @@ def bounds(info: FieldInfo, step: float, scale: float = 1.0, cap: float | None =
         if isinstance(rule, annotated_types.Ge):
             low = float(rule.ge) / scale  # type: ignore[arg-type]  # numbers, for number fields
         elif isinstance(rule, annotated_types.Gt):
-            low = float(rule.gt) / scale + step  # type: ignore[arg-type]
+            low = float(rule.gt) / scale + step  # type: ignore[arg-type]  # numbers, for number fields
         elif isinstance(rule, annotated_types.Le):
-            high = float(rule.le) / scale  # type: ignore[arg-type]
+            high = float(rule.le) / scale  # type: ignore[arg-type]  # numbers, for number fields
         elif isinstance(rule, annotated_types.Lt):
-            high = float(rule.lt) / scale - step  # type: ignore[arg-type]
+            high = float(rule.lt) / scale - step  # type: ignore[arg-type]  # numbers, for number fields
     if high is None:
         high = INT_MAX if _without_none(info.annotation) is int else FLOAT_MAX
     return Bounds(low, high)

@@ -140,7 +140,7 @@ def _keys_set(
         return 1
     ref = SecretRef(keychain=entry)
     if provider is None:
-        new = ProviderConfig(id=pid, preset=pid, key=ref)  # type: ignore[arg-type]
+        new = ProviderConfig.model_validate({"id": pid, "preset": pid, "key": ref})  # the preset name is checked here
         updated = config.model_copy(update={"providers": [*config.providers, new]})
     else:
         providers = [p.model_copy(update={"key": ref}) if p.id == pid else p for p in config.providers]

@@ -93,7 +93,7 @@ class RequestRecord:
     response_body: str | None = None
 
     def replace(self, **changes: object) -> RequestRecord:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # field names and types are the caller's
 
     def as_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)

@@ -19,7 +19,7 @@ This module only picks paths and translates.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import orjson
 
@@ -93,7 +93,9 @@ class AnthropicMessagesDialect:
         reply.body = orjson.dumps(reply.json)
         return reply
 
-    async def _chat_events(self, events: AsyncIterator[SSEEvent], include_usage: bool) -> AsyncIterator[SSEEvent]:
+    async def _chat_events(
+        self, events: AsyncGenerator[SSEEvent, None], include_usage: bool
+    ) -> AsyncGenerator[SSEEvent, None]:
         """Anthropic stream events -> chat chunk events; ``[DONE]`` only after ``message_stop``."""
         translator = MessagesToChatStream(include_usage=include_usage)
         try:
@@ -114,4 +116,4 @@ class AnthropicMessagesDialect:
                     return
         finally:
             # the transport's events are an async generator; UpstreamReply types them as an iterator
-            await events.aclose()  # type: ignore[attr-defined]
+            await events.aclose()

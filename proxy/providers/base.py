@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,7 +31,7 @@ class UpstreamReply:
     body: bytes | None = None
     json: Any = None
     """The parsed ``body`` (non-stream only)."""
-    events: AsyncIterator[SSEEvent] | None = None
+    events: AsyncGenerator[SSEEvent, None] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     format: str = "openai"
     """``openai`` (Chat Completions, what every adapter answers by default), ``anthropic`` (a

@@ -19,7 +19,7 @@ import re
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -122,7 +122,7 @@ class DemoAdapter:
             "system_fingerprint": "fp_switchboard_demo",
         }
 
-    async def _stream(self, body: dict[str, Any], plan: _Plan) -> AsyncIterator[SSEEvent]:
+    async def _stream(self, body: dict[str, Any], plan: _Plan) -> AsyncGenerator[SSEEvent, None]:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         head = {"id": plan.id, "object": "chat.completion.chunk", "created": plan.created, "model": body["model"]}

@@ -78,9 +78,9 @@ def clean_request(body: dict[str, Any]) -> dict[str, Any]:
     if not (needs_tools or needs_format):
         return body
     out = dict(body)
-    if needs_tools:
+    if needs_tools and isinstance(tools, list):  # the second test only tells mypy what the first proved
         cleaned = []
-        for tool in tools:  # type: ignore[union-attr]
+        for tool in tools:
             if isinstance(tool, dict) and isinstance(tool.get("function"), dict):
                 function = dict(tool["function"])
                 if "parameters" in function:
@@ -89,10 +89,10 @@ def clean_request(body: dict[str, Any]) -> dict[str, Any]:
                 tool = {**tool, "function": function}
             cleaned.append(tool)
         out["tools"] = cleaned
-    if needs_format:
-        json_schema = copy.copy(fmt["json_schema"])  # type: ignore[index]
+    if needs_format and isinstance(fmt, dict):
+        json_schema = copy.copy(fmt["json_schema"])
         if "schema" in json_schema:
             json_schema["schema"] = clean_schema(json_schema["schema"])
         json_schema.pop("strict", None)
-        out["response_format"] = {**fmt, "json_schema": json_schema}  # type: ignore[dict-item]
+        out["response_format"] = {**fmt, "json_schema": json_schema}
     return out

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -230,7 +230,7 @@ class UpstreamTransport:
             raise UpstreamProtocolError(self.provider_id, "the response is not a JSON object")
         return UpstreamReply(resp.status, body=raw, json=parsed, headers=resp.headers)
 
-    async def _events(self, resp: aiohttp.ClientResponse, started: float) -> AsyncIterator[SSEEvent]:
+    async def _events(self, resp: aiohttp.ClientResponse, started: float) -> AsyncGenerator[SSEEvent, None]:
         t = self.timeouts
         parser = SSEParser()
         deadline = started + t.stream_total

@@ -349,7 +349,7 @@ class AttemptLoop:
                 if task.exception() is None:
                     chosen = task
                     return first, task.result()
-                failed = task.exception()  # type: ignore[assignment]
+                failed = task.exception()  # type: ignore[assignment]  # None was ruled out just above
                 assert isinstance(failed, _Failed)
                 if failed.action == RETURN:
                     raise failed.error.to_api_error() from None
@@ -379,7 +379,7 @@ class AttemptLoop:
                 with contextlib.suppress(asyncio.CancelledError, _Failed):
                     reply = await task
                     if reply.events is not None:
-                        await reply.events.aclose()  # type: ignore[attr-defined]
+                        await reply.events.aclose()
             for attempt, slot in slots:
                 if chosen is not None and tasks[chosen] is attempt:
                     ex.hold(slot.release)  # held until the request (and its stream) is over

@@ -24,7 +24,7 @@ from typing import Any
 
 from proxy.config.schema import GatewayConfig, RouteConfig
 
-DIRECT = RouteConfig(name="direct", targets=[{"provider": "direct", "model": "direct"}])  # type: ignore[list-item]
+DIRECT = RouteConfig.model_validate({"name": "direct", "targets": [{"provider": "direct", "model": "direct"}]})
 """The policies (defaults) used for ``provider/model`` requests."""
 
 

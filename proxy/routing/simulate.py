@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Literal
 
 from proxy.domain.errors import UpstreamConnectError, UpstreamError, UpstreamHTTPError, UpstreamTimeout
@@ -88,14 +88,14 @@ def cut_after_first_content(reply: UpstreamReply, provider: str) -> UpstreamRepl
     assert reply.events is not None
     upstream = reply.events
 
-    async def events() -> AsyncIterator[SSEEvent]:
+    async def events() -> AsyncGenerator[SSEEvent, None]:
         try:
             async for event in upstream:
                 yield event
                 if event.data and any(m in event.data for m in _CONTENT_MARKS) and b'"content":""' not in event.data:
                     raise UpstreamConnectError(provider, "stream interrupted: simulated connection drop")
         finally:
-            await upstream.aclose()  # type: ignore[attr-defined]
+            await upstream.aclose()
 
     reply.events = events()
     return reply

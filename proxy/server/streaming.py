@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -144,7 +144,7 @@ async def prime_stream(reply: UpstreamReply, provider: str, is_lifecycle: IsLife
         else:
             raise UpstreamProtocolError(provider, "the stream ended before any content")
     except BaseException:
-        await upstream.aclose()  # type: ignore[attr-defined]
+        await upstream.aclose()
         raise
     reply.events = chain_events(held, upstream)
     return reply
@@ -182,14 +182,14 @@ def _no_content(chunk: Any) -> bool:
     return True
 
 
-async def chain_events(held: list[SSEEvent], rest: AsyncIterator[SSEEvent]) -> AsyncIterator[SSEEvent]:
+async def chain_events(held: list[SSEEvent], rest: AsyncGenerator[SSEEvent, None]) -> AsyncGenerator[SSEEvent, None]:
     try:
         for event in held:
             yield event
         async for event in rest:
             yield event
     finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()
 
 
 def _inband_error(provider: str, error: Any) -> UpstreamHTTPError:
@@ -330,9 +330,11 @@ class Retelling(Protocol):
     def finish(self) -> list[bytes]: ...
 
 
-async def _finish(ex: Exchange, events: AsyncIterator[SSEEvent], out: StreamWriter, tap: ProgressTap | None) -> None:
+async def _finish(
+    ex: Exchange, events: AsyncGenerator[SSEEvent, None], out: StreamWriter, tap: ProgressTap | None
+) -> None:
     """After a relay, however it ended: release the upstream, send the last progress, keep the body."""
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     if tap is not None:
         tap.flush()
     ex.response_body = out.text()

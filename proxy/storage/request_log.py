@@ -89,8 +89,9 @@ _COLUMNS_V1 = {
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
-    db[TABLE].create(_COLUMNS_V1, pk="id", not_null={"started_at", "surface", "status", "http_status"})  # type: ignore[union-attr]
-    db[TABLE].create_index(["started_at"])  # type: ignore[union-attr]
+    table = db.table(TABLE)  # a Table (db[name] may also be a View, which cannot be created)
+    table.create(_COLUMNS_V1, pk="id", not_null={"started_at", "surface", "status", "http_status"})
+    table.create_index(["started_at"])
 
 
 def _migration_2(db: sqlite_utils.Database) -> None:

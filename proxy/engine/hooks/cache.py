@@ -10,7 +10,7 @@ hit costs nothing and uses no tokens; the log row says ``hit``, ``miss`` or ``by
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Mapping
 from typing import Any
 
 import orjson
@@ -90,8 +90,8 @@ class Cache:
         return reply
 
     async def _watch(
-        self, ex: Exchange, key: str, route: str, policy: CacheConfig, events: AsyncIterator[SSEEvent]
-    ) -> AsyncIterator[SSEEvent]:
+        self, ex: Exchange, key: str, route: str, policy: CacheConfig, events: AsyncGenerator[SSEEvent, None]
+    ) -> AsyncGenerator[SSEEvent, None]:
         """Pass the events on, assembling the answer; store it if the stream ended with ``[DONE]``,
         every choice finished and the request is still ``ok`` (not cut, nor failed in-band)."""
         assembler = StreamAssembler()
@@ -113,7 +113,7 @@ class Cache:
             if done and ex.status == OK and assembler.complete:
                 self._put(ex, key, route, policy, assembler.result())
         finally:
-            await events.aclose()  # type: ignore[attr-defined]
+            await events.aclose()
 
     def _put(self, ex: Exchange, key: str, route: str, policy: CacheConfig, completion: Any) -> None:
         entry = {"provider": ex.provider, "model": ex.upstream_model, "completion": completion}
@@ -125,6 +125,6 @@ def bypassed(headers: Mapping[str, str]) -> bool:
     return "no-cache" in control or "no-store" in control or headers.get("x-switchboard-cache") == "bypass"
 
 
-async def _replay(events: list[SSEEvent]) -> AsyncIterator[SSEEvent]:
+async def _replay(events: list[SSEEvent]) -> AsyncGenerator[SSEEvent, None]:
     for event in events:
         yield event
