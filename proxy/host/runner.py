@@ -64,6 +64,17 @@ def _set_port(data: dict[str, Any], port: int) -> None:
     data.setdefault("server", {})["port"] = port
 
 
+def changed(config: GatewayConfig, mutate: Callable[[dict[str, Any]], None]) -> GatewayConfig:
+    """``config`` as ``mutate`` edits its plain-data form, validated. Raises ``ValueError`` listing
+    the problems for people."""
+    data = config.model_dump(exclude_defaults=True)
+    mutate(data)
+    try:
+        return GatewayConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError("\n".join(validation_problems(exc))) from None
+
+
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop where available (faster sockets), else the standard loop."""
     try:
@@ -216,13 +227,7 @@ class GatewayThread:
         call it from a worker thread. Raises ``ValueError`` listing the problems (nothing saved)."""
         if self.is_running:
             raise RuntimeError("the gateway is running: use update_config")
-        data = self.config_on_file().model_dump(exclude_defaults=True)
-        mutate(data)
-        try:
-            updated = GatewayConfig.model_validate(data)
-        except ValidationError as exc:
-            raise ValueError("\n".join(validation_problems(exc))) from None
-        self.gateway.store.save(updated, "desktop", summary)
+        self.gateway.store.save(changed(self.config_on_file(), mutate), "desktop", summary)
         return summary[:1].upper() + summary[1:]
 
     def use_free_port(self) -> str:
@@ -292,13 +297,7 @@ class GatewayThread:
         return self._on_loop(self._update_config(summary, mutate))
 
     async def _update_config(self, summary: str, mutate: Callable[[dict[str, Any]], None]) -> str:
-        data = self._config().model_dump(exclude_defaults=True)
-        mutate(data)
-        try:
-            updated = GatewayConfig.model_validate(data)
-        except ValidationError as exc:
-            raise ValueError("\n".join(validation_problems(exc))) from None
-        await self.gateway.save_config(updated, "desktop", summary)
+        await self.gateway.save_config(changed(self._config(), mutate), "desktop", summary)
         return summary[:1].upper() + summary[1:]
 
     def delete_provider(self, provider_id: str) -> concurrent.futures.Future[str]:
