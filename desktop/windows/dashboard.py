@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +34,7 @@ from desktop.services import GatewayBridge
 from desktop.widgets.cards import Card, card, scaled_label
 from desktop.widgets.chart import ChartWidget, Series, series_color
 from desktop.widgets.formats import count, duration, money, money_axis, percent
+from desktop.widgets.guarded import TabWidget
 from proxy.api import Bucket
 from proxy.api.dashboard import RANGES, BudgetLine, DashboardData
 
@@ -200,7 +200,7 @@ class DashboardPage(QWidget):
         self.by_provider = _table()
         self.by_provider.setHorizontalHeaderItem(0, QTableWidgetItem("Provider"))
         self.by_route.setHorizontalHeaderItem(0, QTableWidgetItem("Route"))
-        self.breakdown = QTabWidget()
+        self.breakdown = TabWidget()
         self.breakdown.addTab(self.by_route, "By route")
         self.breakdown.addTab(self.by_provider, "By provider")
         self.breakdown.setDocumentMode(True)
