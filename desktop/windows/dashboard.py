@@ -186,9 +186,9 @@ class DashboardPage(QWidget):
             cards.addWidget(c)
 
         self.charts = {
-            "requests": ChartWidget("Requests", count),
+            "requests": ChartWidget("Requests", count, whole=True),
             "latency": ChartWidget("Latency", duration),
-            "tokens": ChartWidget("Tokens", count),
+            "tokens": ChartWidget("Tokens", count, whole=True),
             "cost": ChartWidget("Cost", money_axis),
         }
         charts = QGridLayout()
