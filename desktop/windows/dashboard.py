@@ -43,6 +43,8 @@ REFRESH_EVERY = 2.0
 SLIDE_EVERY_MS = 60_000
 """While visible, refresh this often even without traffic, so the time window moves on."""
 TABLE_COLUMNS = ("Name", "Requests", "Errors", "Error rate", "p50", "p95", "Tokens", "Cost", "Saved")
+PRICE_UNKNOWN = "price unknown"
+"""The cost where no request had a known price but some used tokens (not "$0.00": that reads as free)."""
 
 
 class StatCard(Card):
@@ -124,7 +126,7 @@ def _fill(table: QTableWidget, groups: tuple[Bucket, ...], empty_name: str) -> N
             duration(b.percentile(50)),
             duration(b.percentile(95)),
             count(b.tokens_in + b.tokens_out),
-            money(b.cost),
+            PRICE_UNKNOWN if b.price_unknown else money(b.cost),
             money(b.cost_saved) if b.cost_saved else "–",
         )
         for column, text in enumerate(cells):
@@ -360,9 +362,12 @@ class DashboardPage(QWidget):
         self.cards["tokens"].set(
             count(total.tokens_in + total.tokens_out), f"{count(total.tokens_in)} in · {count(total.tokens_out)} out"
         )
-        self.cards["cost"].set(
-            money(total.cost), f"{money(total.cost / total.requests)} per request" if total.requests else ""
-        )
+        if total.price_unknown:  # $0.00 would read as "free"
+            self.cards["cost"].set(PRICE_UNKNOWN, "no price is known for the models used")
+        else:
+            self.cards["cost"].set(
+                money(total.cost), f"{money(total.cost / total.requests)} per request" if total.requests else ""
+            )
 
         s = data.series
         starts, width = data.starts, data.range.bucket_seconds
