@@ -128,14 +128,28 @@ class TrayIcon(QSystemTrayIcon):
     def on_request_finished(self, record: RequestRecord) -> None:
         self.update_tooltip()
 
+    def requests_today(self) -> str:
+        """ "12 requests today" ("500+" when the start-up read hit its limit)."""
+        count = self.bridge.activity.requests_today
+        plus = "+" if self.bridge.activity.is_today_partial else ""
+        noun = "request" if count == 1 and not plus else "requests"
+        return f"{count:,}{plus} {noun} today"
+
+    def status_line(self) -> str:
+        """The menu's first line: how the gateway is doing (plain text, not yet escaped)."""
+        if self.state == "running":
+            where = self.bridge.base_url or "?"
+            doing = f"Paused on {where}" if self.bridge.paused else f"Running on {where}"
+            return f"{doing} · {self.requests_today()}"
+        if self.state == "error":
+            return f"Not running: {self.error or 'unknown error'}"
+        return "Stopping…" if self.state == "stopping" else "Starting…"
+
     def update_tooltip(self) -> None:
         if self.state == "running":
-            count = self.bridge.activity.requests_today
-            plus = "+" if self.bridge.activity.is_today_partial else ""
-            noun = "request" if count == 1 and not plus else "requests"
             spend = self.bridge.activity.spend_today
             money = f"${spend:,.2f}" if spend >= 0.01 or spend == 0 else "under $0.01"
-            text = f"Switchboard — {self.bridge.base_url}\n{count:,}{plus} {noun} today, {money} spent"
+            text = f"Switchboard — {self.bridge.base_url}\n{self.requests_today()}, {money} spent"
             if self.bridge.paused:
                 text += "\nPaused: tools get '503 paused' until you resume"
         elif self.state == "error":
@@ -152,6 +166,10 @@ class TrayIcon(QSystemTrayIcon):
         menu = self.menu
         menu.clear()
         url = self.bridge.base_url
+        status = menu.addAction(menu_text(self.status_line(), 80))  # first, a line to read, not to click
+        status.setEnabled(False)
+        if self.state == "error":
+            status.setToolTip(f"Why the gateway could not start:\n{self.error or ''}")
         if self.state == "running" and url:
             endpoint = menu.addAction(f"{url}/v1\tCopy")  # after a tab: the hint column
             endpoint.setToolTip("Copy the endpoint (OpenAI base URL) to the clipboard")
@@ -159,13 +177,6 @@ class TrayIcon(QSystemTrayIcon):
             key = menu.addAction("Copy access key")
             key.setToolTip("Copy the key your tools send as their API key")
             key.triggered.connect(self.copy_access_key)
-        elif self.state == "error":
-            menu.addAction("Not running").setEnabled(False)
-            failed = menu.addAction(menu_text(self.error or "unknown error"))
-            failed.setEnabled(False)
-            failed.setToolTip(f"Why the gateway could not start:\n{self.error or ''}")
-        else:
-            menu.addAction("Stopping…" if self.state == "stopping" else "Starting…").setEnabled(False)
         menu.addSeparator()
         self._add_models(menu.addMenu("Models"))
         self._add_recent(menu.addMenu("Recent requests"))

@@ -45,13 +45,18 @@ def short_number(value: float) -> str:
     return f"{value:.2g}"
 
 
-def nice_ticks(top: float, count: int = 4) -> list[float]:
-    """Round tick values from 0 to at least ``top`` (``count`` intervals or so)."""
+def nice_ticks(top: float, count: int = 4, whole: bool = False) -> list[float]:
+    """Round tick values from 0 to at least ``top`` (``count`` intervals or so); ``whole``: for
+    counts (requests, tokens), every tick a whole number (a step of 1 at least, never 2.5)."""
     if top <= 0 or not math.isfinite(top):
         return [0.0, 1.0]
     raw = top / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if whole and raw <= 1:
+        step: float = 1
+    else:
+        magnitude = 10 ** math.floor(math.log10(raw))
+        steps = [m * magnitude for m in (1, 2, 2.5, 5, 10)]
+        step = next(m for m in steps if m >= raw and (not whole or m == int(m)))
     n = math.ceil(top / step - 1e-9)
     return [i * step for i in range(n + 1)]
 
@@ -75,11 +80,18 @@ class ChartWidget(QWidget):
     """
 
     def __init__(
-        self, title: str, value_format: Callable[[float], str] = short_number, parent: QWidget | None = None
+        self,
+        title: str,
+        value_format: Callable[[float], str] = short_number,
+        parent: QWidget | None = None,
+        *,
+        whole: bool = False,
     ) -> None:
+        """``whole``: the values are counts, so the y axis has whole-number ticks only."""
         super().__init__(parent)
         self.title = title
         self.value_format = value_format
+        self.whole = whole
         self.starts: tuple[float, ...] = ()
         self.bucket_seconds = 60.0
         self.series: tuple[Series, ...] = ()
@@ -112,6 +124,10 @@ class ChartWidget(QWidget):
             if values:
                 parts.append(f"{s.name}: max {self.value_format(max(values))}")
         return f"{self.title}. " + ("; ".join(parts) if parts else "no data")
+
+    def ticks(self) -> list[float]:
+        """The y axis' tick values for the data shown (from 0)."""
+        return nice_ticks(self._top_value(), whole=self.whole)
 
     # -- geometry ------------------------------------------------------------------------------
 
@@ -178,7 +194,7 @@ class ChartWidget(QWidget):
         painter.setFont(self.font())
         self._draw_legend(painter, 10 + painter.fontMetrics().ascent(), text)
 
-        ticks = nice_ticks(self._top_value())
+        ticks = self.ticks()
         plot = self._plot_rect(painter, ticks)
         self._last_plot = plot
         top = ticks[-1]

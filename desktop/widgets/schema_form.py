@@ -13,7 +13,7 @@ schema has one), a unit (``suffix``, ``scale``: seconds shown as minutes), a cap
 schema leaves unbounded, and a better tooltip where a page has one (``hints``).
 
 Every number box, slider and combo box here ignores the mouse wheel unless it has the keyboard
-focus (:class:`WheelGuard`), so scrolling a long form never changes a value by accident.
+focus (:mod:`desktop.widgets.guarded`), so scrolling a long form never changes a value by accident.
 """
 
 from __future__ import annotations
@@ -26,53 +26,14 @@ from typing import Any, Literal, Union, get_args, get_origin
 import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSlider, QSpinBox, QWidget
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
+
+from desktop.widgets.guarded import ComboBox, DoubleSpinBox, SpinBox
 
 INT_MAX = 2**31 - 1
 """The largest value a QSpinBox holds: the cap of an int field the schema leaves unbounded."""
 FLOAT_MAX = 1e12
-
-
-class WheelGuard:
-    """Mixin for value widgets: the wheel changes them only while they have the keyboard focus
-    (otherwise the wheel scrolls the page), and the wheel never gives them the focus."""
-
-    def _guard(self) -> None:
-        assert isinstance(self, QWidget)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
-        assert isinstance(self, QWidget)
-        if self.hasFocus():
-            super().wheelEvent(event)  # type: ignore[misc]  # the Qt class after this mixin
-        else:
-            event.ignore()  # to the scroll area around it
-
-
-class SpinBox(WheelGuard, QSpinBox):
-    def __init__(self) -> None:
-        super().__init__()
-        self._guard()
-
-
-class DoubleSpinBox(WheelGuard, QDoubleSpinBox):
-    def __init__(self) -> None:
-        super().__init__()
-        self._guard()
-
-
-class ComboBox(WheelGuard, QComboBox):
-    def __init__(self) -> None:
-        super().__init__()
-        self._guard()
-
-
-class Slider(WheelGuard, QSlider):
-    def __init__(self, orientation: Qt.Orientation = Qt.Orientation.Horizontal) -> None:
-        super().__init__(orientation)
-        self._guard()
 
 
 def field_info(model: type[BaseModel], path: str) -> FieldInfo:

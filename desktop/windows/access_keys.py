@@ -1,8 +1,9 @@
 """Access keys (part of Settings): the keys tools present to use Switchboard.
 
 Lists names, a masked hint, when each was made and last used; never a key's value, except right
-after "New key", once, with a Copy button. Revoke asks first. Everything goes through the bridge
-on worker threads (the index file, the keychain and the request log are disk and D-Bus).
+after "New key", once, in a dialog with a Copy button (in view whatever the page's scroll). Revoke
+asks first. Everything goes through the bridge on worker threads (the index file, the keychain and
+the request log are disk and D-Bus).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import os
 import time
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
-    QFrame,
+    QDialog,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
@@ -64,27 +66,8 @@ class AccessKeysBox(QWidget):
         self.revoke_button.setEnabled(False)
         self.status = _label()
 
-        # shown once, right after New key
-        self.reveal = QFrame()
-        self.reveal.setFrameShape(QFrame.Shape.StyledPanel)
-        self.reveal_note = _label()
-        self.secret = QLineEdit()
-        self.secret.setReadOnly(True)
-        self.secret.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.secret.setAccessibleName("The new access key")
-        self.copy_button = QPushButton("Copy")
-        self.copy_button.setAccessibleName("Copy the new access key")
-        self.done_button = QPushButton("Done")
-        self.done_button.setAccessibleName("Hide the new access key")
-        secret_row = QHBoxLayout()
-        secret_row.addWidget(self.secret, 1)
-        secret_row.addWidget(self.copy_button)
-        secret_row.addWidget(self.done_button)
-        inner = QVBoxLayout(self.reveal)
-        inner.setContentsMargins(10, 8, 10, 8)
-        inner.addWidget(self.reveal_note)
-        inner.addLayout(secret_row)
-        self.reveal.hide()
+        self.new_key_dialog: NewKeyDialog | None = None
+        """The dialog showing a new key's value, while it is open."""
 
         row = QHBoxLayout()
         row.addWidget(self.name, 1)
@@ -96,20 +79,15 @@ class AccessKeysBox(QWidget):
         layout.addWidget(self.env_note)
         layout.addWidget(self.tree)
         layout.addLayout(row)
-        layout.addWidget(self.reveal)
         layout.addWidget(self.status)
         for first, second in zip(
-            [self.tree, self.name, self.new_button, self.revoke_button, self.secret, self.copy_button],
-            [self.name, self.new_button, self.revoke_button, self.secret, self.copy_button, self.done_button],
-            strict=True,
+            [self.tree, self.name, self.new_button], [self.name, self.new_button, self.revoke_button], strict=True
         ):
             QWidget.setTabOrder(first, second)
 
         self.new_button.clicked.connect(self.create_key)
         self.name.returnPressed.connect(self.create_key)
         self.revoke_button.clicked.connect(self.revoke_key)
-        self.copy_button.clicked.connect(self.copy)
-        self.done_button.clicked.connect(self.forget)
         self.tree.currentItemChanged.connect(lambda *_: self.revoke_button.setEnabled(self.selected() is not None))
         bridge.access_keys.listed.connect(self.on_listed)
         bridge.access_keys.created.connect(self.on_created)
@@ -150,23 +128,15 @@ class AccessKeysBox(QWidget):
             self.status.setText(f"No key made: {value_or_message}")
             return
         self.name.clear()
-        self.status.setText("")
-        self.reveal_note.setText(
-            f"New key “{name}”. Copy it now and paste it into your tool as its API key: this page will not show it "
-            "again. It works from now on."
-        )
-        self.secret.setText(value_or_message)
-        self.reveal.show()
-        self.copy_button.setFocus()
+        self.status.setText(f"Made the key “{name}”.")
+        dialog = NewKeyDialog(name, value_or_message, self)
+        self.new_key_dialog = dialog
+        dialog.finished.connect(lambda _result: self._dialog_closed(dialog))
+        dialog.open()  # modal over the window, without blocking the event loop
 
-    def copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.secret.text())
-        self.status.setText("Copied.")
-
-    def forget(self) -> None:
-        self.secret.clear()
-        self.reveal.hide()
-        self.status.setText("")
+    def _dialog_closed(self, dialog: NewKeyDialog) -> None:
+        if self.new_key_dialog is dialog:
+            self.new_key_dialog = None
 
     def revoke_key(self) -> None:
         name = self.selected()
@@ -182,3 +152,45 @@ class AccessKeysBox(QWidget):
     def on_revoked(self, name: str, ok: bool, message: str) -> None:
         self.status.setText(message if ok else f"Not revoked: {message}")
         self.revoke_button.setEnabled(self.selected() is not None)
+
+
+class NewKeyDialog(QDialog):
+    """A new key's value, shown this once: the value, Copy and Done. Closing it forgets the value."""
+
+    def __init__(self, name: str, value: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New access key")
+        self.setModal(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.warning = _label(
+            f"This is the new key “{name}”. It is shown only this once: Switchboard keeps it in your "
+            "keychain and will not show it again. Copy it now and paste it into your tool as its API key; "
+            "it works from now on."
+        )
+        self.secret = QLineEdit(value)
+        self.secret.setReadOnly(True)
+        self.secret.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.secret.setAccessibleName("The new access key")
+        self.secret.setMinimumWidth(self.secret.fontMetrics().horizontalAdvance(value) + 24)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setAccessibleName("Copy the new access key")
+        self.done_button = QPushButton("Done")
+        self.done_button.setAccessibleName("Close; the key is not shown again")
+        self.copied = _label()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.copied, 1)
+        buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.done_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.secret)
+        layout.addLayout(buttons)
+        self.copy_button.clicked.connect(self.copy)
+        self.done_button.clicked.connect(self.accept)
+        self.finished.connect(lambda _result: self.secret.clear())  # the value leaves with the dialog
+        self.copy_button.setDefault(True)
+        self.copy_button.setFocus()
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.secret.text())
+        self.copied.setText("Copied to the clipboard.")

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +34,7 @@ from desktop.services import GatewayBridge
 from desktop.widgets.cards import Card, card, scaled_label
 from desktop.widgets.chart import ChartWidget, Series, series_color
 from desktop.widgets.formats import count, duration, money, money_axis, percent
+from desktop.widgets.guarded import TabWidget
 from proxy.api import Bucket
 from proxy.api.dashboard import RANGES, BudgetLine, DashboardData
 
@@ -43,6 +43,8 @@ REFRESH_EVERY = 2.0
 SLIDE_EVERY_MS = 60_000
 """While visible, refresh this often even without traffic, so the time window moves on."""
 TABLE_COLUMNS = ("Name", "Requests", "Errors", "Error rate", "p50", "p95", "Tokens", "Cost", "Saved")
+PRICE_UNKNOWN = "price unknown"
+"""The cost where no request had a known price but some used tokens (not "$0.00": that reads as free)."""
 
 
 class StatCard(Card):
@@ -124,7 +126,7 @@ def _fill(table: QTableWidget, groups: tuple[Bucket, ...], empty_name: str) -> N
             duration(b.percentile(50)),
             duration(b.percentile(95)),
             count(b.tokens_in + b.tokens_out),
-            money(b.cost),
+            PRICE_UNKNOWN if b.price_unknown else money(b.cost),
             money(b.cost_saved) if b.cost_saved else "–",
         )
         for column, text in enumerate(cells):
@@ -186,9 +188,9 @@ class DashboardPage(QWidget):
             cards.addWidget(c)
 
         self.charts = {
-            "requests": ChartWidget("Requests", count),
+            "requests": ChartWidget("Requests", count, whole=True),
             "latency": ChartWidget("Latency", duration),
-            "tokens": ChartWidget("Tokens", count),
+            "tokens": ChartWidget("Tokens", count, whole=True),
             "cost": ChartWidget("Cost", money_axis),
         }
         charts = QGridLayout()
@@ -200,7 +202,7 @@ class DashboardPage(QWidget):
         self.by_provider = _table()
         self.by_provider.setHorizontalHeaderItem(0, QTableWidgetItem("Provider"))
         self.by_route.setHorizontalHeaderItem(0, QTableWidgetItem("Route"))
-        self.breakdown = QTabWidget()
+        self.breakdown = TabWidget()
         self.breakdown.addTab(self.by_route, "By route")
         self.breakdown.addTab(self.by_provider, "By provider")
         self.breakdown.setDocumentMode(True)
@@ -360,9 +362,12 @@ class DashboardPage(QWidget):
         self.cards["tokens"].set(
             count(total.tokens_in + total.tokens_out), f"{count(total.tokens_in)} in · {count(total.tokens_out)} out"
         )
-        self.cards["cost"].set(
-            money(total.cost), f"{money(total.cost / total.requests)} per request" if total.requests else ""
-        )
+        if total.price_unknown:  # $0.00 would read as "free"
+            self.cards["cost"].set(PRICE_UNKNOWN, "no price is known for the models used")
+        else:
+            self.cards["cost"].set(
+                money(total.cost), f"{money(total.cost / total.requests)} per request" if total.requests else ""
+            )
 
         s = data.series
         starts, width = data.starts, data.range.bucket_seconds

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.resources import app_icon
 from desktop.services import GatewayBridge
+from desktop.widgets.guarded import ComboBox
 from proxy.api import PRESETS, KeyTestResult, LocalServer, ProviderConfig, validation_problems
 
 
@@ -49,7 +49,7 @@ class ProviderPage(QWizardPage):
         self.demo.setChecked(True)
         self.local: list[tuple[QRadioButton, LocalServer]] = []
         """Model servers found on this computer, one choice each (added when the probe answers)."""
-        self.preset = QComboBox()
+        self.preset = ComboBox()
         for pid, preset in PRESETS.items():
             if pid not in ("demo", "azure") and not preset.local:
                 self.preset.addItem(preset.label, pid)
@@ -205,7 +205,7 @@ class ModelPage(QWizardPage):
         self.bridge = bridge
         self.provider_page = provider_page
         self.setTitle("Which model should your tools use?")
-        self.model = QComboBox()
+        self.model = ComboBox()
         self.model.setEditable(True)
         self.model.setAccessibleName("Model name")
         self.status = _label("")

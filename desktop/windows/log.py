@@ -18,7 +18,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 from desktop.models import log_export
 from desktop.models.request_log_model import COLUMNS, LogFilter, RequestLogModel
 from desktop.services import GatewayBridge
+from desktop.widgets.guarded import ComboBox
 from desktop.windows.log_detail import RequestDetail
 from desktop.windows.status import plain_label
 from proxy.api import IN_PROGRESS, STATUSES, RequestRecord
@@ -66,12 +66,12 @@ _SAMPLES = {
 """Typical cell texts that size the columns (measuring 100,000 rows would take seconds)."""
 
 
-def _combo(name: str, items: list[str]) -> QComboBox:
-    combo = QComboBox()
+def _combo(name: str, items: list[str]) -> ComboBox:
+    combo = ComboBox()
     combo.setAccessibleName(name)
     combo.setToolTip(name)
     combo.addItems(items)
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    combo.setSizeAdjustPolicy(ComboBox.SizeAdjustPolicy.AdjustToContents)
     return combo
 
 

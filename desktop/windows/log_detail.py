@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QPlainTextEdit, QTabWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPlainTextEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from desktop.widgets.guarded import TabWidget
 from desktop.windows.status import plain_label
 from proxy.api import IN_PROGRESS, RequestRecord
 
@@ -127,7 +128,7 @@ class RequestDetail(QWidget):
         super().__init__(parent)
         self.record: RequestRecord | None = None
         self.title = plain_label("Select a request to see its attempts and bodies.")
-        self.tabs = QTabWidget()
+        self.tabs = TabWidget()
         self.attempts = QTreeWidget()
         self.attempts.setHeaderLabels(["#", "Target", "HTTP", "Time", "Error"])
         self.attempts.setRootIsDecorated(True)

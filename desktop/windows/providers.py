@@ -9,7 +9,6 @@ import time
 from pydantic import ValidationError
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services import GatewayBridge
+from desktop.widgets.guarded import ComboBox
 from desktop.windows.status import confirmed, heading
 from desktop.windows.status import plain_label as _label
 from proxy.api import PRESETS, KeyOutcome, KeyTestResult, LocalServer, ProviderConfig, validation_problems
@@ -84,7 +84,7 @@ class ProvidersPage(QWidget):
         self.models.setAccessibleName("Models of the selected provider")
         self.models.setMinimumWidth(200)
         self.models_note = _label("Select a provider and choose Fetch models to see what it offers.")
-        self.preset = QComboBox()
+        self.preset = ComboBox()
         for pid, preset in PRESETS.items():
             if pid != "demo":
                 self.preset.addItem(preset.label, pid)

@@ -87,6 +87,7 @@ def _merge(parts: list[Bucket], start: float) -> Bucket:
         merged.tokens_in += b.tokens_in
         merged.tokens_out += b.tokens_out
         merged.cost += b.cost
+        merged.priced += b.priced
         merged.cost_saved += b.cost_saved
         merged.latencies.extend(b.latencies)
     return merged

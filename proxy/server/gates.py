@@ -22,11 +22,21 @@ class Gates:
     max_body_bytes: int
 
 
+DEFAULT_PORTS = (80, 443)
+"""Ports a client may leave out of the Host header (HTTP's and HTTPS's defaults)."""
+
+
 def build_gates(config: GatewayConfig, port: int | None, access_keys: AccessKeys | None) -> Gates:
-    """The gates for ``config`` served on ``port`` (the configured one until bound)."""
+    """The gates for ``config`` served on ``port`` (the configured one until bound).
+
+    The Host header must name this server: a loopback name or one of ``server.allowed_hosts``,
+    with the port; on port 80 or 443 also without it (the default port, which clients omit).
+    Any other name is refused whatever the port, so DNS rebinding still fails."""
     port = port or config.server.port
     names = {"127.0.0.1", "localhost", "[::1]", *(h.lower() for h in config.server.allowed_hosts)}
     hosts = {f"{n}:{port}" for n in names} | {h.lower() for h in config.server.allowed_hosts if ":" in h}
+    if port in DEFAULT_PORTS:  # clients leave out the scheme's default port: "Host: 127.0.0.1" means :80
+        hosts |= names
     return Gates(frozenset(hosts), frozenset(config.server.allowed_origins), access_keys, config.server.max_body_bytes)
 
 

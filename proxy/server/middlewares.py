@@ -106,7 +106,7 @@ async def guard_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise ApiError(
             403,
             "Forbidden host. Switchboard only answers requests addressed to itself "
-            "(127.0.0.1, localhost or [::1] with its port).",
+            "(127.0.0.1, localhost or [::1] with its port, which may be left out on 80 or 443).",
             "permission_error",
             code="forbidden_host",
         )

@@ -36,8 +36,17 @@ class Bucket:
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0
+    """US dollars, summed over the requests whose cost is known (an unknown cost adds nothing)."""
+    priced: int = 0
+    """Requests whose cost is known (0 included: the demo, a local server, a cache hit)."""
     cost_saved: float = 0.0
     latencies: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def price_unknown(self) -> bool:
+        """No request here had a known price, yet some used tokens: :attr:`cost` 0 means "unknown",
+        not "free"."""
+        return self.priced == 0 and self.tokens_in + self.tokens_out > 0
 
     @property
     def error_rate(self) -> float:
@@ -102,6 +111,8 @@ def buckets(path: Path, since: float, bucket_seconds: float, group_by: GroupBy =
             bucket.tokens_in += t_in or 0
             bucket.tokens_out += t_out or 0
             bucket.cost += cost or 0.0
+            if cost is not None:
+                bucket.priced += 1
             bucket.cost_saved += saved or 0.0
             if latency is not None and status == "ok":
                 bucket.latencies.append(latency)

@@ -4,6 +4,7 @@ once and works at once; a revoked key gets 401 at once; values appear only right
 from __future__ import annotations
 
 import json
+import logging
 import urllib.error
 import urllib.request
 
@@ -43,8 +44,9 @@ def names(tree) -> list[str]:
 
 
 def test_new_key_works_at_once_and_a_revoked_one_gets_401(
-    qtbot, secret_service, options, make_bridge, monkeypatch, tmp_path
+    qtbot, secret_service, options, make_bridge, monkeypatch, tmp_path, caplog
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     monkeypatch.delenv("SWITCHBOARD_ACCESS_KEY")  # the stored keys are in force, not the test's fixed one
     bridge = make_bridge(options)
     with qtbot.waitSignal(bridge.access_keys.listed, timeout=15000):  # the page lists the keys once started
@@ -55,15 +57,18 @@ def test_new_key_works_at_once_and_a_revoked_one_gets_401(
     # the signal reaches waitSignal on the emitting thread; the page's slot runs on the GUI thread
     qtbot.waitUntil(lambda: names(box.tree) == ["default"], timeout=5000)
     assert box.tree.topLevelItem(0).text(3) == "never"
-    assert not box.env_note.isVisibleTo(page) and not box.reveal.isVisibleTo(page)
+    assert not box.env_note.isVisibleTo(page) and box.new_key_dialog is None
 
     box.name.setText("ci-tool")
     with qtbot.waitSignal(bridge.access_keys.created, timeout=15000) as created:
         box.new_button.click()
     assert created.args[:2] == ["ci-tool", True]
-    qtbot.waitUntil(lambda: box.reveal.isVisibleTo(page))
-    value = box.secret.text()
-    assert value.startswith("sb-local-") and box.reveal.isVisibleTo(page)
+    qtbot.waitUntil(lambda: box.new_key_dialog is not None and box.new_key_dialog.isVisible())
+    dialog = box.new_key_dialog
+    assert dialog is not None and dialog.isModal()  # in view, in front, whatever the page's scroll
+    value = dialog.secret.text()
+    assert value.startswith("sb-local-") and "only this once" in dialog.warning.text()
+    assert "ci-tool" in dialog.warning.text() and value not in box.status.text()
     qtbot.waitUntil(lambda: names(box.tree) == ["default", "ci-tool"], timeout=10000)
     row = box.tree.topLevelItem(1)
     assert value not in "".join(row.text(c) for c in range(4)) and row.text(1).startswith("sb-local-")
@@ -72,10 +77,12 @@ def test_new_key_works_at_once_and_a_revoked_one_gets_401(
 
     with qtbot.waitSignal(bridge.request_logged, timeout=15000):
         assert status_of(bridge.base_url, value) == 200  # in force at once, no file check awaited
-    box.copy_button.click()
+    dialog.copy_button.click()
     assert QGuiApplication.clipboard().text() == value
-    box.done_button.click()
-    assert box.secret.text() == "" and not box.reveal.isVisibleTo(page)
+    left: list[str] = []
+    dialog.finished.connect(lambda _result: left.append(dialog.secret.text()))  # after the dialog's own slot
+    dialog.done_button.click()
+    assert box.new_key_dialog is None and left == [""]  # closing forgets the value
 
     bridge.access_keys.load()  # last used, from the request log
     qtbot.waitUntil(lambda: box.tree.topLevelItem(1).text(3) != "never", timeout=10000)
@@ -97,6 +104,7 @@ def test_new_key_works_at_once_and_a_revoked_one_gets_401(
     assert KeychainStore().get(keychain_entry("ci-tool")) is None
     default = KeychainStore().get(keychain_entry("default"))
     assert default and status_of(bridge.base_url, default) == 200  # the other key still works
+    assert caplog.records and not [r for r in caplog.records if value in r.getMessage()]  # never logged
 
 
 def test_a_bad_name_is_explained(qtbot, started, tmp_path) -> None:
@@ -109,4 +117,4 @@ def test_a_bad_name_is_explained(qtbot, started, tmp_path) -> None:
     box.name.setText("My Tool!")
     box.new_button.click()
     qtbot.waitUntil(lambda: box.status.text().startswith("No key made: A key name uses lowercase letters"))
-    assert not box.reveal.isVisibleTo(page)
+    assert box.new_key_dialog is None

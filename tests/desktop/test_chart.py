@@ -7,13 +7,38 @@ import pytest
 from PySide6.QtGui import QColor, QPalette
 
 from desktop.widgets.chart import ChartWidget, Series, nice_ticks, series_color
-from desktop.widgets.formats import duration, money, money_axis
+from desktop.widgets.formats import count, duration, money, money_axis
 
 
 def test_ticks_are_round_and_cover_the_top() -> None:
     assert nice_ticks(27) == [0, 10, 20, 30]
     assert nice_ticks(0.013) == pytest.approx([0, 0.005, 0.01, 0.015])
     assert nice_ticks(0) == [0.0, 1.0]
+
+
+def test_count_axes_have_whole_ticks(qtbot) -> None:
+    """Two requests at most: the axis reads 0, 1, 2, not 0, 0.5, 1, 1.5, 2 shown as "0, 0, 1, 2, 2"."""
+    assert nice_ticks(2, whole=True) == [0, 1, 2]
+    assert nice_ticks(3, whole=True) == [0, 1, 2, 3]
+    assert nice_ticks(0.4, whole=True) == [0, 1]
+    assert nice_ticks(9, whole=True) == [0, 5, 10]  # never a step of 2.5
+    assert nice_ticks(90, whole=True) == [0, 25, 50, 75, 100]
+    assert nice_ticks(2) == [0, 0.5, 1, 1.5, 2]  # other axes keep fractional steps
+    chart = ChartWidget("Requests", count, whole=True)
+    qtbot.addWidget(chart)
+    chart.set_data([0.0, 60.0], 60, [Series("Answered", (1.0, 2.0), kind="bar")])
+    ticks = chart.ticks()
+    assert ticks == [0, 1, 2] and all(t == int(t) for t in ticks)
+    assert [count(t) for t in ticks] == ["0", "1", "2"]  # every label different
+
+
+def test_the_dashboard_count_charts_are_whole(qtbot, bridge) -> None:
+    from desktop.windows.dashboard import DashboardPage
+
+    page = DashboardPage(bridge)
+    qtbot.addWidget(page)
+    assert page.charts["requests"].whole and page.charts["tokens"].whole
+    assert not page.charts["latency"].whole and not page.charts["cost"].whole
 
 
 def test_money_and_durations_read_plainly() -> None:

@@ -5,12 +5,13 @@ while it is visible, debounced, and not while it is hidden."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from PySide6.QtGui import QColor
 
 from desktop.widgets.chart import series_color
-from desktop.windows.dashboard import DashboardPage
+from desktop.windows.dashboard import TABLE_COLUMNS, DashboardPage
 from tests.desktop import priced as fixtures
 from tests.desktop.conftest import in_worker, post_chat
 from tests.desktop.priced import DAILY_USD, MONTHLY_USD
@@ -137,3 +138,44 @@ def test_no_budgets_says_how_to_set_one(qtbot, started) -> None:
     assert page.budget_rows == [] and page.no_budget.isVisibleTo(page)
     assert page.spent_today.text() == "$0.00"
     assert threading.current_thread() is threading.main_thread()
+
+
+def test_the_cost_says_price_unknown_when_no_price_is_known(qtbot, bridge, tmp_path) -> None:
+    from proxy.api.dashboard import load
+    from proxy.domain.records import RequestRecord
+    from proxy.storage.request_log import RequestLog
+
+    path = tmp_path / "log.db"
+    log = RequestLog(path)
+    log.start()
+    try:
+        now = time.time()
+        for i in range(2):  # an upstream model with no price: tokens counted, cost unknown (None)
+            log.submit(
+                RequestRecord(
+                    id=f"u{i}", started_at=now - 20 + i, surface="chat", status="ok", http_status=200,
+                    route="mystery", provider="openai", tokens_in=100, tokens_out=20, cost=None,
+                )
+            )  # fmt: skip
+        assert log.flush(10)
+        page = DashboardPage(bridge)
+        qtbot.addWidget(page)
+        page.show_data(load(path, None, "hour", now))
+        assert page.cards["cost"].value.text() == "price unknown"  # not "$0.00", which reads as free
+        assert page.cards["requests"].value.text() == "2"
+        cost_column = TABLE_COLUMNS.index("Cost")
+        assert (
+            page.by_route.item(0, 0).text() == "mystery"
+            and page.by_route.item(0, cost_column).text() == "price unknown"
+        )
+        log.submit(
+            RequestRecord(
+                id="d0", started_at=now - 5, surface="chat", status="ok", http_status=200,
+                route="demo", provider="demo", tokens_in=5, tokens_out=5, cost=0.0,
+            )
+        )  # fmt: skip
+        assert log.flush(10)
+        page.show_data(load(path, None, "hour", now))
+        assert page.cards["cost"].value.text() == "$0.00"  # one known price (the free demo): the sum is known
+    finally:
+        log.close()

@@ -11,7 +11,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
-from desktop.widgets.schema_form import ComboBox, SchemaForm, Slider, SpinBox
+from desktop.widgets.guarded import ComboBox, Slider, SpinBox
+from desktop.widgets.schema_form import SchemaForm
 from desktop.windows.routing.form import RouteForm
 from proxy.api import CacheConfig, FallbackTriggers, RetryPolicy, RouteConfig
 

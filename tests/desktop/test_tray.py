@@ -52,7 +52,9 @@ def test_menu_when_running_and_copy_endpoint(qtbot, started):
     tray.on_started(started.base_url)
     menu = open_menu(tray)
     endpoint = f"{started.base_url}/v1"
+    status = f"Running on {started.base_url} · 0 requests today"
     assert texts(menu) == [
+        status,
         f"{endpoint}\tCopy",
         "Copy access key",
         "Models",
@@ -64,6 +66,7 @@ def test_menu_when_running_and_copy_endpoint(qtbot, started):
         "Settings",
         "Quit Switchboard",
     ]
+    assert not action(menu, status).isEnabled()  # a line to read, first
     action(menu, f"{endpoint}\tCopy").trigger()
     assert QGuiApplication.clipboard().text() == endpoint
     with qtbot.waitSignal(tray.page_requested) as page:
@@ -113,6 +116,7 @@ def test_recent_requests_and_tooltip_follow_traffic(qtbot, started):
     action(recent, line).trigger()
     assert QGuiApplication.clipboard().text() == record.id
     assert tray.toolTip().endswith("\n1 request today, $0.00 spent")
+    assert texts(open_menu(tray))[0] == f"Running on {started.base_url} · 1 request today"
     priced = record.replace(id="priced-1", cost=0.25)
     started.request_logged.emit(priced)
     assert tray.toolTip().endswith("\n1 request today, $0.25 spent")
@@ -125,9 +129,14 @@ def test_menu_follows_the_state_without_being_opened(qtbot, bridge):
     with qtbot.waitSignal(bridge.started, timeout=10000):
         bridge.start()
     tray.on_started(bridge.base_url)
-    qtbot.waitUntil(lambda: texts(tray.menu)[0] == f"{bridge.base_url}/v1\tCopy")
+    qtbot.waitUntil(
+        lambda: (
+            texts(tray.menu)[:2] == [f"Running on {bridge.base_url} · 0 requests today", f"{bridge.base_url}/v1\tCopy"]
+        )
+    )
     bridge.set_paused(True)
     qtbot.waitUntil(lambda: "Resume gateway" in texts(tray.menu))
+    assert texts(tray.menu)[0] == f"Paused on {bridge.base_url} · 0 requests today"
 
 
 def test_menu_rebuilds_in_place(qtbot, bridge):
@@ -142,7 +151,8 @@ def test_menu_after_a_failed_start(qtbot, bridge):
     tray = TrayIcon(bridge)
     tray.on_start_failed("Port 4141 on 127.0.0.1 is already in use & busy")
     menu = open_menu(tray)
-    assert texts(menu)[:2] == ["Not running", "Port 4141 on 127.0.0.1 is already in use && busy"]
+    assert texts(menu)[:2] == ["Not running: Port 4141 on 127.0.0.1 is already in use && busy", "Models"]
+    assert not menu.actions()[0].isEnabled() and "already in use & busy" in menu.actions()[0].toolTip()
     assert tray.toolTip().startswith("Switchboard — not running\nPort 4141")
 
 

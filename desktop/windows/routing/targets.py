@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.widgets.schema_form import ComboBox, Slider
+from desktop.widgets.guarded import ComboBox, Slider
 from desktop.windows.routing.changes import target_label
 from proxy.api import GatewayConfig
 

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QPushButton
 
 from desktop.services import GatewayBridge
-from desktop.widgets.schema_form import ComboBox, SpinBox
+from desktop.widgets.guarded import ComboBox, SpinBox
 from desktop.windows.status import plain_label
 from proxy.api import FAULTS, RouteTestResult
 

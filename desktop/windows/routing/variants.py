@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton
 
-from desktop.widgets.schema_form import ComboBox, Slider
+from desktop.widgets.guarded import ComboBox, Slider
 from desktop.windows.status import plain_label
 
 NAMES = "abcdefghijklmnopqrstuvwxyz0123456789"

@@ -101,3 +101,29 @@ def test_stats_and_csv_commands(db, tmp_path) -> None:
     )
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert len(rows) == 5 and rows[0]["id"] and "cost" in rows[0]
+
+
+def test_a_cost_nobody_knows_is_not_zero(tmp_path) -> None:
+    """Tokens used but no price known: the bucket says so (``price_unknown``), in the stats and in
+    the dashboard's read model; one priced request (even at $0) makes the cost known."""
+    from proxy.api.dashboard import load
+
+    path = Home.resolve(tmp_path).log_db
+    log = RequestLog(path)
+    log.start()
+    now = time.time()
+    log.submit(record(1, now - 30, route="mystery", tokens_in=100, tokens_out=20, cost=None))
+    log.submit(record(2, now - 20, route="mystery", tokens_in=50, tokens_out=10, cost=None))
+    log.submit(record(3, now - 10, route="empty", status="rejected", http_status=400, cost=None))
+    assert log.flush(10)
+    (mystery, empty) = totals(path, now - 3600, "route")
+    assert (mystery.group, mystery.priced, mystery.cost) == ("mystery", 0, 0.0) and mystery.price_unknown
+    assert empty.group == "empty" and not empty.price_unknown  # no tokens: nothing to price
+    data = load(path, None, "hour", now)
+    assert data.total.price_unknown and data.total.priced == 0 and data.total.requests == 3
+    log.submit(record(4, now - 5, route="free", tokens_in=5, tokens_out=5, cost=0.0))  # the demo: known, free
+    assert log.flush(10)
+    log.close()
+    data = load(path, None, "hour", now)
+    assert not data.total.price_unknown and data.total.priced == 1
+    assert {b.group: b.price_unknown for b in data.by_route} == {"mystery": True, "empty": False, "free": False}
