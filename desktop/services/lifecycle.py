@@ -167,11 +167,6 @@ class GatewayLifecycle(QObject):
         self._starter.start()
 
     @property
-    def start_has_failed(self) -> bool:
-        """True after ``start_failed`` until a later start succeeds (see :meth:`recover`)."""
-        return self.failed_start is not None
-
-    @property
     def is_down(self) -> bool:
         """The last start failed and nothing is starting or stopping: the file may be changed."""
         starting = self._starter is not None and self._starter.is_alive()
@@ -180,14 +175,13 @@ class GatewayLifecycle(QObject):
     def recover(self, fix: str) -> None:
         """After ``start_failed``: change the config file as ``fix`` says, then start again
         (``started`` or ``start_failed`` follows). ``fix`` is ``"free_port"`` (the first free port
-        after the configured one), ``"previous"`` (the version before the latest) or ``"retry"``.
-        Ignored unless the last start failed."""
-        if self.failed_start is None or self._stopper is not None:
+        after the configured one) or ``"previous"`` (the version before the latest). Ignored unless
+        the gateway is down after a failed start (see :attr:`is_down`)."""
+        if not self.is_down:
             return
         fixes: dict[str, Callable[[], str]] = {
             "free_port": self.api.use_free_port,
             "previous": self.api.use_previous_version,
-            "retry": lambda: "Starting again",
         }
 
         def report(ok: bool, message: str) -> None:

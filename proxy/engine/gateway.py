@@ -122,8 +122,6 @@ class Gateway:
         self.events = events or GatewayEvents()
         self.secrets = secrets or SecretResolver(keychain=KeychainStore())
         self._initial_config = config
-        self.config_in_memory = config is not None
-        """Given as an object (tests, embedding): no file to load or watch."""
         self.snapshot: Snapshot | None = None
         self.listener: Listener | None = listener(self) if listener is not None else None
         self.metrics = Metrics()
@@ -186,6 +184,11 @@ class Gateway:
         self.watcher.start()
         self.events.emit(ServerStarted(url))
         return url
+
+    @property
+    def config_in_memory(self) -> bool:
+        """The config was given as an object (tests, embedding): no file to load or watch."""
+        return self._initial_config is not None
 
     @property
     def base_url(self) -> str | None:

@@ -18,7 +18,6 @@ from proxy.config.store import ConfigStore
 from proxy.domain.errors import ConfigError, GatewayStartError
 from proxy.domain.events import ConfigApplied, ConfigRejected, GatewayEvents
 from proxy.engine.snapshot import Snapshot
-from proxy.storage.access_keys import AccessKeys, AccessKeyStore
 from proxy.support.paths import Home
 from proxy.support.threads import in_thread
 
@@ -35,16 +34,17 @@ class Watched(Protocol):
     config_path: Path
     store: ConfigStore
     events: GatewayEvents
-    config_in_memory: bool
+
+    @property
+    def config_in_memory(self) -> bool: ...
+
     config_lock: asyncio.Lock
     applied_hash: str | None
-    access_store: AccessKeyStore
-    access_keys: AccessKeys | None
     snapshot: Snapshot | None
 
     def build_snapshot(self, config: GatewayConfig, previous: Snapshot | None = None) -> Snapshot: ...
     def retire(self, old: Snapshot | None, new: Snapshot) -> None: ...
-    def refresh_listener(self) -> None: ...
+    async def reload_access_keys(self) -> None: ...
     def record_if_new(self, config: GatewayConfig) -> str | None: ...
     async def apply_config(self, config: GatewayConfig) -> None: ...
 
@@ -105,7 +105,7 @@ class ConfigWatcher:
         secrets_changed = marks[1] != self._marks[1]
         self._marks = marks
         if keys_changed:
-            gateway.access_keys = await in_thread(gateway.access_store.load)
+            await gateway.reload_access_keys()  # and requests are checked against them from now on
         if secrets_changed and gateway.snapshot is not None:
             # rebuild every adapter whose key lives in the keychain; in-flight requests keep theirs
             snapshot = gateway.snapshot
@@ -118,7 +118,6 @@ class ConfigWatcher:
             previous = Snapshot(config, keep, snapshot.resolver, snapshot.price_refs)
             gateway.snapshot = await in_thread(gateway.build_snapshot, config, previous)
             gateway.retire(snapshot, gateway.snapshot)  # the replaced adapters' pools were leaked before
-        gateway.refresh_listener()
 
     async def check_config_file(self) -> None:
         """Valid edits are recorded and applied; invalid ones are rejected (the last good config

@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 ROUTE_TEST_PROMPT = "Reply with the single word OK."
 ROUTE_TEST_TIMEOUT = 120.0
+NOT_RUNNING = "The gateway is not running, so nothing was changed."
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,11 @@ def changed(config: GatewayConfig, mutate: Callable[[dict[str, Any]], None]) -> 
     the problems for people."""
     data = config.model_dump(exclude_defaults=True)
     mutate(data)
+    return validated(data)
+
+
+def validated(data: dict[str, Any]) -> GatewayConfig:
+    """``data`` as a config. Raises ``ValueError`` listing the problems for people."""
     try:
         return GatewayConfig.model_validate(data)
     except ValidationError as exc:
@@ -172,12 +178,12 @@ class GatewayThread:
         loop = self._loop
         if loop is None or loop.is_closed() or not loop.is_running():
             coro.close()
-            raise GatewayNotRunning("The gateway is not running, so nothing was changed.")
+            raise GatewayNotRunning(NOT_RUNNING)
         try:
             return asyncio.run_coroutine_threadsafe(coro, loop)
         except RuntimeError:  # the loop closed between the check and the call
             coro.close()
-            raise GatewayNotRunning("The gateway is not running, so nothing was changed.") from None
+            raise GatewayNotRunning(NOT_RUNNING) from None
 
     def read(self, read: Callable[[Gateway], T], timeout: float = 5.0) -> T:
         """``read(gateway)`` on the gateway's own thread, where its state may be read: at once when
@@ -199,7 +205,7 @@ class GatewayThread:
         """The config in force; on the gateway loop, after a start."""
         snapshot = self.gateway.snapshot
         if snapshot is None:
-            raise GatewayNotRunning("The gateway is not running, so nothing was changed.")
+            raise GatewayNotRunning(NOT_RUNNING)
         return snapshot.config
 
     # -- when the gateway could not start: change the config file, then start again ----------------
@@ -277,12 +283,9 @@ class GatewayThread:
         config = self._config()
         others = [p for p in config.providers if p.id != provider.id]
         replacing = len(others) != len(config.providers)
-        try:
-            updated = GatewayConfig.model_validate(
-                {**config.model_dump(), "providers": [*(p.model_dump() for p in others), provider.model_dump()]}
-            )
-        except ValidationError as exc:
-            raise ValueError("\n".join(validation_problems(exc))) from None
+        updated = validated(
+            {**config.model_dump(), "providers": [*(p.model_dump() for p in others), provider.model_dump()]}
+        )
         await gateway.save_config(updated, "desktop", f"{'update' if replacing else 'add'} provider {provider.id}")
         if key:
             await in_thread(touch, gateway.home.keys_epoch_file)  # an unchanged config still rebuilds the key
