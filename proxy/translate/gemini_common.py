@@ -173,7 +173,17 @@ def split_call_id(value: str) -> tuple[str, str | None]:
 # -- schemas -------------------------------------------------------------------------------------------
 
 _SCHEMA_MAPS = ("properties", "$defs", "definitions")
-_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems", "any_of")
+_CAMEL = {
+    "any_of": "anyOf",
+    "max_items": "maxItems",
+    "min_items": "minItems",
+    "min_length": "minLength",
+    "max_length": "maxLength",
+    "min_properties": "minProperties",
+    "max_properties": "maxProperties",
+}
+"""The google-genai SDK writes some ``Schema`` fields in snake case (the API takes both)."""
 
 
 def gemini_schema_to_json(schema: Any) -> Any:
@@ -183,18 +193,18 @@ def gemini_schema_to_json(schema: Any) -> Any:
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in ("propertyOrdering", "nullable"):
+        if key in ("propertyOrdering", "property_ordering", "nullable"):
             continue
         if key == "type" and isinstance(value, str):
             out[key] = value.lower()
         elif key in _SCHEMA_MAPS and isinstance(value, dict):
             out[key] = {name: gemini_schema_to_json(sub) for name, sub in value.items()}
         elif key in _SCHEMA_LISTS and isinstance(value, list):
-            out[key] = [gemini_schema_to_json(sub) for sub in value]
+            out[_CAMEL.get(key) or key] = [gemini_schema_to_json(sub) for sub in value]
         elif key == "items":
             out[key] = gemini_schema_to_json(value)
         else:
-            out[key] = value
+            out[_CAMEL.get(key) or key] = value
     if schema.get("nullable") is True:
         kind = out.get("type")
         if isinstance(kind, str):

@@ -50,6 +50,8 @@ from proxy.translate.gemini_stream import ChatToGeminiStream, gemini_event
 log = logging.getLogger(__name__)
 
 PREFIX = "/v1beta/models"
+PREFIXES = (PREFIX, "/v1/models")
+"""Where the model methods are (``GET /v1/models`` stays OpenAI's list; Gemini's is under ``/v1beta``)."""
 MODEL = "{model:[^:]+}"
 """A model in a path: anything up to the method (route names such as ``oa/gpt-4o`` included)."""
 
@@ -385,18 +387,15 @@ def _row(
     )
 
 
+def _posts(*methods: str) -> tuple[tuple[str, str], ...]:
+    """Each method under ``/v1beta`` and ``/v1`` (the Python SDK's default version)."""
+    return tuple(("POST", f"{prefix}/{MODEL}:{method}") for prefix in PREFIXES for method in methods)
+
+
 GEMINI_SURFACES = (
-    _row(
-        "gemini",
-        (("POST", f"{PREFIX}/{MODEL}:generateContent"), ("POST", f"{PREFIX}/{MODEL}:streamGenerateContent")),
-        GenerateContent,
-    ),
-    _row(
-        "gemini_embed",
-        (("POST", f"{PREFIX}/{MODEL}:embedContent"), ("POST", f"{PREFIX}/{MODEL}:batchEmbedContents")),
-        EmbedContent,
-    ),
-    _row("gemini_count_tokens", (("POST", f"{PREFIX}/{MODEL}:countTokens"),), handler=count_tokens),
+    _row("gemini", _posts("generateContent", "streamGenerateContent"), GenerateContent),
+    _row("gemini_embed", _posts("embedContent", "batchEmbedContents"), EmbedContent),
+    _row("gemini_count_tokens", _posts("countTokens"), handler=count_tokens),
     _row("gemini_models", (("GET", PREFIX),), handler=list_models),
     _row("gemini_models", (("GET", f"{PREFIX}/{{model:.+}}"),), handler=get_model),
 )
