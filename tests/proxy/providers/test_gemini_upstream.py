@@ -285,3 +285,15 @@ async def test_models_come_from_geminis_own_list(tmp_path: Path) -> None:
         models = await ctx.openai().models.list()
         ids = {m.id for m in models.data}
         assert {"gem/gemini-2.5-flash", "gem/text-embedding-004", "flash"} <= ids
+
+
+async def test_responses_to_gemini(tmp_path: Path) -> None:
+    """compat: openai-sdk responses x gemini (text, stream)."""
+    async with running(tmp_path) as (ctx, gem, _):
+        client = ctx.openai()
+        response = await client.responses.create(model="flash", input="hello there", instructions="Be brief.")
+        assert "hello there" in response.output_text
+        assert gem.requests[-1].json["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+        events = [e async for e in await client.responses.create(model="flash", input="hello there", stream=True)]
+        assert events[-1].type == "response.completed"
+        assert events[-1].response.output_text == response.output_text  # type: ignore[union-attr]

@@ -241,3 +241,25 @@ async def test_a_stream_cut_after_content_ends_in_an_error(tmp_path: Path, kind:
                 seen.append(chunk.text or "")
         assert "".join(seen).startswith("one")
         assert [r.status for r in ctx.rows()] == ["cut"]
+
+
+async def test_the_demo_provider(tmp_path: Path) -> None:
+    """compat: google-genai x demo (text, stream, models list)."""
+    async with gateway_context(tmp_path) as ctx:
+        client = genai.Client(
+            api_key=ACCESS_KEY, http_options=types.HttpOptions(base_url=ctx.base_url, api_version="v1beta")
+        )
+        try:
+            answer = await client.aio.models.generate_content(model="demo", contents="hello there")
+            assert "hello there" in (answer.text or "")
+            pieces = [
+                c.text or ""
+                async for c in await client.aio.models.generate_content_stream(model="demo", contents="hello there")
+            ]
+            assert "".join(pieces) == answer.text
+            names = [m.name async for m in await client.aio.models.list()]
+            assert "models/demo" in names
+            model = await client.aio.models.get(model="demo")
+            assert model.name == "models/demo"
+        finally:
+            await client.aio.aclose()
