@@ -111,7 +111,7 @@ async def fetch_models(provider: ProviderConfig, key: str | None) -> ModelList:
         where = provider.effective_base_url
         hint = "Is it running?" if PRESETS[provider.preset].local else "Check the base URL and your connection."
         return ModelList(False, (), f"Could not reach {label} at {where} ({why}). {hint}")
-    if status in (401, 403):
+    if status in (401, 403) or (status == 400 and b"API key not valid" in body):  # Gemini says 400
         return ModelList(False, (), f"{label} refused the key ({status}). Paste a new key, then try again.")
     if status == 429:
         return ModelList(False, (), f"{label} is rate limiting requests (429). Wait a minute, then try again.")

@@ -15,6 +15,8 @@ import openai
 import pytest
 
 from proxy.config.schema import ProviderConfig
+from proxy.providers.keytest import ACCEPTED, REJECTED, fetch_models
+from proxy.providers.keytest import test_key as ask_key
 from tests.fakes.gemini_upstream import (
     FakeGeminiUpstream,
     GeminiError,
@@ -297,3 +299,18 @@ async def test_responses_to_gemini(tmp_path: Path) -> None:
         events = [e async for e in await client.responses.create(model="flash", input="hello there", stream=True)]
         assert events[-1].type == "response.completed"
         assert events[-1].response.output_text == response.output_text  # type: ignore[union-attr]
+
+
+async def test_key_test_and_model_list_speak_geminis_api() -> None:
+    """The key test and the model list ask Gemini's ``models`` with ``x-goog-api-key`` (never ``?key=``)."""
+    async with FakeGeminiUpstream(api_key=KEY) as gem:
+        provider = ProviderConfig(id="gem", preset="gemini", base_url=gem.base_url, key={"env": "SB_GEM"})
+        listed = await fetch_models(provider, KEY)
+        assert listed.ok and "gemini-2.5-flash" in listed.models, listed.message
+        assert gem.requests[-1].headers["x-goog-api-key"] == KEY and gem.requests[-1].path == "/v1beta/models"
+        assert (await ask_key(provider, KEY)).outcome == ACCEPTED
+        wrong = "AIzaSyWRONG-key-000000000000000000000000"
+        refused = await ask_key(provider, wrong)
+        assert refused.outcome == REJECTED and wrong not in refused.message
+        listed = await fetch_models(provider, wrong)
+        assert not listed.ok and "refused the key (400)" in listed.message

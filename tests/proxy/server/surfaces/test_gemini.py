@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.fakes.anthropic_upstream import Reply as AnthropicReply
-from tests.fakes.gemini_upstream import FakeGeminiUpstream, Stream, resource_exhausted
+from tests.fakes.gemini_upstream import FakeGeminiUpstream, Stream, resource_exhausted, unavailable
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.fakes.openai_upstream import Reply as OpenAIReply
 from tests.fakes.openai_upstream import Stream as OpenAIStream
@@ -263,3 +263,52 @@ async def test_the_demo_provider(tmp_path: Path) -> None:
             assert model.name == "models/demo"
         finally:
             await client.aio.aclose()
+
+
+async def test_any_route_serves_it_with_fallback_across_kinds(tmp_path: Path) -> None:
+    """A Gemini request to a route whose native Gemini target is UNAVAILABLE falls back to an
+    OpenAI-compatible target, translated; unknown /v1beta paths answer in Google's shape."""
+    fakes = Fakes()
+    async with fakes.openai, fakes.anthropic, fakes.gemini:
+        config = fakes.config()
+        config["routes"].append(
+            {
+                "name": "mixed",
+                "targets": [
+                    {"provider": "gem", "model": MODEL["gemini"]},
+                    {"provider": "oa", "model": MODEL["openai"]},
+                ],
+                "retries": {"max_retries": 0},
+            }
+        )
+        async with gateway_context(tmp_path, config, env=ENV) as ctx:
+            client = genai.Client(
+                api_key=ACCESS_KEY, http_options=types.HttpOptions(base_url=ctx.base_url, api_version="v1beta")
+            )
+            try:
+                fakes.gemini.script(unavailable())
+                answer = await client.aio.models.generate_content(model="mixed", contents="hello there")
+                assert (answer.text or "").startswith("Hello from fake upstream!") and fakes.gemini.queued == 0
+                fakes.gemini.script(unavailable())
+                pieces = [
+                    c.text or ""
+                    async for c in await client.aio.models.generate_content_stream(
+                        model="mixed", contents="hello there"
+                    )
+                ]
+                assert "".join(pieces) == answer.text and fakes.gemini.queued == 0
+            finally:
+                await client.aio.aclose()
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{ctx.base_url}/v1beta/nothing", headers={"x-goog-api-key": ACCESS_KEY}) as resp:
+                    assert resp.status == 404
+                    assert (await resp.json())["error"]["status"] == "NOT_FOUND"
+                async with http.post(
+                    f"{ctx.base_url}/v1beta/models/mixed:generateContent", json={"contents": []}
+                ) as resp:
+                    assert resp.status == 401
+                    body = await resp.json()
+                    assert body["error"]["status"] == "UNAUTHENTICATED"
+            rows = ctx.rows()
+            mixed = [r for r in rows if r.requested_model == "mixed"]
+            assert [(r.status, r.provider, r.attempts) for r in mixed] == [("ok", "oa", 2)] * 2
