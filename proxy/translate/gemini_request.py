@@ -167,7 +167,7 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
                 message["tool_calls"] = calls
             if message["content"] is not None or calls:
                 messages.append(message)
-        elif role == "user":
+        elif role in ("user", "function"):  # "function": the older name of a turn of function responses
             messages += results
             if texts:
                 plain = all(t["type"] == "text" for t in texts)
