@@ -80,6 +80,8 @@ def check_generate(body: dict[str, Any]) -> None:
         raise _bad("* GenerateContentRequest.contents: contents is not specified", "contents")
     if not isinstance(contents, list):
         raise wrong_type("contents", "an array of Content objects", contents)
+    if not contents:
+        raise _bad("* GenerateContentRequest.contents: contents is not specified", "contents")
     for i, content in enumerate(contents):
         if not isinstance(content, dict):
             raise wrong_type(f"contents[{i}]", "a Content object", content)

@@ -220,6 +220,8 @@ async def test_errors_in_googles_shape(tmp_path: Path) -> None:
                 assert resp.status == 400
                 body = await resp.json()
                 assert body["error"]["status"] == "INVALID_ARGUMENT" and "contents" in body["error"]["message"]
+            async with http.post(url, json={"contents": []}) as resp:
+                assert resp.status == 400 and "contents is not specified" in (await resp.json())["error"]["message"]
             fakes.gemini.script(*[resource_exhausted(7)] * 3)
             async with http.post(url, json={"contents": [{"parts": [{"text": "hi"}]}]}) as resp:
                 assert resp.status == 429 and resp.headers["Retry-After"] == "7"
