@@ -140,6 +140,17 @@ class ProviderConfig(_Model):
                 raise ValueError(f"header {name!r} carries credentials; configure the provider `key` instead")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gemini_openai_endpoint(cls, data: Any) -> Any:
+        """``preset: gemini`` used to be Gemini's OpenAI-compatible endpoint; a config that names
+        that endpoint as its ``base_url`` (``.../openai``) keeps it, as ``gemini-openai``."""
+        if isinstance(data, dict) and data.get("preset") == "gemini":
+            base = data.get("base_url")
+            if isinstance(base, str) and base.rstrip("/").endswith("/openai"):
+                return {**data, "preset": "gemini-openai"}
+        return data
+
     @model_validator(mode="after")
     def _preset_rules(self) -> ProviderConfig:
         preset = PRESETS[self.preset]

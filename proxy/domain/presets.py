@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-AdapterKind = Literal["openai", "anthropic", "demo"]
+AdapterKind = Literal["openai", "anthropic", "gemini", "demo"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,19 @@ PRESETS: dict[str, Preset] = {
         Preset("xai", "xAI", "openai", "https://api.x.ai/v1", True, "XAI_API_KEY"),
         Preset("together", "Together AI", "openai", "https://api.together.xyz/v1", True, "TOGETHER_API_KEY"),
         Preset("huggingface", "Hugging Face router", "openai", "https://router.huggingface.co/v1", True, "HF_TOKEN"),
+        # Gemini's own API (x-goog-api-key); a config naming the OpenAI-compatible endpoint as its
+        # base_url is read as gemini-openai (ProviderConfig's _gemini_openai_endpoint).
         Preset(
             "gemini",
+            "Google Gemini",
+            "gemini",
+            "https://generativelanguage.googleapis.com/v1beta",
+            True,
+            "GEMINI_API_KEY",
+            clean_tool_schemas=True,
+        ),
+        Preset(
+            "gemini-openai",
             "Google Gemini (OpenAI-compatible endpoint)",
             "openai",
             "https://generativelanguage.googleapis.com/v1beta/openai",
@@ -88,6 +99,7 @@ PresetId = Literal[
     "together",
     "huggingface",
     "gemini",
+    "gemini-openai",
     "azure",
     "ollama",
     "lmstudio",

@@ -26,6 +26,7 @@ _PROVIDER_IDS = {
     "together": "together",
     "huggingface": "huggingface",
     "gemini": "google",
+    "gemini-openai": "google",
 }
 
 

@@ -6,7 +6,8 @@ headers, from the provider's :class:`AuthStyle`:
 - ``bearer``: ``Authorization: Bearer KEY`` (OpenAI and every OpenAI-compatible server);
 - ``anthropic``: ``x-api-key: KEY`` plus the ``anthropic-version`` the Messages dialect speaks
   (Anthropic and Anthropic-compatible endpoints want the version on every request, models too);
-- ``azure``: ``api-key: KEY`` (Azure OpenAI).
+- ``azure``: ``api-key: KEY`` (Azure OpenAI);
+- ``google``: ``x-goog-api-key: KEY`` (Gemini's own API; never ``?key=`` in the URL, which logs keep).
 
 A provider without a key sends only the style's fixed headers. A new upstream that authenticates
 some other way (say Gemini's ``x-goog-api-key``) is one more style here and one more case in
@@ -45,6 +46,7 @@ class AuthStyle:
 BEARER = AuthStyle("bearer", "Authorization", "Bearer ")
 ANTHROPIC = AuthStyle("anthropic", "x-api-key", fixed=(("anthropic-version", ANTHROPIC_VERSION),))
 AZURE = AuthStyle("azure", "api-key")
+GOOGLE = AuthStyle("google", "x-goog-api-key")
 
 
 def auth_style(preset: Preset) -> AuthStyle:
@@ -53,4 +55,6 @@ def auth_style(preset: Preset) -> AuthStyle:
         return ANTHROPIC
     if preset.azure:
         return AZURE
+    if preset.kind == "gemini":
+        return GOOGLE
     return BEARER

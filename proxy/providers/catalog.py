@@ -48,6 +48,11 @@ class ModelCatalog:
                 if status == 200:
                     data = orjson.loads(body)
                     ids = [m["id"] for m in data.get("data", []) if isinstance(m.get("id"), str)]
+                    ids += [  # Gemini's own list: {"models": [{"name": "models/gemini-2.5-flash"}]}
+                        m["name"].removeprefix("models/")
+                        for m in data.get("models", [])
+                        if isinstance(m.get("name"), str)
+                    ]
             except (TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError, AttributeError, TypeError) as exc:
                 log.info("could not list models of provider %s: %s", self._transport.provider_id, describe(exc))
         self._cached = (now, ids)

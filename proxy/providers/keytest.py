@@ -81,7 +81,7 @@ async def test_key(provider: ProviderConfig, key: str | None) -> KeyTest:
     detail = _detail(body, key)
     if 200 <= status < 300:
         return KeyTest(ACCEPTED, f"key accepted ({ms:.0f} ms)", ms)
-    if status in (401, 403):
+    if status in (401, 403) or (status == 400 and "API key not valid" in detail):  # Gemini says 400
         return KeyTest(REJECTED, f"key rejected ({status}): {detail}", ms)
     if status == 429:
         return KeyTest(RATE_LIMITED, f"rate limited (429): {detail}", ms)
@@ -111,7 +111,7 @@ async def fetch_models(provider: ProviderConfig, key: str | None) -> ModelList:
         where = provider.effective_base_url
         hint = "Is it running?" if PRESETS[provider.preset].local else "Check the base URL and your connection."
         return ModelList(False, (), f"Could not reach {label} at {where} ({why}). {hint}")
-    if status in (401, 403):
+    if status in (401, 403) or (status == 400 and b"API key not valid" in body):  # Gemini says 400
         return ModelList(False, (), f"{label} refused the key ({status}). Paste a new key, then try again.")
     if status == 429:
         return ModelList(False, (), f"{label} is rate limiting requests (429). Wait a minute, then try again.")
@@ -124,6 +124,9 @@ async def fetch_models(provider: ProviderConfig, key: str | None) -> ModelList:
         entries = data.get("data", data.get("models")) if isinstance(data, dict) else None
         listed = entries if isinstance(entries, list) else []
         ids = {m["id"] for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str)}
+        ids |= {  # Gemini names its models "models/<id>"
+            m["name"].removeprefix("models/") for m in listed if isinstance(m, dict) and isinstance(m.get("name"), str)
+        }
     except orjson.JSONDecodeError:
         return ModelList(False, (), f"{label} sent a model list that is not JSON (or longer than 8 MB).")
     models = tuple(sorted(ids))

@@ -13,12 +13,14 @@ from proxy.domain.presets import PRESETS
 from proxy.providers.anthropic import AnthropicMessagesDialect
 from proxy.providers.base import ProviderAdapter
 from proxy.providers.demo import DemoAdapter
+from proxy.providers.gemini import GeminiDialect
 from proxy.providers.openai_compat import OpenAIChatDialect
 from proxy.providers.transport import Transport, UpstreamTransport
 
 DIALECTS: dict[str, Callable[[ProviderConfig, Transport], ProviderAdapter]] = {
     "openai": OpenAIChatDialect,
     "anthropic": AnthropicMessagesDialect,
+    "gemini": GeminiDialect,
 }
 """Preset kind -> the dialect that speaks its wire format."""
 

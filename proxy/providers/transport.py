@@ -41,6 +41,7 @@ from proxy.providers.auth import auth_style
 from proxy.providers.base import UpstreamReply
 from proxy.support.redact import REDACTOR
 from proxy.support.sse import SSEEvent, SSEParser
+from proxy.translate.gemini_common import retry_delay
 
 USER_AGENT = "Switchboard/0.1"
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
@@ -282,9 +283,19 @@ class UpstreamTransport:
                 retry_after = f"{max(float(ms) / 1000, 0):g}"
             except ValueError:
                 retry_after = None
+        if retry_after is None:  # Google's APIs say it in the body: error.details[] RetryInfo.retryDelay
+            retry_after = _retry_info(raw)
         return UpstreamHTTPError(
             self.provider_id, resp.status, message, type=type_, code=code, param=param, retry_after=retry_after
         )
+
+
+def _retry_info(raw: bytes) -> str | None:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return retry_delay(data.get("error")) if isinstance(data, dict) else None
 
 
 def describe(exc: BaseException) -> str:

@@ -1,15 +1,17 @@
-"""Real tools end to end (opt-in): Claude Code (``claude -p``) and Codex CLI (``codex exec``),
-installed from npm as ready binaries, run offline against Switchboard, which routes them to a fake
-OpenAI-compatible upstream and to a fake Anthropic upstream.
+"""Real tools end to end (opt-in): Claude Code (``claude -p``), Codex CLI (``codex exec``) and
+Gemini CLI (``gemini -p``), installed from npm as ready binaries, run offline against Switchboard,
+which routes them to a fake OpenAI-compatible upstream, a fake Anthropic upstream and (Gemini CLI)
+a fake Gemini upstream.
 
 Opt in with ``SWITCHBOARD_E2E=1`` (the first run installs both tools with npm into
 ``~/.cache/switchboard-e2e``, about 640 MB). Skipped, with the reason, when npm is missing or the
-install fails. Each tool runs with a throwaway HOME (Claude Code) or CODEX_HOME (Codex), update
-checks, telemetry and analytics off, and nothing but 127.0.0.1 to talk to.
+install fails. Each tool runs with a throwaway HOME (Claude Code, Gemini CLI) or CODEX_HOME (Codex),
+update checks, telemetry, usage statistics and analytics off, and nothing but 127.0.0.1 to talk to.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,13 +20,15 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
+from tests.fakes.gemini_upstream import FakeGeminiUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream
 from tests.helpers import ACCESS_KEY, gateway_context
 
-PACKAGES = {"claude": "@anthropic-ai/claude-code", "codex": "@openai/codex"}
+PACKAGES = {"claude": "@anthropic-ai/claude-code", "codex": "@openai/codex", "gemini": "@google/gemini-cli"}
 CACHE = Path(os.environ.get("SWITCHBOARD_E2E_CACHE", Path.home() / ".cache" / "switchboard-e2e"))
 OPENAI_KEY = "sk-e2e-openai-upstream-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-e2e-upstream-0123456789abcdef"
+GEMINI_KEY = "AIzaSyE2E-gemini-upstream-0123456789abcd"
 
 pytestmark = pytest.mark.skipif(os.environ.get("SWITCHBOARD_E2E") != "1", reason="opt-in: set SWITCHBOARD_E2E=1")
 
@@ -79,7 +83,8 @@ ENV = {"SB_E2E_OPENAI": OPENAI_KEY, "SB_E2E_ANT": ANTHROPIC_KEY}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_"))}
+    prefixes = ("ANTHROPIC_", "OPENAI_", "CODEX_", "CLAUDE_", "GEMINI_", "GOOGLE_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(extra)
     return env
 
@@ -122,6 +127,65 @@ def run_codex(base_url: str, home: Path, model: str) -> subprocess.CompletedProc
         env=env,
         cwd=home,
     )
+
+
+def run_gemini(base_url: str, home: Path, model: str) -> subprocess.CompletedProcess[str]:
+    settings = {  # offline: no usage statistics, telemetry or update checks; the API-key auth
+        "general": {"disableAutoUpdate": True, "disableUpdateNag": True, "enableAutoUpdate": False},
+        "privacy": {"usageStatisticsEnabled": False},
+        "telemetry": {"enabled": False},
+        "security": {"auth": {"selectedType": "gemini-api-key"}},
+        "usageStatisticsEnabled": False,  # the v1 names, for older releases
+        "disableAutoUpdate": True,
+    }
+    (home / ".gemini").mkdir(parents=True, exist_ok=True)
+    (home / ".gemini" / "settings.json").write_text(json.dumps(settings))
+    env = clean_env(
+        HOME=str(home),
+        GEMINI_API_KEY=ACCESS_KEY,
+        GOOGLE_GEMINI_BASE_URL=base_url,
+        GEMINI_TELEMETRY_ENABLED="false",
+        GEMINI_CLI_NO_RELAUNCH="true",
+        GEMINI_CLI_TRUST_WORKSPACE="true",  # a throwaway home, trusted for this run
+    )
+    return subprocess.run(
+        [str(tool("gemini")), "-m", model, "-p", "say pong"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=home,
+    )
+
+
+@pytest.mark.parametrize("route", ["via-openai", "via-anthropic", "via-gemini"])
+async def test_gemini_cli_gets_an_answer_through_switchboard(tmp_path: Path, route: str) -> None:
+    """compat: gemini-cli x openai-compatible / anthropic / gemini."""
+    tool("gemini")
+    async with (
+        TextFirstUpstream(api_key=OPENAI_KEY) as openai_fake,
+        FakeAnthropicUpstream(api_key=ANTHROPIC_KEY, bearer=False) as claude,
+        FakeGeminiUpstream(api_key=GEMINI_KEY) as gemini_fake,
+    ):
+        config = gateway_config(openai_fake, claude)
+        config["providers"].append(
+            {"id": "gem", "preset": "gemini", "base_url": gemini_fake.base_url, "key": {"env": "SB_E2E_GEM"}}
+        )
+        config["routes"].append({"name": "via-gemini", "targets": [{"provider": "gem", "model": "gemini-2.5-flash"}]})
+        config["default_route"] = route  # the CLI's own helper calls name Gemini models
+        async with gateway_context(tmp_path, config, env={**ENV, "SB_E2E_GEM": GEMINI_KEY}) as ctx:
+            result = await asyncio_to_thread(run_gemini, ctx.base_url, tmp_path / "gemini-home", route)
+            output = result.stdout + result.stderr
+            assert result.returncode == 0, output[-3000:]
+            expected = {"via-openai": "Hello from fake upstream!", "via-anthropic": "Hello from fake Claude!"}
+            assert expected.get(route, "Hello from fake Gemini!") in result.stdout, output[-3000:]
+            rows = ctx.rows()
+            gemini_rows = [r for r in rows if r.surface.startswith("gemini")]
+            assert gemini_rows and all(r.status == "ok" for r in gemini_rows), [
+                (r.surface, r.status, r.error) for r in rows
+            ]
+            upstream = {"via-openai": openai_fake, "via-anthropic": claude, "via-gemini": gemini_fake}[route]
+            assert upstream.requests, "the answer came from the routed upstream"
 
 
 @pytest.mark.parametrize("route", ["via-openai", "via-anthropic"])

@@ -64,7 +64,12 @@ async def test_no_canary_anywhere_after_every_code_path(tmp_path: Path) -> None:
                     "base_url": azure_up.base_url.removesuffix("/v1"),
                     "key": {"env": "SB_LEAK_AZURE"},
                 },
-                {"id": "gm", "preset": "gemini", "base_url": gemini_up.base_url, "key": {"env": "SB_LEAK_GEMINI"}},
+                {
+                    "id": "gm",
+                    "preset": "gemini-openai",
+                    "base_url": gemini_up.base_url,
+                    "key": {"env": "SB_LEAK_GEMINI"},
+                },
                 {"id": "gone", "base_url": "http://127.0.0.1:9/v1", "key": {"env": "SB_LEAK_OPENAI"}},
             ],
             "routes": [

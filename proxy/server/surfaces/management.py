@@ -33,6 +33,10 @@ async def _model_list(request: web.Request) -> list[dict[str, Any]]:
     return data
 
 
+model_list = _model_list
+"""Every route and ``provider/model`` as OpenAI model objects (other surfaces list them in their shapes)."""
+
+
 async def list_models(request: web.Request) -> web.Response:
     return web.json_response({"object": "list", "data": await _model_list(request)}, dumps=_dumps)
 

@@ -20,6 +20,7 @@ from proxy.server.surfaces.base import Handler, Surface
 from proxy.server.surfaces.chat import ChatCompletions
 from proxy.server.surfaces.compare import compare
 from proxy.server.surfaces.embeddings import Embeddings
+from proxy.server.surfaces.gemini import GEMINI_SURFACES, gemini_error, goog_api_key
 from proxy.server.surfaces.management import get_model, health, list_models, metrics, simulate, status
 from proxy.server.surfaces.messages import Messages, anthropic_error, count_tokens
 from proxy.server.surfaces.responses import Responses
@@ -51,6 +52,8 @@ SURFACES: tuple[Surface, ...] = (
     Surface("responses", (("POST", "/v1/responses"),), Responses, pausable=True, cors_headers=OPENAI),
     Surface("models", (("GET", "/v1/models"),), handler=list_models, pausable=True),
     Surface("other", (("GET", "/v1/models/{model:.+}"),), handler=get_model, pausable=True),
+    # Gemini's API (Gemini CLI, google-genai): its key header or ?key=, Google's error shape.
+    *GEMINI_SURFACES,
     # Liveness: clients probe the base URL (Claude Code sends HEAD /); no key, no log row.
     Surface("health", (("GET", "/health"), ("GET", "/")), handler=health, logged=False, authenticated=False),
     # Management.
@@ -68,7 +71,10 @@ SURFACES: tuple[Surface, ...] = (
 OTHER = Surface("other", ())
 """A request for no endpoint at all: logged, authenticated (callers without the key learn nothing
 about paths), OpenAI's error shape."""
-FAMILIES = {"/v1": dataclasses.replace(OTHER, pausable=True)}
+FAMILIES = {
+    "/v1": dataclasses.replace(OTHER, pausable=True),
+    "/v1beta": dataclasses.replace(OTHER, pausable=True, error_body=gemini_error, credentials=goog_api_key),
+}
 """Unknown endpoints below these paths (``POST /v1/anything`` waits while paused, like the model APIs)."""
 
 

@@ -58,7 +58,7 @@ async def test_gemini_preset_sends_clean_schemas(tmp_path):
     async with FakeOpenAIUpstream(api_key=key, models=["gemini-2.0-flash"]) as fake:
         config = {
             "providers": [
-                {"id": "gem", "preset": "gemini", "base_url": fake.base_url, "key": {"env": "SB_GEMINI_KEY"}},
+                {"id": "gem", "preset": "gemini-openai", "base_url": fake.base_url, "key": {"env": "SB_GEMINI_KEY"}},
                 {"id": "oa", "preset": "custom", "base_url": fake.base_url, "key": {"env": "SB_GEMINI_KEY"}},
             ],
             "routes": [],

@@ -143,7 +143,7 @@ async def test_allowed_origin_gets_exact_cors(tmp_path):
                 assert resp.status == 204
                 assert resp.headers["Access-Control-Allow-Origin"] == "https://chat.example"
                 assert resp.headers["Access-Control-Allow-Headers"] == (
-                    "authorization, content-type, x-api-key, anthropic-version, openai-organization"
+                    "authorization, content-type, x-api-key, anthropic-version, openai-organization, x-goog-api-key"
                 )
                 assert "Access-Control-Allow-Private-Network" not in resp.headers
         status, _, headers = await post(ctx, headers=ctx.headers(Origin="https://chat.example"))
