@@ -2,7 +2,17 @@
 
 Edits of the config file are applied when valid and rejected (with ``config check``'s messages)
 when not; access keys created or revoked and provider keys changed by the CLI (marker files) are
-read again. It polls; what it reads is small and the checks run off the event loop.
+read again. The checks run off the event loop, and only when something may have changed:
+
+- On Linux it sleeps on inotify (``asyncinotify``) until one of the watched files changes. It
+  watches the files' *directories*, filtered by name: an atomic save replaces the file's inode,
+  and a watch on the file itself would fire once and then never again (``shared/PLATFORM.md`` T7).
+  Idle, it costs no wake-up at all.
+- Elsewhere, or when inotify cannot be had (no watches left, a directory that does not exist),
+  it polls every ``POLL_SECONDS``.
+
+Each check is idempotent (a hash of the config file, the markers' modification times), so a
+burst of events, or an event about something else, costs one cheap look and changes nothing.
 """
 
 from __future__ import annotations
@@ -10,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from proxy.config.schema import GatewayConfig
 from proxy.config.store import ConfigStore
@@ -22,7 +34,10 @@ from proxy.support.paths import Home
 from proxy.support.threads import in_thread
 
 log = logging.getLogger(__name__)
-CONFIG_WATCH_SECONDS = 0.5
+POLL_SECONDS = 1.0
+"""How often to look when file notifications are unavailable."""
+SETTLE_SECONDS = 0.03
+"""After a notification, let the rest of its burst arrive (temp file, rename, marker) first."""
 
 Marks = tuple[float | None, float | None]
 
@@ -74,16 +89,41 @@ class ConfigWatcher:
     async def _watch(self) -> None:
         """Pick up changes made by other processes (the CLI, an editor): access keys, provider
         keys, and edits of the config file (unless the config was given in memory)."""
-        gateway = self.gateway
+        notifier = _notifier(self._watched_files())
+        if notifier is None:
+            await self._poll()
+            return
+        with notifier as changes:
+            await self._check()  # what changed between mark() and the first watch
+            async for _ in changes:
+                await asyncio.sleep(SETTLE_SECONDS)
+                changes.discard_pending()
+                await self._check()
+        # the notifications stopped (a watched directory was removed or renamed): poll instead
+        log.info("file notifications stopped; checking for changed files every %g s", POLL_SECONDS)
+        await self._poll()
+
+    async def _poll(self) -> None:
         while True:
-            await asyncio.sleep(CONFIG_WATCH_SECONDS)
-            try:
-                await self.check_side_files()
-                if not gateway.config_in_memory:
-                    async with gateway.config_lock:  # not while the app saves a version
-                        await self.check_config_file()
-            except Exception:
-                log.exception("checking for changed files failed")
+            await asyncio.sleep(POLL_SECONDS)
+            await self._check()
+
+    async def _check(self) -> None:
+        gateway = self.gateway
+        try:
+            await self.check_side_files()
+            if not gateway.config_in_memory:
+                async with gateway.config_lock:  # not while the app saves a version
+                    await self.check_config_file()
+        except Exception:
+            log.exception("checking for changed files failed")
+
+    def _watched_files(self) -> list[Path]:
+        home = self.gateway.home
+        files = [home.access_keys_index, home.keys_epoch_file]
+        if not self.gateway.config_in_memory:
+            files.append(self.gateway.config_path)
+        return files
 
     def _side_file_marks(self) -> Marks:
         def mtime(path: Path) -> float | None:
@@ -142,3 +182,97 @@ class ConfigWatcher:
         latest = await in_thread(gateway.store.latest)
         if latest is not None:
             gateway.events.emit(ConfigApplied(latest.number, latest.author, latest.summary))
+
+
+class _Changes:
+    """inotify on the directories of some files, as an async iterator of "something changed".
+    It ends when a watched directory goes away (the caller falls back to polling)."""
+
+    MASK_NAMES = ("CLOSE_WRITE", "MOVED_TO", "MOVED_FROM", "CREATE", "DELETE", "ATTRIB")
+    GONE_NAMES = ("DELETE_SELF", "MOVE_SELF", "IGNORED", "UNMOUNT")
+
+    def __init__(self, inotify: Any, mask_type: Any, names: dict[Path, set[str]]) -> None:
+        self._inotify = inotify
+        self._names = names
+        self._gone = _mask(mask_type, self.GONE_NAMES)
+        self._overflow = mask_type.Q_OVERFLOW
+        self._ended = False
+
+    def __enter__(self) -> _Changes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._inotify.close()
+
+    def __aiter__(self) -> _Changes:
+        return self
+
+    async def __anext__(self) -> None:
+        while True:
+            if self._ended:
+                raise StopAsyncIteration
+            event = await self._inotify.get()
+            if event.mask & self._gone:
+                raise StopAsyncIteration
+            if self._relevant(event):
+                return
+
+    def _relevant(self, event: Any) -> bool:
+        if event.mask & self._overflow:
+            return True  # events were lost: look
+        watch = event.watch
+        if watch is None or event.name is None:
+            return False
+        return str(event.name) in self._names.get(Path(watch.path), set())
+
+    def discard_pending(self) -> None:
+        """Drop the events already queued: the check that follows sees their effect."""
+        for event in self._drain():
+            if event.mask & self._gone:
+                self._ended = True  # the next __anext__ ends the iteration
+                return
+
+    def _drain(self) -> Iterator[Any]:
+        inotify = self._inotify
+        previous = inotify.sync_timeout
+        inotify.sync_timeout = 0
+        try:
+            while (event := inotify.sync_get()) is not None:
+                yield event
+        except BlockingIOError:
+            return
+        finally:
+            inotify.sync_timeout = previous
+
+
+def _mask(mask_type: Any, names: tuple[str, ...]) -> Any:
+    mask = mask_type(0)
+    for name in names:
+        mask |= getattr(mask_type, name)
+    return mask
+
+
+def _notifier(files: list[Path]) -> _Changes | None:
+    """inotify watches on the files' directories, or ``None`` (then the caller polls)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        from asyncinotify import Inotify, Mask
+    except (ImportError, OSError) as exc:  # not installed, or no libc inotify
+        log.info("file notifications unavailable (%s); checking for changed files every %g s", exc, POLL_SECONDS)
+        return None
+    names: dict[Path, set[str]] = {}
+    for file in files:
+        names.setdefault(file.parent, set()).add(file.name)
+    inotify = None
+    try:
+        inotify = Inotify()
+        mask = _mask(Mask, _Changes.MASK_NAMES) | Mask.ONLYDIR
+        for directory in names:
+            inotify.add_watch(directory, mask)
+    except OSError as exc:  # a directory that does not exist, no inotify watches left
+        if inotify is not None:
+            inotify.close()
+        log.info("file notifications unavailable (%s); checking for changed files every %g s", exc, POLL_SECONDS)
+        return None
+    return _Changes(inotify, Mask, names)

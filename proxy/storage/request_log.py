@@ -158,9 +158,11 @@ Pending = tuple["RequestRecord | Begun", "PriceRef | None", bool]
 class RequestLog:
     """Owns the writer thread and its queue.
 
-    The queue is a deque the writer drains on a timer (every ``BATCH_SECONDS``): submitting
-    never wakes the writer, so a burst of requests costs one thread switch per batch, not one
-    per request.
+    The queue is a deque the writer drains on a timer (every ``BATCH_SECONDS``) while rows
+    come: submitting does not wake a busy writer, so a burst of requests costs one thread switch
+    per batch, not one per request. When a tick finds nothing to write, the writer sleeps until
+    the next submission (or the next retention purge): idle, it never wakes up. Only the
+    submission that finds it asleep pays one ``Event.set``.
     """
 
     def __init__(
@@ -179,6 +181,8 @@ class RequestLog:
         self._submitted = 0
         self._done = 0
         self._wake = threading.Event()
+        self._asleep = False
+        """The writer waits for the next submission (set and read without a lock: see _sleep)."""
         self._stopping = False
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -230,6 +234,8 @@ class RequestLog:
         if days != self.retention_days:
             self.retention_days = days
             self._next_purge = 0.0
+            if self._asleep:
+                self._rouse()
 
     def submit(self, record: RequestRecord, price: PriceRef | None = None) -> None:
         """Queue a record for writing. Never blocks; counts a drop when the queue is full."""
@@ -240,6 +246,8 @@ class RequestLog:
             return
         self._pending.append((record, price, True))  # deque.append is atomic: no lock on the hot path
         self._submitted += 1
+        if self._asleep:
+            self._rouse()
 
     def begin(self, request_id: str, started_at: float, surface: str, user_agent: str | None) -> None:
         """Queue the ``in_progress`` row of a request that has just arrived (see the module doc).
@@ -248,6 +256,12 @@ class RequestLog:
             return  # its final record will be counted if it is dropped too
         self._pending.append(((request_id, started_at, surface, user_agent), None, False))
         self._submitted += 1
+        if self._asleep:
+            self._rouse()
+
+    def _rouse(self) -> None:
+        self._asleep = False
+        self._wake.set()
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything submitted so far is committed (tests, shutdown)."""
@@ -276,7 +290,10 @@ class RequestLog:
         db = open_db(self.path)
         try:
             while True:
-                self._wake.wait(BATCH_SECONDS)
+                if self._pending or self._stopping:
+                    self._wake.wait(BATCH_SECONDS)  # let the batch gather
+                else:
+                    self._sleep()
                 self._wake.clear()
                 stopping = self._stopping
                 while self._pending:
@@ -298,6 +315,19 @@ class RequestLog:
                     self._purge_step(db)
         finally:
             db.conn.close()
+
+    def _sleep(self) -> None:
+        """Wait for the next submission, or until the next purge is due. ``_asleep`` is set
+        before the queue is looked at again: a submission that came in between either is seen
+        here or sees ``_asleep`` and sets the event (the GIL orders the two threads' steps)."""
+        self._asleep = True
+        due = self._next_purge - time.monotonic()
+        if due > 0 and not self._pending and not self._stopping:
+            self._wake.wait(due)
+        self._asleep = False
+        self._wake.clear()
+        if self._pending and not self._stopping:
+            self._wake.wait(BATCH_SECONDS)  # woken by the first row of a burst: let it gather
 
     def _purge_step(self, db: sqlite_utils.Database) -> None:
         """Delete rows past retention, a bounded amount per call; the next call comes at the next

@@ -103,6 +103,6 @@ async def test_streams_in_flight_finish_and_new_requests_use_the_new_keys(
         sent = [r.headers["Authorization"] for r in upstream.requests if r.path.endswith("/chat/completions")]
         assert sent[:STREAMS] == [f"Bearer {OLD_PROVIDER_KEY}"] * STREAMS
         assert sent[STREAMS:] == [f"Bearer {NEW_PROVIDER_KEY}"], "new requests use the new provider key only"
-        assert refused_after < 1.5, refused_after  # the watcher looks every 0.5 s
+        assert refused_after < 1.5, refused_after  # the watcher is told by inotify (or polls every 1 s)
         unclosed = [r.getMessage() for r in caplog.records if "Unclosed" in r.getMessage()]
         assert unclosed == [], "the retired provider adapter's connections were closed"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 
 import aiohttp
 import openai
@@ -12,6 +14,7 @@ import pytest
 from proxy.config.schema import GatewayConfig
 from proxy.config.store import ConfigStore
 from proxy.domain.events import ConfigApplied, ConfigRejected, GatewayEvents
+from proxy.engine import watcher
 from proxy.engine.gateway import GatewayOptions
 from proxy.server.app import new_gateway
 from proxy.support.net import free_port
@@ -134,3 +137,49 @@ async def test_invalid_file_at_startup_falls_back_to_the_last_good_version(tmp_p
         )
     finally:
         await gateway.stop()
+
+
+def _atomic_write(path, text: str) -> None:
+    """How editors and the CLI save: a temp file renamed over the old one (a new inode)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+async def test_idle_watcher_looks_at_nothing_and_every_atomic_save_is_seen(tmp_path):
+    """Idle, no check runs at all (no polling: zero wake-ups); each of several atomic replaces of
+    the config file is applied (a watch on the file itself would see only the first)."""
+    events, seen = recorder()
+    async with gateway_context(tmp_path, CONFIG, config_file=True, events=events) as ctx:
+        store = ctx.gateway.store
+        await asyncio.sleep(0.2)  # its one look when it starts (at what changed since mark())
+        calls = []
+        original = store.file_hash
+        store.file_hash = lambda: calls.append(1) or original()
+        await asyncio.sleep(1.5)  # the polling watcher looked three times in this
+        assert calls == []
+        for n in range(3):
+            _atomic_write(tmp_path / "config.json", json.dumps(with_routes("demo", f"edit{n}")))
+            await wait_for(lambda n=n: sum(isinstance(e, ConfigApplied) for e in seen) == n + 1)
+        assert [v.summary for v in ConfigStore(tmp_path / "config.json").history()][-1] == "routes: +edit2, -edit1"
+        assert len(calls) <= 6  # one look per save (plus at most one for the rest of its burst)
+
+
+async def test_without_file_notifications_it_polls(tmp_path, monkeypatch):
+    """Where inotify is unavailable (macOS, Windows, no watches left) the watcher polls instead."""
+    monkeypatch.setattr(watcher, "_notifier", lambda files: None)
+    monkeypatch.setattr(watcher, "POLL_SECONDS", 0.1)
+    events, seen = recorder()
+    async with gateway_context(tmp_path, CONFIG, config_file=True, events=events):
+        _atomic_write(tmp_path / "config.json", json.dumps(with_routes("demo", "polled")))
+        await wait_for(lambda: any(isinstance(e, ConfigApplied) for e in seen))
+
+
+def test_a_directory_that_does_not_exist_means_polling(tmp_path):
+    assert watcher._notifier([tmp_path / "missing" / "config.json"]) is None
+    if sys.platform.startswith("linux"):
+        changes = watcher._notifier([tmp_path / "config.json"])
+        assert changes is not None
+        with changes:
+            pass
