@@ -369,7 +369,10 @@ class FakeOpenAIUpstream:
         host: str = "127.0.0.1",
         port: int = 0,
         record: bool = True,
+        ssl_context: Any = None,
     ) -> None:
+        self.ssl_context = ssl_context
+        """An ``ssl.SSLContext`` (server side): serve HTTPS with it (``base_url`` is then https)."""
         self.api_key = api_key
         self.models: list[str] = list(models)
         self.default_chunks = chunks
@@ -439,10 +442,11 @@ class FakeOpenAIUpstream:
         self._closing = False
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         self.port = self._runner.addresses[0][1]
-        self.base_url = f"http://{self.host}:{self.port}/v1"
+        scheme = "https" if self.ssl_context is not None else "http"
+        self.base_url = f"{scheme}://{self.host}:{self.port}/v1"
         return self.base_url
 
     async def close(self) -> None:
