@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--selftest", action="store_true", help="check this installation end to end in a temporary home, then exit"
     )
     parser.add_argument("--port", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", metavar="URL", help="with --selftest: also a TLS round trip to URL/models")
     sub = parser.add_subparsers(dest="command")
 
     serve = sub.add_parser("serve", help="run the gateway headless")
@@ -137,7 +138,7 @@ def main(
     if args.selftest:
         from proxy.host.selftest import run_selftest
 
-        return run_selftest(selftest_extra)
+        return run_selftest(selftest_extra, args.upstream)
     if args.command is None:
         return _run_default(args, tray)
     if args.command == "serve":
