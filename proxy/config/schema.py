@@ -422,6 +422,13 @@ class GatewayConfig(_Model):
     default_route: str | None = Field(
         default=None, description="Route that serves model names no route or provider matches (off when unset)."
     )
+    # -- editor support (issue 17): a `$schema` key, kept when the file is saved --
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True, validate_by_name=True)
+    schema_uri: str | None = Field(
+        default=None,
+        alias="$schema",
+        description="Where editors find this file's JSON Schema (`switchboard config schema --write` puts it there).",
+    )
 
     @field_validator("schema_version")
     @classmethod
