@@ -23,6 +23,7 @@ from typing import Any
 
 from proxy.cli import config_cmds, conventions
 from proxy.cli import keys as cli_keys
+from proxy.cli import launch as cli_launch
 from proxy.config.schema import GatewayConfig
 from proxy.config.store import ConfigStore
 from proxy.domain.errors import ConfigError, GatewayStartError
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     cli_keys.add_parsers(sub, lambda p: _common(p, suppress=True))
     conventions.add_parsers(sub, lambda p: _common(p, suppress=True))
+    cli_launch.add_parser(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -143,7 +145,10 @@ def main(
     returns why it cannot run here; then the gateway runs headless. ``selftest_extra`` is the
     launcher's Qt check for ``--selftest``."""
     parser = build_parser()
+    argv, tool_args = cli_launch.split_argv(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
+    if tool_args:
+        args.tool_args = tool_args
     _setup_logging(args.verbose)
     if args.selftest:
         from proxy.host.selftest import run_selftest
@@ -171,6 +176,8 @@ def main(
         return conventions.run_completion(args, parser)
     if args.command == "models":
         return conventions.run_models(args)
+    if args.command == "launch":
+        return cli_launch.run_launch(args)
     return 2
 
 
