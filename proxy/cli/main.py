@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from proxy.cli import config_cmds, conventions
+from proxy.cli import importers as cli_import
 from proxy.cli import keys as cli_keys
 from proxy.cli import launch as cli_launch
 from proxy.config.schema import GatewayConfig
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_keys.add_parsers(sub, lambda p: _common(p, suppress=True))
     conventions.add_parsers(sub, lambda p: _common(p, suppress=True))
     cli_launch.add_parser(sub, lambda p: _common(p, suppress=True))
+    cli_import.add_parser(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -178,6 +180,8 @@ def main(
         return conventions.run_models(args)
     if args.command == "launch":
         return cli_launch.run_launch(args)
+    if args.command == "import":
+        return cli_import.run_import(args)
     return 2
 
 
