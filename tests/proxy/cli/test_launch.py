@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,73 @@ def test_a_missing_tool_says_how_to_install_it(gateway, tmp_path) -> None:
         env=env,
     )
     assert result.returncode == 1 and "npm install -g @openai/codex" in result.stderr
+
+
+def test_claude_through_the_gateway_to_an_https_upstream_behind_a_proxy(tools, tmp_path) -> None:
+    """The issue's newcomer path: `switchboard launch claude` in front of an HTTPS upstream (a
+    company CA, trusted through `ca_bundle`) reached through the environment's proxy, and the log
+    shows it. (The real Claude Code binary: tests/e2e, opt-in.)"""
+    import asyncio
+    import threading
+
+    import trustme
+
+    from tests.fakes.forward_proxy import tinyproxy
+    from tests.fakes.https_upstream import server_context
+    from tests.fakes.openai_upstream import FakeOpenAIUpstream
+
+    ca = trustme.CA(organization_name="Corp Root CA")
+    ca_pem = tmp_path / "corp-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_pem))
+    loop = asyncio.new_event_loop()
+    fake = FakeOpenAIUpstream(api_key="sk-corp-upstream", ssl_context=server_context(ca, "upstream.corp.test"))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    home = tmp_path / "gw"
+    home.mkdir()
+    config = home / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "providers": [
+                    {
+                        "id": "corp",
+                        "base_url": f"https://upstream.corp.test:{fake.port}/v1",
+                        "key": {"env": "CORP_KEY"},
+                        "ca_bundle": str(ca_pem),
+                    }
+                ],
+                "routes": [{"name": "corp-model", "targets": [{"provider": "corp", "model": "gpt-4o-mini"}]}],
+            }
+        )
+    )
+    try:
+        with tinyproxy(tmp_path / "proxy", hosts={"upstream.corp.test": "127.0.0.1"}) as proxy:
+            env = {"HTTPS_PROXY": proxy.url, "CORP_KEY": "sk-corp-upstream"}
+            gw, url = serve_subprocess(home, config, env=env)
+            try:
+                result = launch("claude", url, tools, tmp_path, "--model", "corp-model")
+                out = json.loads(result.stdout)
+                assert out["answer"] == "Hello from fake upstream! You said: hi"
+                assert proxy.connects() == [f"upstream.corp.test:{fake.port}"]
+                for _ in range(50):  # the log is written in batches by its own thread
+                    rows = subprocess.run(
+                        [sys.executable, "-m", "proxy.cli", "logs", "--json", "--home", str(home)],
+                        capture_output=True,
+                        text=True,
+                        timeout=30,
+                    ).stdout.splitlines()
+                    messages = [json.loads(r) for r in rows if json.loads(r)["surface"] == "messages"]
+                    if messages:
+                        break
+                    time.sleep(0.1)
+                (row,) = messages
+                assert row["status"] == "ok" and row["provider"] == "corp" and row["route"] == "corp-model"
+            finally:
+                gw.terminate()
+                gw.wait(timeout=15)
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
