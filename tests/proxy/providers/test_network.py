@@ -240,3 +240,12 @@ def test_config_rejects_a_password_in_the_proxy_url() -> None:
         provider("https://api.example.com/v1", proxy="http://bob:secret@proxy:3128")
     with pytest.raises(ValueError, match="proxy URL"):
         provider("https://api.example.com/v1", proxy="socks://x")
+
+
+async def test_an_untrusted_ca_behind_a_proxy_is_explained_too(https_fake, tmp_path, monkeypatch) -> None:
+    """The signer is read through the proxy's CONNECT (the upstream's name only the proxy resolves)."""
+    with tinyproxy(tmp_path / "proxy", hosts={CORP_HOST: "127.0.0.1"}) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        message = await failure(provider(corp_url(https_fake)))
+        assert f"the certificate for {CORP_HOST} is signed by 'Corp Root CA'" in message
+        assert len(proxy.connects()) == 2  # the request, then the look at the certificate
