@@ -190,7 +190,13 @@ async def _keys_test(provider: ProviderConfig, keychain: KeychainStore) -> int:
         except SecretUnavailable as exc:
             print(f"{provider.id}: no key: {exc}")
             return 1
-    result = await test_key(provider, key)
+    proxy_password = None
+    if provider.proxy_password is not None:  # an authenticated forward proxy (issue 17)
+        try:
+            proxy_password = await asyncio.to_thread(SecretResolver(keychain=keychain).resolve, provider.proxy_password)
+        except SecretUnavailable as exc:
+            print(f"{provider.id}: the proxy password cannot be read: {exc}")
+    result = await test_key(provider, key, proxy_password)
     print(f"{provider.id}: {result.message}")
     return 0 if result.ok else 1
 

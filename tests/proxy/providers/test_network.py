@@ -249,3 +249,13 @@ async def test_an_untrusted_ca_behind_a_proxy_is_explained_too(https_fake, tmp_p
         message = await failure(provider(corp_url(https_fake)))
         assert f"the certificate for {CORP_HOST} is signed by 'Corp Root CA'" in message
         assert len(proxy.connects()) == 2  # the request, then the look at the certificate
+
+
+async def test_the_key_test_goes_through_an_authenticated_proxy(https_fake, ca_pem, tmp_path) -> None:
+    with tinyproxy(tmp_path / "proxy", basic_auth=("bob", "proxy-secret-0")) as proxy:
+        url = proxy.url.replace("://", "://bob@")
+        config = provider(https_fake.base_url, ca_bundle=str(ca_pem), proxy=url, proxy_password={"env": "PW"})
+        accepted = await keytest.test_key(config, None, "proxy-secret-0")
+        refused = await keytest.test_key(config, None)
+    assert accepted.outcome == keytest.ACCEPTED, accepted.message
+    assert refused.outcome == keytest.UNREACHABLE and "asks for a user name and password" in refused.message
