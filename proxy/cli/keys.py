@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import os
 import sys
 import time
@@ -40,7 +41,9 @@ def add_parsers(
         p = keys_sub.add_parser(name, help=text)
         common(p)
         p.add_argument("provider", help="provider id (or a preset name such as openai, to add it)")
-    common(keys_sub.add_parser("list", help="where each provider's key lives (values masked)"))
+    keys_list = keys_sub.add_parser("list", help="where each provider's key lives (values masked)")
+    common(keys_list)
+    keys_list.add_argument("--json", action="store_true", help="one JSON object per line")
 
     access = sub.add_parser("access-key", help="the local access keys clients send")
     common(access)
@@ -54,7 +57,9 @@ def add_parsers(
     revoke = access_sub.add_parser("revoke", help="revoke an access key at once")
     common(revoke)
     revoke.add_argument("name")
-    common(access_sub.add_parser("list", help="list access keys (masked)"))
+    access_list = access_sub.add_parser("list", help="list access keys (masked)")
+    common(access_list)
+    access_list.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
 def _paths(args: argparse.Namespace) -> tuple[Home, ConfigStore]:
@@ -83,7 +88,7 @@ def run_keys(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     if args.keys_command == "list":
-        return _keys_list(config, keychain)
+        return _keys_list(config, keychain, args.json)
     provider = config.provider(args.provider)
     if args.keys_command == "set":
         return _keys_set(args.provider, provider, config, store, keychain, home)
@@ -154,9 +159,13 @@ def _keys_set(
     return 0
 
 
-def _keys_list(config: GatewayConfig, keychain: KeychainStore) -> int:
+def _keys_list(config: GatewayConfig, keychain: KeychainStore, as_json: bool = False) -> int:
     resolver = SecretResolver(keychain=keychain)
-    print(f"{'provider':16}  {'source':34}  key")
+    if not as_json:
+        if not config.providers:
+            print("no providers yet: add one with `switchboard keys set PRESET`", file=sys.stderr)
+            return 0
+        print(f"{'provider':16}  {'source':34}  key")
     for p in config.providers:
         if p.key is None:
             source, shown = "none", "(no key needed)" if not PRESETS[p.preset].needs_key else "(missing)"
@@ -166,6 +175,9 @@ def _keys_list(config: GatewayConfig, keychain: KeychainStore) -> int:
                 shown = mask(resolver.resolve(p.key))
             except SecretUnavailable as exc:
                 shown = f"(unavailable: {exc})"
+        if as_json:
+            print(json.dumps({"provider": p.id, "source": source, "key": shown}))
+            continue
         print(f"{p.id:16}  {source:34}  {shown}")
     return 0
 
@@ -178,7 +190,13 @@ async def _keys_test(provider: ProviderConfig, keychain: KeychainStore) -> int:
         except SecretUnavailable as exc:
             print(f"{provider.id}: no key: {exc}")
             return 1
-    result = await test_key(provider, key)
+    proxy_password = None
+    if provider.proxy_password is not None:  # an authenticated forward proxy (issue 17)
+        try:
+            proxy_password = await asyncio.to_thread(SecretResolver(keychain=keychain).resolve, provider.proxy_password)
+        except SecretUnavailable as exc:
+            print(f"{provider.id}: the proxy password cannot be read: {exc}")
+    result = await test_key(provider, key, proxy_password)
     print(f"{provider.id}: {result.message}")
     return 0 if result.ok else 1
 
@@ -190,7 +208,18 @@ def run_access_key(args: argparse.Namespace) -> int:
     if args.access_command == "list":
         if os.environ.get(ACCESS_KEY_ENV):
             print(f"(this run uses {ACCESS_KEY_ENV} instead of the keys below)", file=sys.stderr)
-        for info in keys.infos():
+        infos = keys.infos()
+        if args.json:
+            for info in infos:
+                print(json.dumps({"name": info.name, "hint": info.hint, "created": info.created}))
+            return 0
+        if not infos:
+            print(
+                "no access keys yet: Switchboard makes one named 'default' when it first starts, "
+                "or run `switchboard access-key new NAME`",
+                file=sys.stderr,
+            )
+        for info in infos:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(info.created))
             print(f"{info.name:16}  {info.hint:20}  created {when}")
         return 0

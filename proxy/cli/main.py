@@ -21,16 +21,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from proxy.cli import config_cmds, conventions
+from proxy.cli import importers as cli_import
 from proxy.cli import keys as cli_keys
-from proxy.config.schema import GatewayConfig, config_json_schema, load_config
+from proxy.cli import launch as cli_launch
+from proxy.config.schema import GatewayConfig
 from proxy.config.store import ConfigStore
 from proxy.domain.errors import ConfigError, GatewayStartError
-from proxy.domain.records import RECORD_FIELDS, RequestRecord
+from proxy.domain.records import RequestRecord
 from proxy.engine.gateway import GatewayOptions
 from proxy.host.runner import new_event_loop
 from proxy.server.app import new_gateway
 from proxy.storage import stats
-from proxy.storage.request_log import last_rowid, read_recent, read_since
+from proxy.storage.request_log import LIGHT_FIELDS, last_rowid, read_recent, read_since
 from proxy.support.paths import Home, resolve_config_path
 from proxy.support.redact import install_log_redaction
 
@@ -56,11 +59,13 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="switchboard", description="Your own AI model gateway on localhost.")
     _common(parser, suppress=False)
+    parser.add_argument("--version", action="version", version=f"switchboard {conventions.version()}")
     parser.add_argument("--host", default=None, help=argparse.SUPPRESS)
     parser.add_argument(
         "--selftest", action="store_true", help="check this installation end to end in a temporary home, then exit"
     )
     parser.add_argument("--port", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", metavar="URL", help="with --selftest: also a TLS round trip to URL/models")
     sub = parser.add_subparsers(dest="command")
 
     serve = sub.add_parser("serve", help="run the gateway headless")
@@ -72,11 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="inspect and validate the config")
     _common(config, suppress=True)
     config_sub = config.add_subparsers(dest="config_command", required=True)
-    _common(config_sub.add_parser("schema", help="print the config JSON Schema"), suppress=True)
-    check = config_sub.add_parser("check", help="validate a config file")
-    check.add_argument("path", type=Path)
+    schema = config_sub.add_parser("schema", help="print the config JSON Schema (--write: to where $schema points)")
+    _common(schema, suppress=True)
+    schema.add_argument("--write", nargs="?", const="", default=None, metavar="PATH", help="write it to a file")
+    check = config_sub.add_parser("check", help="validate a config file (default: the one in use)")
+    _common(check, suppress=True)
+    check.add_argument("path", type=Path, nargs="?")
     _common(config_sub.add_parser("path", help="print where the config file is"), suppress=True)
-    _common(config_sub.add_parser("history", help="list saved config versions"), suppress=True)
+    _common(config_sub.add_parser("edit", help="edit the config in $EDITOR; saved only if valid"), suppress=True)
+    history = config_sub.add_parser("history", help="list saved config versions")
+    _common(history, suppress=True)
+    history.add_argument("--json", action="store_true", help="one JSON object per line")
     diff = config_sub.add_parser("diff", help="show what changed between two versions (default: to now)")
     _common(diff, suppress=True)
     diff.add_argument("a", type=int)
@@ -111,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--url", help="gateway base URL (default: from the config)")
     status.add_argument("--json", action="store_true")
     cli_keys.add_parsers(sub, lambda p: _common(p, suppress=True))
+    conventions.add_parsers(sub, lambda p: _common(p, suppress=True))
+    cli_launch.add_parser(sub, lambda p: _common(p, suppress=True))
+    cli_import.add_parser(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -132,12 +146,16 @@ def main(
     """Run a command. Without one, ``tray`` (given by the desktop launcher) starts the tray app, or
     returns why it cannot run here; then the gateway runs headless. ``selftest_extra`` is the
     launcher's Qt check for ``--selftest``."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv, tool_args = cli_launch.split_argv(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(argv)
+    if tool_args:
+        args.tool_args = tool_args
     _setup_logging(args.verbose)
     if args.selftest:
         from proxy.host.selftest import run_selftest
 
-        return run_selftest(selftest_extra)
+        return run_selftest(selftest_extra, args.upstream)
     if args.command is None:
         return _run_default(args, tray)
     if args.command == "serve":
@@ -156,6 +174,14 @@ def main(
         return _ab_promote(args)
     if args.command == "stats":
         return _stats(args)
+    if args.command == "completion":
+        return conventions.run_completion(args, parser)
+    if args.command == "models":
+        return conventions.run_models(args)
+    if args.command == "launch":
+        return cli_launch.run_launch(args)
+    if args.command == "import":
+        return cli_import.run_import(args)
     return 2
 
 
@@ -163,8 +189,8 @@ def _options(args: argparse.Namespace) -> GatewayOptions:
     return GatewayOptions(
         home=args.home,
         config_path=args.config,
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
+        host=getattr(args, "host", None) or conventions.env_host(),
+        port=port if (port := getattr(args, "port", None)) is not None else conventions.env_port(),
         discover_local=not getattr(args, "no_discover", False),
     )
 
@@ -217,17 +243,14 @@ async def _serve_async(options: GatewayOptions) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    if args.config_command == "schema":
-        print(json.dumps(config_json_schema(), indent=2))
-        return 0
+    handler = {"schema": config_cmds.schema, "check": config_cmds.check, "edit": config_cmds.edit}.get(
+        args.config_command, config_cmds.history if args.config_command == "history" else None
+    )
+    if handler is not None:
+        return handler(args)
     store = ConfigStore(resolve_config_path(Home.resolve(args.home), args.config))
     if args.config_command == "path":
         print(store.path)
-        return 0
-    if args.config_command == "history":
-        for v in store.history():
-            when = datetime.fromtimestamp(v.time).strftime("%Y-%m-%d %H:%M:%S")
-            print(f"{v.number:>4}  {when}  {v.author:10}  {v.summary}")
         return 0
     try:
         if args.config_command == "diff":
@@ -240,13 +263,7 @@ def _config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
-    try:
-        config = load_config(args.path)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    print(f"{args.path}: OK ({len(config.providers)} providers, {len(config.routes)} routes)")
-    return 0
+    return 2
 
 
 def _ab_promote(args: argparse.Namespace) -> int:
@@ -275,15 +292,7 @@ def _status(args: argparse.Namespace) -> int:
     import urllib.request
 
     home = Home.resolve(args.home)
-    url = args.url
-    if url is None:
-        store = ConfigStore(resolve_config_path(home, args.config))
-        try:
-            server = store.load().server if store.exists() else None
-        except ConfigError:
-            server = None
-        port = server.port if server else 4141
-        url = f"http://127.0.0.1:{port}"
+    url = args.url or conventions.gateway_url(args.home, args.config)
     key = os.environ.get("SWITCHBOARD_ACCESS_KEY") or cli_keys.default_access_key(home)
     request = urllib.request.Request(f"{url.rstrip('/')}/switchboard/status")
     if key:
@@ -383,9 +392,9 @@ def _logs(args: argparse.Namespace) -> int:
     db = Home.resolve(args.home).log_db
     rows = read_recent(db, args.limit)
     if args.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(RECORD_FIELDS)
-        writer.writerows([getattr(r, f) for f in RECORD_FIELDS] for r in rows)
+        writer = csv.writer(sys.stdout)  # the columns and empty fields of the log page's CSV export
+        writer.writerow(LIGHT_FIELDS)
+        writer.writerows(["" if (v := getattr(r, f)) is None else v for f in LIGHT_FIELDS] for r in rows)
         return 0
     _print_rows(rows, args.json, header=True)
     if not args.follow:

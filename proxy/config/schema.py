@@ -126,6 +126,39 @@ class ProviderConfig(_Model):
         pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$",
         description="Azure OpenAI only: the api-version query parameter.",
     )
+    # -- corporate networks and TLS (issue 17) --
+    proxy: str | None = Field(
+        default=None,
+        description="Forward proxy for this provider, always used: a URL such as http://proxy.corp:3128 or "
+        'http://user@proxy.corp:3128 (the password goes in `proxy_password`), or "none" to go direct. Unset: '
+        "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY from the environment, honouring NO_PROXY, and never for providers "
+        "on this machine or the local network.",
+    )
+    proxy_password: SecretRef | None = Field(
+        default=None, description="Where the proxy's password comes from (never in the URL)."
+    )
+    ca_bundle: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A PEM file of CA certificates trusted for this provider besides the OS trust store "
+        "(self-signed or company endpoints).",
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _valid_proxy(cls, v: str | None) -> str | None:
+        if v is None or v.strip().lower() == "none":
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError('must be "none" or a proxy URL such as http://proxy.corp:3128')
+        if parts.password:
+            raise ValueError("must not contain a password; set `proxy_password` (an env variable or keychain entry)")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("a proxy URL has no path, query or fragment: http://host:port")
+        return v
+
+    # -- end of corporate networks and TLS --
 
     @field_validator("base_url")
     @classmethod
@@ -399,6 +432,13 @@ class GatewayConfig(_Model):
     )
     default_route: str | None = Field(
         default=None, description="Route that serves model names no route or provider matches (off when unset)."
+    )
+    # -- editor support (issue 17): a `$schema` key, kept when the file is saved --
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True, validate_by_name=True)
+    schema_uri: str | None = Field(
+        default=None,
+        alias="$schema",
+        description="Where editors find this file's JSON Schema (`switchboard config schema --write` puts it there).",
     )
 
     @field_validator("schema_version")

@@ -106,3 +106,8 @@ PresetId = Literal[
     "vllm",
     "custom",
 ]
+
+# -- legacy text completions (issue 17) --
+NO_TEXT_COMPLETIONS: frozenset[str] = frozenset({"demo", "anthropic", "groq", "mistral", "gemini", "huggingface"})
+"""Presets whose API has no ``/completions`` (OpenAI's legacy text completions): a request for it is
+refused with a 400 naming the provider, and the route moves on."""

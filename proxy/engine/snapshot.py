@@ -46,7 +46,13 @@ def build_adapter(config: ProviderConfig, secrets: SecretResolver) -> ProviderAd
             key = secrets.resolve(config.key)
         except SecretUnavailable as exc:
             problem = str(exc)
-    return open_adapter(config, key, problem)
+    proxy_password = None
+    if config.proxy_password is not None:  # issue 17: an authenticated forward proxy
+        try:
+            proxy_password = secrets.resolve(config.proxy_password)
+        except SecretUnavailable as exc:
+            problem = problem or f"its proxy password cannot be read: {exc}"
+    return open_adapter(config, key, problem, proxy_password)
 
 
 def build_snapshot(config: GatewayConfig, secrets: SecretResolver, previous: Snapshot | None = None) -> Snapshot:

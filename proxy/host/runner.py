@@ -337,7 +337,7 @@ class GatewayThread:
             key = await self._provider_key(provider)
         except SecretUnavailable as exc:
             return KeyTest(FAILED, f"no key: {exc}")
-        return await keytest.test_key(provider, key)
+        return await keytest.test_key(provider, key, await self._proxy_password(provider))
 
     async def _provider_key(self, provider: ProviderConfig) -> str | None:
         """The provider's API key from its secret store (``None`` when it needs none); the store
@@ -345,6 +345,16 @@ class GatewayThread:
         if provider.key is None:
             return None
         return await in_thread(self.gateway.secrets.resolve, provider.key)
+
+    async def _proxy_password(self, provider: ProviderConfig) -> str | None:
+        """The password of the provider's authenticated proxy (``None``: none, or unreadable: the
+        proxy's refusal then says what is missing)."""
+        if provider.proxy_password is None:
+            return None
+        try:
+            return await in_thread(self.gateway.secrets.resolve, provider.proxy_password)
+        except SecretUnavailable:
+            return None
 
     def query_log(self, limit: int = 100) -> list[RequestRecord]:
         """Recent log rows, read on the caller's thread through its own SQLite connection."""
@@ -488,7 +498,7 @@ class GatewayThread:
             key = await self._provider_key(provider)
         except SecretUnavailable as exc:
             return ModelList(False, (), f"The key of {provider_id} cannot be read: {exc}")
-        return await keytest.fetch_models(provider, key)
+        return await keytest.fetch_models(provider, key, await self._proxy_password(provider))
 
     def list_access_keys(self) -> concurrent.futures.Future[list[tuple[AccessKeyInfo, float | None]]]:
         """The access keys (never their values) with when each was last used (from the request log)."""

@@ -4,7 +4,10 @@ In a throwaway state directory (the user's config, log and keychain are never to
 gateway on a free port with the zero-config default, send a chat completion and a streamed one
 through the demo provider over a real socket, read both log rows back from SQLite, and resolve the
 keychain backend (reported, not required: a machine without one still passes). The desktop
-launcher adds a Qt check. Prints one JSON line; exit code 0 only when everything required passed.
+launcher adds a Qt check. ``--upstream URL`` adds a TLS round trip: the model list of an
+OpenAI-compatible server at ``URL``, verified against the OS trust store the way providers are (so
+the frozen app proves its trust store and certifi work). Prints one JSON line; exit code 0 only
+when everything required passed.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Any
 
 import aiohttp
 
+from proxy.config.schema import ProviderConfig
 from proxy.engine.gateway import GatewayOptions
+from proxy.providers.transport import UpstreamTransport
 from proxy.server.app import new_gateway
 from proxy.storage.access_keys import ACCESS_KEY_ENV
 from proxy.storage.request_log import read_recent
@@ -93,15 +98,51 @@ async def _run(home: Path) -> dict[str, Any]:
     return report
 
 
-def run_selftest(extra: Callable[[], dict[str, Any]] | None = None) -> int:
+async def _upstream(url: str) -> dict[str, Any]:
+    """GET ``URL/models`` through an upstream transport (proxy and trust as for any provider)."""
+    out: dict[str, Any] = {"url": url, "ok": False}
+    try:
+        import truststore  # noqa: F401
+
+        out["trust"] = "os (truststore)"
+    except ImportError:
+        out["trust"] = "certifi"
+    provider = ProviderConfig(id="selftest-upstream", preset="custom", base_url=url)
+    timeout = aiohttp.ClientTimeout(total=20, sock_connect=10)
+    started = time.monotonic()
+    try:
+        async with UpstreamTransport(provider, timeout=timeout) as transport:
+            out["proxy"] = transport.proxy.shown
+            status, body = await transport.get("models", 1024 * 1024)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        out["error"] = str(exc) or type(exc).__name__
+        return out
+    out["ms"] = round((time.monotonic() - started) * 1000, 1)
+    out["status"] = status
+    try:
+        models = json.loads(body).get("data")
+    except (ValueError, AttributeError):
+        models = None
+    out["models"] = len(models) if isinstance(models, list) else None
+    out["ok"] = status == 200 and isinstance(models, list)
+    return out
+
+
+def run_selftest(extra: Callable[[], dict[str, Any]] | None = None, upstream: str | None = None) -> int:
     """Run the selftest, print its JSON report, return the exit code. ``extra`` adds a required
-    check (the launcher's Qt check) whose dict must have ``"ok": true``."""
+    check (the launcher's Qt check) whose dict must have ``"ok": true``; ``upstream`` a TLS round
+    trip to that base URL."""
     report: dict[str, Any] = {"frozen": bool(getattr(sys, "frozen", False)), "python": sys.version.split()[0]}
     try:
         with tempfile.TemporaryDirectory(prefix="switchboard-selftest-") as tmp:
             report.update(asyncio.run(_run(Path(tmp))))
     except Exception as exc:
         report["error"] = f"{type(exc).__name__}: {exc}"
+    if upstream is not None:
+        try:
+            report["upstream"] = asyncio.run(_upstream(upstream))
+        except Exception as exc:
+            report["upstream"] = {"url": upstream, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
     report["keychain"] = _keychain()
     if extra is not None:
         try:
@@ -111,6 +152,8 @@ def run_selftest(extra: Callable[[], dict[str, Any]] | None = None) -> int:
     required = [report.get(k, {}).get("ok") for k in ("chat", "stream", "log")]
     if extra is not None:
         required.append(report["qt"].get("ok"))
+    if upstream is not None:
+        required.append(report["upstream"].get("ok"))
     report["ok"] = "error" not in report and all(required)
     line = json.dumps(report)
     if target := os.environ.get(REPORT_ENV):  # a windowed app on Windows has no stdout

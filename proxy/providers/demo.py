@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from proxy.config.schema import DemoSettings, ProviderConfig
-from proxy.domain.errors import UpstreamHTTPError
+from proxy.domain.errors import UpstreamHTTPError, UpstreamUnsupported
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.support.sse import SSEEvent
 
@@ -75,6 +75,8 @@ class DemoAdapter:
         return [*CHAT_MODELS, *EMBEDDING_MODELS]
 
     async def call(self, call: UpstreamCall) -> UpstreamReply:
+        if call.endpoint not in ("chat/completions", "embeddings"):
+            raise UpstreamUnsupported(self.id, f"the demo provider has no {call.endpoint} endpoint")
         model = call.body.get("model")
         if call.endpoint == "embeddings":
             self._check_model(model, EMBEDDING_MODELS, "embeddings")

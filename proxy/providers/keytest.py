@@ -52,7 +52,9 @@ def models_url(provider: ProviderConfig) -> str:
     return f"{provider.effective_base_url}/{models_path(provider)}"
 
 
-async def _get_models(provider: ProviderConfig, key: str | None, cap: int) -> tuple[int, bytes, float]:
+async def _get_models(
+    provider: ProviderConfig, key: str | None, cap: int, proxy_password: str | None = None
+) -> tuple[int, bytes, float]:
     """GET the provider's model list with its key; (status, body up to ``cap`` bytes, ms).
 
     Raises:
@@ -60,7 +62,7 @@ async def _get_models(provider: ProviderConfig, key: str | None, cap: int) -> tu
     """
     timeout = aiohttp.ClientTimeout(total=provider.timeouts.connect + 10, sock_connect=provider.timeouts.connect)
     started = time.monotonic()
-    async with UpstreamTransport(provider, key, timeout=timeout) as transport:
+    async with UpstreamTransport(provider, key, timeout=timeout, proxy_password=proxy_password) as transport:
         status, body = await transport.get(models_path(provider), cap)
         return status, body, (time.monotonic() - started) * 1000
 
@@ -70,12 +72,13 @@ def _detail(body: bytes, key: str | None) -> str:
     return detail.replace(key, "[REDACTED]") if key else detail
 
 
-async def test_key(provider: ProviderConfig, key: str | None) -> KeyTest:
-    """Ask the provider whether ``key`` is good (``None``: no key, for providers that need none)."""
+async def test_key(provider: ProviderConfig, key: str | None, proxy_password: str | None = None) -> KeyTest:
+    """Ask the provider whether ``key`` is good (``None``: no key, for providers that need none);
+    ``proxy_password``: of its authenticated ``proxy``."""
     if PRESETS[provider.preset].kind == "demo":
         return KeyTest(NOT_NEEDED, "the demo provider needs no key")
     try:
-        status, body, ms = await _get_models(provider, key, 4096)
+        status, body, ms = await _get_models(provider, key, 4096, proxy_password)
     except (aiohttp.ClientError, TimeoutError) as exc:
         return KeyTest(UNREACHABLE, f"unreachable ({describe(exc)})")
     detail = _detail(body, key)
@@ -99,13 +102,13 @@ class ModelList:
     """For people: how many were found, or what went wrong and what to do (redacted)."""
 
 
-async def fetch_models(provider: ProviderConfig, key: str | None) -> ModelList:
+async def fetch_models(provider: ProviderConfig, key: str | None, proxy_password: str | None = None) -> ModelList:
     """The provider's model list, asked with its key the way :func:`test_key` asks."""
     label = PRESETS[provider.preset].label
     if PRESETS[provider.preset].kind == "demo":
         return ModelList(True, ("echo", "embed"), "The demo provider has 2 built-in models.")
     try:
-        status, body, _ms = await _get_models(provider, key, MODELS_CAP)
+        status, body, _ms = await _get_models(provider, key, MODELS_CAP, proxy_password)
     except (aiohttp.ClientError, TimeoutError) as exc:
         why = describe(exc)
         where = provider.effective_base_url

@@ -11,7 +11,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from proxy.config.schema import ProviderConfig
-from proxy.domain.presets import PRESETS
+from proxy.domain.errors import UpstreamUnsupported
+from proxy.domain.presets import NO_TEXT_COMPLETIONS, PRESETS
 from proxy.providers.base import UpstreamCall, UpstreamReply
 from proxy.providers.catalog import ModelCatalog
 from proxy.providers.schema_cleanup import clean_request
@@ -32,6 +33,10 @@ class OpenAIChatDialect:
         self._azure_query = f"?api-version={config.api_version}"
 
     async def call(self, call: UpstreamCall) -> UpstreamReply:
+        if call.endpoint == "completions" and self.preset.id in NO_TEXT_COMPLETIONS:
+            raise UpstreamUnsupported(
+                self.id, f"{self.preset.label} has no /completions endpoint (legacy text completions)"
+            )
         self.transport.check_key()
         body = clean_request(call.body) if self.preset.clean_tool_schemas else call.body
         reply = await self.transport.send(self._path(call), body, call.stream, call.headers)

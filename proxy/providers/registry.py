@@ -25,7 +25,9 @@ DIALECTS: dict[str, Callable[[ProviderConfig, Transport], ProviderAdapter]] = {
 """Preset kind -> the dialect that speaks its wire format."""
 
 
-def open_adapter(config: ProviderConfig, key: str | None = None, key_problem: str | None = None) -> ProviderAdapter:
+def open_adapter(
+    config: ProviderConfig, key: str | None = None, key_problem: str | None = None, proxy_password: str | None = None
+) -> ProviderAdapter:
     """The adapter for ``config``: its dialect over a transport of its own (the demo needs neither).
 
     Args:
@@ -35,4 +37,5 @@ def open_adapter(config: ProviderConfig, key: str | None = None, key_problem: st
     kind = PRESETS[config.preset].kind
     if kind == "demo":
         return DemoAdapter(config)
-    return DIALECTS[kind](config, UpstreamTransport(config, key, key_problem=key_problem))
+    transport = UpstreamTransport(config, key, key_problem=key_problem, proxy_password=proxy_password)
+    return DIALECTS[kind](config, transport)

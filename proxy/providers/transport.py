@@ -10,7 +10,11 @@ What the transport guarantees, whoever uses it:
 - one ``aiohttp.ClientSession`` per transport, opened on first use (a provider's transport lives
   as long as its adapter, so its connection pool is reused across requests);
 - the provider's auth headers, decided once (:mod:`proxy.providers.auth`), on every request;
-- redirects are never followed and proxy settings are never read from the environment;
+- redirects are never followed;
+- the forward proxy and the TLS trust are decided once (:mod:`proxy.providers.network`): the
+  provider's ``proxy`` setting, else the environment's ``HTTPS_PROXY``/``NO_PROXY`` (never for
+  providers on this machine or the local network); the OS trust store plus its ``ca_bundle``;
+  a TLS or proxy failure is explained (what happened, what to change) in the error and the log;
 - bodies are asked for uncompressed (nothing to decompress means no decompression bombs) and read
   up to a cap;
 - each phase has its own timeout: connect, first byte, idle gap between stream chunks, a total;
@@ -20,6 +24,7 @@ What the transport guarantees, whoever uses it:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator
 from types import TracebackType
@@ -39,6 +44,7 @@ from proxy.domain.errors import (
 from proxy.domain.presets import PRESETS
 from proxy.providers.auth import auth_style
 from proxy.providers.base import UpstreamReply
+from proxy.providers.network import ProxyChoice, choose_proxy, explain, tls_context
 from proxy.support.redact import REDACTOR
 from proxy.support.sse import SSEEvent, SSEParser
 from proxy.translate.gemini_common import retry_delay
@@ -48,6 +54,8 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 MAX_ERROR_BYTES = 256 * 1024
 MODELS_CAP = 8 * 1024 * 1024
 """The most of a model list that is read."""
+
+log = logging.getLogger(__name__)
 
 
 class Transport(Protocol):
@@ -80,6 +88,7 @@ class UpstreamTransport:
         key_problem: why the key could not be read; :meth:`check_key` raises it.
         timeout: the session's default timeout instead of the provider's (short-lived uses: the
             key test, discovery).
+        proxy_password: the password of the provider's ``proxy`` (read from its ``proxy_password``).
     """
 
     def __init__(
@@ -89,6 +98,7 @@ class UpstreamTransport:
         *,
         key_problem: str | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
+        proxy_password: str | None = None,
     ) -> None:
         self.provider_id = config.id
         self.base_url = config.effective_base_url
@@ -107,6 +117,9 @@ class UpstreamTransport:
         self._timeout = timeout or aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect, sock_read=t.first_token)
         self._stream_timeout = aiohttp.ClientTimeout(total=None, sock_connect=t.connect, sock_read=t.first_token)
         self._session: aiohttp.ClientSession | None = None
+        self._ca_bundle = config.ca_bundle
+        self.proxy: ProxyChoice = choose_proxy(self.base_url, config.proxy, proxy_password)
+        self._proxy_headers = self.proxy.headers or None
 
     def __repr__(self) -> str:  # never the headers: they hold the key
         return f"<UpstreamTransport {self.provider_id} {self.base_url}>"
@@ -118,12 +131,19 @@ class UpstreamTransport:
         return self._session
 
     def _open_session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300, keepalive_timeout=30)
+        try:
+            context = tls_context(self._ca_bundle)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            problem = f"its ca_bundle {self._ca_bundle} cannot be used ({exc}): point `ca_bundle` at a PEM file"
+            log.warning("provider %s: %s", self.provider_id, problem)
+            raise aiohttp.ClientConnectionError(problem) from None
+        connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300, keepalive_timeout=30, ssl=context)
         return aiohttp.ClientSession(
             connector=connector,
             headers=self._headers,
             timeout=self._timeout,
-            trust_env=False,
+            trust_env=False,  # the proxy was chosen above (aiohttp would proxy loopback too)
+            proxy=self.proxy.url,
             auto_decompress=False,
             skip_auto_headers=("Accept-Encoding",),
         )
@@ -155,8 +175,15 @@ class UpstreamTransport:
         Raises:
             aiohttp.ClientError, TimeoutError: the provider could not be reached or read.
         """
-        async with self.session.get(f"{self.base_url}/{path}", allow_redirects=False) as resp:
-            return resp.status, await _read_capped(resp, cap, truncate=True)
+        try:
+            url = f"{self.base_url}/{path}"
+            async with self.session.get(url, allow_redirects=False, proxy_headers=self._proxy_headers) as resp:
+                return resp.status, await _read_capped(resp, cap, truncate=True)
+        except aiohttp.ClientError as exc:
+            explained = await self._explain(exc)
+            if explained is None:
+                raise
+            raise aiohttp.ClientConnectionError(explained) from None
 
     async def send(
         self, path: str, body: dict[str, Any], stream: bool = False, headers: dict[str, str] | None = None
@@ -180,15 +207,18 @@ class UpstreamTransport:
                 allow_redirects=False,
                 timeout=timeout,
                 headers=headers,
+                proxy_headers=self._proxy_headers,
             )
         except aiohttp.ConnectionTimeoutError:
             raise UpstreamTimeout(self.provider_id, "connection", t.connect) from None
         except TimeoutError:  # sock_read (no response head) or total
             raise UpstreamTimeout(self.provider_id, "response", min(t.first_token, t.total)) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise UpstreamConnectError(self.provider_id, _describe_connect_error(exc)) from None
         except aiohttp.ClientError as exc:
-            raise UpstreamConnectError(self.provider_id, describe(exc)) from None
+            explained = await self._explain(exc)
+            if explained is None:
+                is_connect = isinstance(exc, aiohttp.ClientConnectorError)
+                explained = _describe_connect_error(exc) if is_connect else describe(exc)
+            raise UpstreamConnectError(self.provider_id, explained) from None
         try:
             if resp.status >= 300:
                 raise await self._http_error(resp)
@@ -210,6 +240,14 @@ class UpstreamTransport:
         finally:
             if not stream:
                 resp.release()
+
+    async def _explain(self, exc: aiohttp.ClientError) -> str | None:
+        """A TLS or proxy failure explained (and logged); ``None`` for other failures."""
+        explained = await explain(exc, self.provider_id, self.base_url, self.proxy)
+        if explained is not None:
+            explained = REDACTOR.redact(explained)
+            log.warning("provider %s: %s", self.provider_id, explained)
+        return explained
 
     async def _json_reply(self, resp: aiohttp.ClientResponse) -> UpstreamReply:
         try:
@@ -355,7 +393,8 @@ def _parse_error_body(raw: bytes, content_type: str) -> tuple[str, str | None, A
     return f"non-JSON error body ({kind}, {len(raw)} bytes)", None, None, None
 
 
-def _describe_connect_error(exc: aiohttp.ClientConnectorError) -> str:
+def _describe_connect_error(exc: aiohttp.ClientError) -> str:
+    assert isinstance(exc, aiohttp.ClientConnectorError)
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return "TLS certificate verification failed"
     if isinstance(exc, aiohttp.ClientConnectorSSLError):

@@ -27,6 +27,7 @@ _PATTERNS = re.compile(
             r"(?<=api-key\": \")[^\"]+",
             r"(?<=[Aa]pi-[Kk]ey: )\S+",  # x-api-key, and Azure's api-key
             r"(?<=x-goog-api-key: )\S+",
+            r"(?<=://)[^/\s:@\"']+:[^/\s@\"']+(?=@)",  # user:password in a URL (proxy URLs)
         )
     )
 )

@@ -369,7 +369,10 @@ class FakeOpenAIUpstream:
         host: str = "127.0.0.1",
         port: int = 0,
         record: bool = True,
+        ssl_context: Any = None,
     ) -> None:
+        self.ssl_context = ssl_context
+        """An ``ssl.SSLContext`` (server side): serve HTTPS with it (``base_url`` is then https)."""
         self.api_key = api_key
         self.models: list[str] = list(models)
         self.default_chunks = chunks
@@ -430,6 +433,7 @@ class FakeOpenAIUpstream:
         app.router.add_post("/v1/chat/completions", self._guarded(self._chat))
         app.router.add_post("/v1/embeddings", self._guarded(self._embeddings))
         app.router.add_post("/v1/responses", self._guarded(self._responses))
+        app.router.add_post("/v1/completions", self._guarded(self._completions))
         # Azure OpenAI's URL shape: the deployment in the path, `api-version` in the query
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._guarded(self._chat))
         app.router.add_post("/openai/deployments/{deployment}/embeddings", self._guarded(self._embeddings))
@@ -439,10 +443,11 @@ class FakeOpenAIUpstream:
         self._closing = False
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         self.port = self._runner.addresses[0][1]
-        self.base_url = f"http://{self.host}:{self.port}/v1"
+        scheme = "https" if self.ssl_context is not None else "http"
+        self.base_url = f"{scheme}://{self.host}:{self.port}/v1"
         return self.base_url
 
     async def close(self) -> None:
@@ -607,6 +612,9 @@ class FakeOpenAIUpstream:
         return behaviour, None
 
     # -- endpoints -------------------------------------------------------------------------------
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        return await _legacy_completions(self, request)
 
     async def _not_found(self, request: web.Request) -> web.Response:
         _, _, refused = await self._intake(request)
@@ -1144,6 +1152,46 @@ class FakeOpenAIUpstream:
 def _resolve(waiter: asyncio.Future[bool]) -> None:
     if not waiter.done():
         waiter.set_result(True)
+
+
+# ------------------------------------------------------------------------------------------------
+# Legacy text completions (CreateCompletionResponse; streamed as text_completion chunks)
+# ------------------------------------------------------------------------------------------------
+
+
+async def _legacy_completions(fake: FakeOpenAIUpstream, request: web.Request) -> web.StreamResponse:
+    parsed, raw, refused = await fake._intake(request)
+    if refused is not None:
+        return refused
+    _, answered = await fake._scripted(request)
+    if answered is not None:
+        return answered
+    body = fake._check_body(parsed, raw)
+    if isinstance(body, web.Response):
+        return body
+    prompt = body.get("prompt")
+    if prompt is None:
+        return fake._invalid("Missing required parameter: 'prompt'.", param="prompt", code="missing_required_parameter")
+    text = f"completion of {prompt!r}" + (f" before {body['suffix']!r}" if body.get("suffix") else "")
+    head = {"id": f"cmpl-{fake._id_prefix}{next(fake._ids)}", "object": "text_completion", "created": MODEL_CREATED}
+    head |= {"model": body["model"], "system_fingerprint": SYSTEM_FINGERPRINT}
+    usage = _usage(_tokens(str(prompt)), _tokens(text))
+    if not body.get("stream"):
+        choice = {"text": text, "index": 0, "logprobs": None, "finish_reason": "stop"}
+        return fake._json_response({**head, "choices": [choice], "usage": usage})
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await resp.prepare(request)
+    pieces = _split(text, fake.default_chunks)
+    for i, piece in enumerate(pieces):
+        finish = "stop" if i == len(pieces) - 1 else None
+        chunk = {**head, "choices": [{"text": piece, "index": 0, "logprobs": None, "finish_reason": finish}]}
+        await resp.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+    options = body.get("stream_options")
+    if isinstance(options, dict) and options.get("include_usage"):
+        await resp.write(b"data: " + orjson.dumps({**head, "choices": [], "usage": usage}) + b"\n\n")
+    await resp.write(b"data: [DONE]\n\n")
+    await resp.write_eof()
+    return resp
 
 
 # ------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from aiohttp.web_urldispatcher import AbstractRoute
 from proxy.server.surfaces.base import Handler, Surface
 from proxy.server.surfaces.chat import ChatCompletions
 from proxy.server.surfaces.compare import compare
+from proxy.server.surfaces.completions import Completions
 from proxy.server.surfaces.embeddings import Embeddings
 from proxy.server.surfaces.gemini import GEMINI_SURFACES, gemini_error, goog_api_key
 from proxy.server.surfaces.management import get_model, health, list_models, metrics, simulate, status
@@ -33,6 +34,7 @@ SURFACES: tuple[Surface, ...] = (
     # Model APIs (under /v1: POSTs wait while paused).
     Surface("chat", (("POST", "/v1/chat/completions"),), ChatCompletions, pausable=True, cors_headers=OPENAI),
     Surface("embeddings", (("POST", "/v1/embeddings"),), Embeddings, pausable=True, cors_headers=OPENAI),
+    Surface("completions", (("POST", "/v1/completions"),), Completions, pausable=True, cors_headers=OPENAI),
     Surface(
         "messages",
         (("POST", "/v1/messages"),),
@@ -119,7 +121,7 @@ SURFACE: web.RequestKey[Surface] = web.RequestKey("switchboard.surface", Surface
 def register(app: web.Application, rows: Sequence[Surface] | None = None) -> None:
     """Add every surface's routes (``rows``, by default :data:`SURFACES`) to ``app``, and the table
     the middlewares read."""
-    rows = SURFACES if rows is None else rows
+    rows = [unprefixed(row) for row in (SURFACES if rows is None else rows)]
     by_route: dict[AbstractRoute, Surface] = {}
     for row in rows:
         handler = _handler(row)
@@ -127,6 +129,12 @@ def register(app: web.Application, rows: Sequence[Surface] | None = None) -> Non
             for each in ("HEAD", "GET") if method == "GET" else (method,):
                 by_route[app.router.add_route(each, path, handler)] = row
     app[TABLE] = SurfaceTable(rows, by_route)
+
+
+def unprefixed(row: Surface) -> Surface:
+    """The row with each ``/v1/...`` path also answered without ``/v1`` (for tools that strip it)."""
+    extra = tuple((method, path[3:]) for method, path in row.routes if path.startswith("/v1/"))
+    return dataclasses.replace(row, routes=row.routes + extra) if extra else row
 
 
 def _handler(row: Surface) -> Handler:
