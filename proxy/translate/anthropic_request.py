@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from proxy.translate.anthropic_structured import chat_response_format
 from proxy.translate.common import TranslationError, json_object
 
 DEFAULT_MAX_TOKENS = 4096
@@ -67,8 +68,8 @@ def chat_to_messages_request(body: dict[str, Any], *, default_max_tokens: int = 
       (:data:`THINKING_BUDGETS`), an explicit ``thinking`` object passes through.
     - ``tool_choice``: auto/none/required/function -> auto/none/any/tool;
       ``parallel_tool_calls: false`` -> ``disable_parallel_tool_use``.
-    - ``response_format`` json_object/json_schema -> an instruction appended to ``system`` (Anthropic
-      has no JSON mode; the schema is given to the model verbatim).
+    - ``response_format`` is not read here: :func:`proxy.translate.anthropic_structured.structured_request`
+      applies it for the target model (native structured outputs, or a forced tool).
     - Rejected: ``n`` > 1, ``logprobs``/``top_logprobs``, audio input, legacy ``function`` messages.
     - Dropped: sampling knobs Anthropic lacks (see ``_DROPPED_CHAT_FIELDS``).
     """
@@ -106,9 +107,6 @@ def chat_to_messages_request(body: dict[str, Any], *, default_max_tokens: int = 
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or default_max_tokens
     out["max_tokens"] = max_tokens
     out["messages"] = turns
-    fmt = body.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
-        system.append({"type": "text", "text": _json_instruction(fmt)})
     if system:
         out["system"] = system
     stop = body.get("stop")
@@ -315,16 +313,6 @@ def _chat_tool_choice(choice: object, parallel: object) -> dict[str, Any] | None
     return out
 
 
-def _json_instruction(fmt: dict[str, Any]) -> str:
-    if fmt.get("type") == "json_schema":
-        schema = (fmt.get("json_schema") or {}).get("schema")
-        return (
-            "Respond with only a JSON object, no other text, that conforms to this JSON Schema: "
-            + orjson.dumps(schema).decode()
-        )
-    return "Respond with only a valid JSON object, no other text."
-
-
 # ------------------------------------------------------------------------------------------------
 # Anthropic request -> chat request (the /v1/messages surface onto an OpenAI-compatible upstream)
 # ------------------------------------------------------------------------------------------------
@@ -350,7 +338,9 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
     - ``stop_sequences`` -> ``stop``; ``metadata.user_id`` -> ``user``; ``max_tokens`` kept up to
       :data:`MAX_TOKENS_FORWARDED`, dropped above it; ``system`` messages inside ``messages``
       (Anthropic's mid-conversation system messages) stay in place as system messages.
-    - Dropped: ``top_k``, ``thinking``, ``output_config``, ``service_tier``, ``container``,
+    - ``output_config.format`` (or the beta ``output_format``) -> ``response_format`` ``json_schema``
+      (:func:`~proxy.translate.anthropic_structured.chat_response_format`).
+    - Dropped: ``top_k``, ``thinking``, the rest of ``output_config``, ``service_tier``, ``container``,
       ``mcp_servers``, ``context_management`` and other Anthropic-only options.
     """
     out: dict[str, Any] = {"model": body.get("model")}
@@ -429,6 +419,9 @@ def messages_to_chat_request(body: dict[str, Any]) -> tuple[dict[str, Any], list
                 raise TranslationError("`tool_choice.type` must be auto, any, tool or none", "tool_choice.type")
             if choice.get("disable_parallel_tool_use") is True:
                 out["parallel_tool_calls"] = False
+    response_format = chat_response_format(body)
+    if response_format is not None:
+        out["response_format"] = response_format
     if body.get("stream") is True:
         out["stream"] = True
     return out, dropped
