@@ -59,7 +59,9 @@ def _tokens(item: Any) -> int:
     return len(orjson.dumps(item)) // 4
 
 
-def _markable(block: Any) -> bool:
+def _markable(where: str, block: Any) -> bool:
+    if where == "tool":
+        return isinstance(block, dict)  # every tool definition (custom or server) can carry one
     if not isinstance(block, dict) or block.get("type") not in _MARKABLE:
         return False
     return block.get("type") != "text" or bool(block.get("text"))
@@ -111,7 +113,7 @@ def place_breakpoints(body: dict[str, Any]) -> int:
         end = len(items) if upto is None else upto + 1
         for i in range(end - 1, -1, -1):
             where, block, _ = items[i]
-            if where == kind and _markable(block):
+            if where == kind and _markable(where, block):
                 return i
             if upto is not None and where != kind:
                 return None
