@@ -164,10 +164,7 @@ def _force_tool(out: dict[str, Any], schema: dict[str, Any], description: str | 
         system: list[dict[str, Any]] = out.setdefault("system", [])
         system.append({"type": "text", "text": f"Give your final answer by calling the `{name}` tool, not as text."})
     else:
-        forced: dict[str, Any] = {"type": "tool", "name": name}
-        if choice.get("disable_parallel_tool_use") is True:
-            forced["disable_parallel_tool_use"] = True
-        out["tool_choice"] = forced
+        out["tool_choice"] = {"type": "tool", "name": name, "disable_parallel_tool_use": True}  # one answer
     return name
 
 

@@ -107,7 +107,7 @@ async def test_parse_with_a_pydantic_model_stream_and_not(tmp_path: Path, fakes,
             assert schema["$defs"]["Person"]["additionalProperties"] is False
         else:  # no native structured outputs on Opus 4.1: a forced tool whose input is the answer
             assert "output_config" not in sent
-            assert sent["tool_choice"] == {"type": "tool", "name": "json_response"}
+            assert sent["tool_choice"] == {"type": "tool", "name": "json_response", "disable_parallel_tool_use": True}
             assert sent["tools"][-1]["input_schema"]["properties"].keys() == {"title", "day", "people"}
 
         async with client.chat.completions.stream(model=route, messages=ASK, response_format=Event) as stream:
