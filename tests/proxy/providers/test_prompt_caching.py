@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from genai_prices import Usage, calc_price
 
+from proxy.api import dashboard
+from proxy.config.schema import GatewayConfig
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
 from tests.helpers import gateway_context
 
@@ -82,6 +84,16 @@ async def test_chat_requests_are_cached_and_priced_at_cache_rates(
         # the read was cheaper than the same tokens uncached, the write dearer
         assert read.cost is not None and read.cost < _price(read.tokens_in or 0, read.tokens_out or 0, 0, 0)
         assert written.cost is not None and written.cost > _price(written.tokens_in or 0, written.tokens_out or 0, 0, 0)
+        # the dashboard's read model: what the prompt cache saved on this route (reads less writes)
+        data = dashboard.load(ctx.gateway.home.log_db, GatewayConfig.model_validate(config(claude)), "hour")
+        saved = sum(
+            _price(r.tokens_in or 0, 0, 0, 0)
+            - _price(r.tokens_in or 0, 0, r.tokens_cached or 0, r.tokens_cache_write or 0)
+            for r in rows
+        )
+        assert saved > 0
+        assert data.prompt_cache_saved == {"cached": pytest.approx(saved, rel=1e-3)}
+        assert data.prompt_cache_saved_by_provider == {"claude": pytest.approx(saved, rel=1e-3)}
 
 
 async def test_responses_requests_are_cached_too(tmp_path: Path, claude: FakeAnthropicUpstream) -> None:
