@@ -20,6 +20,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from tests.fakes.anthropic_upstream import FakeAnthropicUpstream
+from tests.fakes.gemini_upstream import FakeGeminiUpstream
 from tests.fakes.openai_upstream import FakeOpenAIUpstream, Reply
 from tests.helpers import gateway_context
 
@@ -217,3 +218,19 @@ async def test_a_keyword_no_target_can_honour_is_a_400_naming_it_after_every_tar
         assert len(claude.requests) == before  # refused before anything was sent upstream
         row = ctx.rows()[-1]
         assert row.status == "rejected" and row.http_status == 400 and row.attempts == 2
+
+
+async def test_messages_output_format_goes_to_a_gemini_upstream_as_its_response_schema(tmp_path: Path) -> None:
+    """compat: anthropic-sdk messages.parse x gemini (native): the canonical response_format, mapped on."""
+    async with FakeGeminiUpstream(api_key="gemini-structured-test-key") as gem:
+        cfg = {
+            "providers": [{"id": "gem", "preset": "gemini", "base_url": gem.base_url, "key": {"env": "SB_GEM"}}],
+            "routes": [{"name": "flash", "targets": [{"provider": "gem", "model": "gemini-2.5-flash"}]}],
+        }
+        async with gateway_context(tmp_path, cfg, env={"SB_GEM": "gemini-structured-test-key"}) as ctx:
+            client = ctx.anthropic()
+            reply = await client.messages.parse(model="flash", max_tokens=200, messages=ASK, output_format=Person)
+            assert isinstance(reply.parsed_output, Person)
+            generation = gem.requests[-1].json["generationConfig"]
+            assert generation["responseMimeType"] == "application/json"
+            assert generation["responseJsonSchema"]["properties"].keys() == {"name", "age"}
