@@ -108,12 +108,14 @@ DEFAULT_MODEL_CREATED = "2025-01-01T00:00:00Z"
 DEFAULT_MAX_OUTPUT = 64_000
 
 # Request fields the real API knows (spec: CreateMessageParams / CountMessageTokensParams, plus the newer
-# diagnostics/speed/user_profile_id/workspace_id that anthropic SDK 2.x can send); others are
+# diagnostics/speed/user_profile_id/workspace_id that anthropic SDK 2.x can send, and the deprecated
+# output_format, which needs its beta header); others are
 # "Extra inputs are not permitted" unless the request is a beta one (``?beta=true``).
 _NEWER_FIELDS = "diagnostics speed user_profile_id workspace_id "
 MESSAGE_FIELDS = frozenset(
     (
-        "model messages cache_control container inference_geo max_tokens metadata output_config service_tier "
+        "model messages cache_control container inference_geo max_tokens metadata output_config output_format "
+        "service_tier "
         "stop_sequences stream system temperature thinking tool_choice tools top_k top_p " + _NEWER_FIELDS
     ).split()
 )
