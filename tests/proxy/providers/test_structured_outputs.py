@@ -234,3 +234,24 @@ async def test_messages_output_format_goes_to_a_gemini_upstream_as_its_response_
             generation = gem.requests[-1].json["generationConfig"]
             assert generation["responseMimeType"] == "application/json"
             assert generation["responseJsonSchema"]["properties"].keys() == {"name", "age"}
+
+
+async def test_parse_on_the_other_upstream_kinds_stream_and_not(tmp_path: Path, fakes) -> None:
+    """``.parse()`` with a pydantic model on an OpenAI-compatible and a native Gemini upstream too."""
+    claude, oa = fakes
+    event = Event(title="Lunch", day="Friday", people=[Person(name="Bob", age=40)])
+    oa.script(Reply(content=event.model_dump_json()), Reply(content=event.model_dump_json()))
+    async with FakeGeminiUpstream(api_key="gemini-structured-test-key") as gem:
+        cfg = config(claude, oa)
+        cfg["providers"].append({"id": "gem", "preset": "gemini", "base_url": gem.base_url, "key": {"env": "SB_GEM"}})
+        cfg["routes"].append({"name": "flash", "targets": [{"provider": "gem", "model": "gemini-2.5-flash"}]})
+        async with gateway_context(tmp_path, cfg, env={**ENV, "SB_GEM": "gemini-structured-test-key"}) as ctx:
+            client = ctx.openai()
+            for route in ("gpt", "flash"):
+                reply = await client.chat.completions.parse(model=route, messages=ASK, response_format=Event)
+                assert isinstance(reply.choices[0].message.parsed, Event)
+                async with client.chat.completions.stream(model=route, messages=ASK, response_format=Event) as stream:
+                    final = await stream.get_final_completion()
+                assert final.choices[0].message.parsed == reply.choices[0].message.parsed
+            assert oa.requests[-1].json["response_format"]["json_schema"]["strict"] is True
+            assert "responseJsonSchema" in gem.requests[-1].json["generationConfig"]
