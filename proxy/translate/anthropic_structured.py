@@ -111,18 +111,19 @@ def structured_request(chat: dict[str, Any], out: dict[str, Any]) -> str | None:
         )
     spec = json_object(fmt.get("json_schema"))
     schema = spec.get("schema")
-    if schema is None:
-        schema = {"type": "object"}
+    if schema is None:  # no schema: any object, as JSON mode
+        return _force_tool(out, {"type": "object"}, None)
     if not isinstance(schema, dict):
         raise TranslationError("`response_format.json_schema.schema` must be a JSON Schema object", _SCHEMA)
     model = str(out.get("model") or "")
-    if supports_native(model):
+    strict = spec.get("strict") is True
+    if supports_native(model) and (strict or not _has_open_object(schema)):
         problem = unsupported_keyword(schema)
         if problem is None:
             config = json_object(out.get("output_config"))
             out["output_config"] = {**config, "format": {"type": "json_schema", "schema": native_schema(schema)}}
             return None
-        if spec.get("strict") is True:
+        if strict:
             where, keyword = problem
             raise TranslationError(
                 f"the JSON schema uses `{keyword}` (at {where}), which {model}'s structured outputs cannot enforce; "
@@ -225,6 +226,25 @@ def _walk(node: Any, where: str) -> tuple[str, str] | None:
             if found is not None:
                 return found
     return None
+
+
+def _has_open_object(schema: Any) -> bool:
+    """Whether a (non-strict) schema has an object with no properties that is not closed: "any
+    object", which closing it for the grammar would turn into "only {}" (the forced tool keeps it)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if (
+                node.get("type") == "object"
+                and not node.get("properties")
+                and node.get("additionalProperties") is not False
+            ):
+                return True
+            stack.extend(v for k, v in node.items() if isinstance(v, (dict, list)) and k not in ("enum", "const"))
+    return False
 
 
 def _refs(node: Any) -> set[str]:

@@ -122,6 +122,15 @@ def test_older_models_and_json_mode_answer_through_a_forced_tool() -> None:
     assert tool == ANSWER_TOOL and out["tools"][0]["input_schema"] == {"type": "object"}
 
 
+def test_any_object_stays_any_object() -> None:
+    """Closing an object without properties for the grammar would allow only {}: the tool keeps it open."""
+    schema = {"type": "object", "properties": {"data": {"type": "object"}}, "required": ["data"]}
+    out, tool = translate("claude-sonnet-4-5", schema_format(schema, strict=None))
+    assert tool == ANSWER_TOOL and out["tools"][-1]["input_schema"] == schema
+    out, tool = translate("claude-sonnet-4-5", {"type": "json_schema", "json_schema": {"name": "x"}})
+    assert tool == ANSWER_TOOL and out["tools"][-1]["input_schema"] == {"type": "object"}
+
+
 def test_a_root_that_is_not_an_object_cannot_be_a_tools_input() -> None:
     with pytest.raises(TranslationError) as info:
         translate("claude-opus-4-1", schema_format({"type": "array", "items": {"type": "string"}}))
