@@ -329,6 +329,11 @@ def _char_split(text: str, pieces: int) -> list[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
+def _ttl(item: Any) -> str:
+    mark = item.get("cache_control") if isinstance(item, dict) else None
+    return str(mark.get("ttl", "5m")) if isinstance(mark, dict) else "5m"
+
+
 def _signature(thinking: str) -> str:
     return base64.b64encode(b"\x12\x00fake-signature" + hashlib.sha256(thinking.encode()).digest()).decode()
 
@@ -422,6 +427,7 @@ class FakeAnthropicUpstream:
         """Used when no scripted behaviour is queued (``None``: answer normally)."""
         self._script: deque[Behaviour] = deque()
         self._cache: set[bytes] = set()
+        self._created_1h = 0  # of the last request's cache writes, those in 1-hour entries
         self._disconnect_seen = 0
         self._disconnect_event = asyncio.Event()
         self._waiters: set[asyncio.Future[bool]] = set()
@@ -987,6 +993,10 @@ class FakeAnthropicUpstream:
         read = max((upto for upto, key in keys if key in self._cache), default=0)
         created = keys[-1][0] - read
         self._cache.update(key for _, key in keys)
+        # the part written up to the last 1-hour breakpoint is a 1-hour entry (1h marks come first)
+        hour_marks = [i for i, (_, item, marked) in enumerate(items) if marked and _ttl(item) == "1h"]
+        upto_hour = sum(tokens for tokens, _, _ in items[: hour_marks[-1] + 1]) if hour_marks else 0
+        self._created_1h = max(0, min(created, upto_hour - read))
         return max(1, total - read - created), created, read
 
     # -- endpoints -------------------------------------------------------------------------------
@@ -1092,7 +1102,10 @@ class FakeAnthropicUpstream:
             "input_tokens": input_tokens,
             "cache_creation_input_tokens": created,
             "cache_read_input_tokens": read,
-            "cache_creation": {"ephemeral_5m_input_tokens": created, "ephemeral_1h_input_tokens": 0},
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": created - self._created_1h,
+                "ephemeral_1h_input_tokens": self._created_1h,
+            },
             "output_tokens": answer.output_tokens,
             "service_tier": "standard",
         }

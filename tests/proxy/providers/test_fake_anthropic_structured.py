@@ -122,3 +122,17 @@ async def test_cache_breakpoint_rules(client: anthropic.AsyncAnthropic) -> None:
     )
     assert first.usage.cache_creation_input_tokens and not first.usage.cache_read_input_tokens
     assert again.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
+
+
+async def test_one_hour_writes_are_reported_apart(client: anthropic.AsyncAnthropic) -> None:
+    hour = {"type": "ephemeral", "ttl": "1h"}
+    blocks = [
+        {"type": "text", "text": "long lived " * 50, "cache_control": hour},
+        {"type": "text", "text": "short lived " * 20, "cache_control": {"type": "ephemeral"}},
+    ]
+    reply = await client.messages.create(
+        model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": blocks}]
+    )
+    split = reply.usage.cache_creation
+    assert split is not None and split.ephemeral_1h_input_tokens > 0 and split.ephemeral_5m_input_tokens > 0
+    assert split.ephemeral_1h_input_tokens + split.ephemeral_5m_input_tokens == reply.usage.cache_creation_input_tokens
