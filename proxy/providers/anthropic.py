@@ -94,7 +94,11 @@ class AnthropicMessagesDialect:
                 retry_after=exc.retry_after,
             ) from None
         if reply.events is not None:
-            reply.events = self._chat_events(reply.events, include_usage, answer_tool)
+            choice = body.get("tool_choice") or {}
+            offered = answer_tool is not None and not (
+                choice.get("type") == "tool" and choice.get("name") == answer_tool
+            )
+            reply.events = self._chat_events(reply.events, include_usage, answer_tool, offered)
             return reply
         if reply.json.get("type") != "message":
             raise UpstreamProtocolError(self.id, "the response is not an Anthropic message")
@@ -103,10 +107,11 @@ class AnthropicMessagesDialect:
         return reply
 
     async def _chat_events(
-        self, events: AsyncGenerator[SSEEvent, None], include_usage: bool, answer_tool: str | None
+        self, events: AsyncGenerator[SSEEvent, None], include_usage: bool, answer_tool: str | None, offered: bool
     ) -> AsyncGenerator[SSEEvent, None]:
-        """Anthropic stream events -> chat chunk events; ``[DONE]`` only after ``message_stop``."""
-        translator = MessagesToChatStream(include_usage=include_usage, answer_tool=answer_tool)
+        """Anthropic stream events -> chat chunk events; ``[DONE]`` only after ``message_stop``.
+        ``offered``: the answer tool is offered, not forced (text before it is held back)."""
+        translator = MessagesToChatStream(include_usage=include_usage, answer_tool=answer_tool, hold_text=offered)
         try:
             async for event in events:
                 if event.data is None:

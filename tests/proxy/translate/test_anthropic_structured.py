@@ -242,3 +242,41 @@ def test_openai_strict_rules() -> None:
     assert not is_openai_strict({**CLOSED, "required": []})
     nested = {**CLOSED, "properties": {"a": {"type": "object", "properties": {}}}}
     assert not is_openai_strict(nested)
+
+
+def _text_then(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A stream: a text block ("I'll answer."), then ``blocks`` (each a content_block_start payload
+    with its input_json pieces), then the end."""
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {"id": "msg_1", "model": "m", "usage": {"input_tokens": 5}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "I'll answer."}},
+        {"type": "content_block_stop", "index": 0},
+    ]
+    for i, block in enumerate(blocks, start=1):
+        pieces = block.pop("pieces")
+        events.append({"type": "content_block_start", "index": i, "content_block": block})
+        events += [
+            {"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": p}}
+            for p in pieces
+        ]
+        events.append({"type": "content_block_stop", "index": i})
+    stop = "tool_use" if blocks else "end_turn"
+    events += [{"type": "message_delta", "delta": {"stop_reason": stop}, "usage": {}}, {"type": "message_stop"}]
+    return events
+
+
+def _told(events: list[dict[str, Any]]) -> tuple[str, list[str], list[str]]:
+    translator = MessagesToChatStream(include_usage=False, answer_tool=ANSWER_TOOL, hold_text=True)
+    deltas = [c["choices"][0] for e in events for c in translator.feed(e)]
+    content = "".join(d["delta"].get("content") or "" for d in deltas)
+    calls = [t["function"]["name"] for d in deltas for t in d["delta"].get("tool_calls") or () if t.get("id")]
+    return content, calls, [d["finish_reason"] for d in deltas if d["finish_reason"]]
+
+
+def test_an_offered_answer_tool_drops_what_was_said_before_it() -> None:
+    answer = {"type": "tool_use", "id": "t1", "name": ANSWER_TOOL, "input": {}, "pieces": ['{"a": 1}']}
+    assert _told(_text_then([answer])) == ('{"a": 1}', [], ["stop"])
+    lookup = {"type": "tool_use", "id": "t2", "name": "lookup", "input": {}, "pieces": ["{}"]}
+    assert _told(_text_then([lookup])) == ("I'll answer.", ["lookup"], ["tool_calls"])  # held, then sent first
+    assert _told(_text_then([])) == ("I'll answer.", [], ["stop"])  # no tool at all: the text is the answer
