@@ -10,6 +10,7 @@ is hidden (it catches up when shown).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette, QShowEvent
@@ -42,7 +43,8 @@ REFRESH_EVERY = 2.0
 """Seconds between refreshes caused by new requests, at most."""
 SLIDE_EVERY_MS = 60_000
 """While visible, refresh this often even without traffic, so the time window moves on."""
-TABLE_COLUMNS = ("Name", "Requests", "Errors", "Error rate", "p50", "p95", "Tokens", "Cost", "Saved")
+TABLE_COLUMNS = ("Name", "Requests", "Errors", "Error rate", "p50", "p95", "Tokens", "Cost", "Saved", "Prompt cache")
+"""``Saved``: by the response cache; ``Prompt cache``: what the providers' prompt caches saved."""
 PRICE_UNKNOWN = "price unknown"
 """The cost where no request had a known price but some used tokens (not "$0.00": that reads as free)."""
 
@@ -115,7 +117,7 @@ def _table() -> QTableWidget:
     return table
 
 
-def _fill(table: QTableWidget, groups: tuple[Bucket, ...], empty_name: str) -> None:
+def _fill(table: QTableWidget, groups: tuple[Bucket, ...], empty_name: str, prompt_saved: Mapping[str, float]) -> None:
     table.setRowCount(len(groups))
     for row, b in enumerate(groups):
         cells = (
@@ -128,6 +130,7 @@ def _fill(table: QTableWidget, groups: tuple[Bucket, ...], empty_name: str) -> N
             count(b.tokens_in + b.tokens_out),
             PRICE_UNKNOWN if b.price_unknown else money(b.cost),
             money(b.cost_saved) if b.cost_saved else "–",
+            money(prompt_saved[b.group]) if prompt_saved.get(b.group) else "–",
         )
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
@@ -404,8 +407,8 @@ class DashboardPage(QWidget):
             ],
         )
 
-        _fill(self.by_route, data.by_route, "(no route)")
-        _fill(self.by_provider, data.by_provider, "(none: refused before routing)")
+        _fill(self.by_route, data.by_route, "(no route)", data.prompt_cache_saved)
+        _fill(self.by_provider, data.by_provider, "(none: refused before routing)", data.prompt_cache_saved_by_provider)
 
         self.spent_today.setText(money(data.spent_today))
         self.spent_month.setText(money(data.spent_month))

@@ -2,7 +2,8 @@
 
 :func:`load` reads one time range through :mod:`proxy.storage.stats` (its own read-only
 connection) and the month's spend through :func:`proxy.storage.request_log.month_spend`, and
-returns one immutable :class:`DashboardData` that crosses to the GUI thread whole.
+returns one immutable :class:`DashboardData` that crosses to the GUI thread whole, with what the
+providers' prompt caches saved per route and provider (:func:`prompt_cache_savings`).
 
 Time buckets are aligned to the local clock (whole minutes, hours, local midnights), and every
 bucket of the range is present, empty ones included, so a chart's x axis is continuous. Budgets
@@ -12,13 +13,17 @@ follow the limits module: days and months are UTC.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import math
+import sqlite3
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from proxy.config.schema import GatewayConfig
-from proxy.storage.request_log import month_spend
+from proxy.domain.pricing import PriceRef, cost_usd
+from proxy.storage.request_log import _connect_ro, month_spend
 from proxy.storage.stats import Bucket, buckets, totals
 
 
@@ -67,6 +72,9 @@ class DashboardData:
     spent_month: float
     budgets: tuple[BudgetLine, ...]
     loaded_at: float
+    prompt_cache_saved: Mapping[str, float] = field(default_factory=dict)
+    """US dollars the providers' prompt caches saved, per route (:func:`prompt_cache_savings`)."""
+    prompt_cache_saved_by_provider: Mapping[str, float] = field(default_factory=dict)
 
 
 def window(r: Range, now: float) -> float:
@@ -114,6 +122,46 @@ def budgets_of(config: GatewayConfig | None, path: Path, now: float) -> tuple[fl
     return today, month, lines
 
 
+def prompt_cache_savings(
+    path: Path, config: GatewayConfig | None, since: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """What prompt caching saved since ``since``, in US dollars per route and per provider: for each
+    (route, provider, model), the price of its requests' input as if nothing had been cached, less
+    the price paid (cache reads cheaper, cache writes dearer; genai-prices' rates), priced at the
+    group's average request so tiered prices apply as they would have. Response-cache hits are left
+    out (their saving is ``cost_saved``); models without a known price add nothing."""
+    refs = {p.id: (p.preset, p.effective_base_url) for p in config.providers} if config is not None else {}
+    conn = _connect_ro(path)
+    if conn is None or not refs:
+        return {}, {}
+    with contextlib.closing(conn):
+        try:
+            rows = conn.execute(
+                "SELECT route, provider, upstream_model, COUNT(*), SUM(tokens_in), SUM(tokens_cached), "
+                "SUM(tokens_cache_write) FROM requests WHERE started_at >= ? AND status != 'in_progress' "
+                "AND (cache IS NULL OR cache != 'hit') AND (tokens_cached > 0 OR tokens_cache_write > 0) "
+                "GROUP BY route, provider, upstream_model",
+                (since,),
+            ).fetchall()
+        except sqlite3.OperationalError:  # a log older than the cache-write column: nothing to show yet
+            return {}, {}
+    by_route: dict[str, float] = {}
+    by_provider: dict[str, float] = {}
+    for route, provider, model, n, tokens_in, cached, written in rows:
+        if provider not in refs or not model or not n:
+            continue
+        ref = PriceRef(*refs[provider], model)
+        avg_in, avg_cached, avg_written = (tokens_in or 0) // n, (cached or 0) // n, (written or 0) // n
+        plain = cost_usd(ref, avg_in, 0, None)
+        paid = cost_usd(ref, avg_in, 0, avg_cached or None, avg_written or None)
+        if plain is None or paid is None:
+            continue
+        saved = (plain - paid) * n
+        by_route[route or ""] = by_route.get(route or "", 0.0) + saved
+        by_provider[provider] = by_provider.get(provider, 0.0) + saved
+    return by_route, by_provider
+
+
 def load(path: Path, config: GatewayConfig | None, range_key: str, now: float | None = None) -> DashboardData:
     """Everything the dashboard shows for one range (blocking: call it on a worker thread)."""
     now = time.time() if now is None else now
@@ -123,6 +171,7 @@ def load(path: Path, config: GatewayConfig | None, range_key: str, now: float | 
     found = {b.start: b for b in buckets(path, since, r.bucket_seconds)}
     series = tuple(found.get(s) or Bucket(s, "") for s in starts)
     today, month, lines = budgets_of(config, path, now)
+    prompt_saved, prompt_saved_by_provider = prompt_cache_savings(path, config, since)
     return DashboardData(
         range=r,
         since=since,
@@ -135,4 +184,6 @@ def load(path: Path, config: GatewayConfig | None, range_key: str, now: float | 
         spent_month=month,
         budgets=tuple(lines),
         loaded_at=now,
+        prompt_cache_saved=prompt_saved,
+        prompt_cache_saved_by_provider=prompt_saved_by_provider,
     )

@@ -325,6 +325,11 @@ class RouteConfig(_Model):
     retries: RetryPolicy = Field(default_factory=RetryPolicy, description="Retries on the same target.")
     cooldown: CooldownPolicy = Field(default_factory=CooldownPolicy, description="Circuit breaker per target.")
     cache: CacheConfig = Field(default_factory=CacheConfig, description="Response cache for this route.")
+    prompt_caching: bool = Field(
+        default=True,
+        description="Mark prompt-cache breakpoints (tools, system prompt, conversation) on requests translated "
+        "to Anthropic, so repeated prefixes are billed at its cache-read rate.",
+    )
     hedge_after_ms: int | None = Field(
         default=None,
         ge=1,

@@ -466,6 +466,7 @@ class Gateway:
         async def send(attempt: Attempt) -> UpstreamReply:
             adapter = adapters[attempt.provider]
             call = request.build(attempt, adapter.native, adapter.supports_stream_usage)
+            call.prompt_caching = resolution.policy.prompt_caching
             for hook in on_attempt:
                 instead = hook(snap, attempt, adapter, call)
                 if instead is not None:

@@ -14,6 +14,10 @@ The key (``x-api-key``) and the ``anthropic-version`` header come from the provi
 (:mod:`proxy.providers.auth`); HTTP (timeouts per phase, no redirects, no proxies from the
 environment, size caps) is the provider's :class:`~proxy.providers.transport.UpstreamTransport`.
 This module only picks paths and translates.
+
+On the translated path, ``response_format`` holds (``translate/anthropic_structured.py``: native
+structured outputs, or a forced tool whose input is the answer) and, unless the route's
+``prompt_caching`` is off, cache breakpoints are placed (``translate/anthropic_cache.py``).
 """
 
 from __future__ import annotations
@@ -30,9 +34,11 @@ from proxy.providers.catalog import ModelCatalog
 from proxy.providers.transport import Transport
 from proxy.support.sse import SSEEvent
 from proxy.translate.anthropic_answer import messages_to_chat_response
+from proxy.translate.anthropic_cache import place_breakpoints
 from proxy.translate.anthropic_errors import openai_error_for_anthropic
 from proxy.translate.anthropic_request import chat_to_messages_request
 from proxy.translate.anthropic_stream import MessagesToChatStream
+from proxy.translate.anthropic_structured import structured_request
 from proxy.translate.common import TranslationError
 
 NATIVE = frozenset({"messages", "messages/count_tokens"})
@@ -67,8 +73,11 @@ class AnthropicMessagesDialect:
             raise UpstreamUnsupported(self.id, f"Anthropic has no {call.endpoint} endpoint")
         try:
             body = chat_to_messages_request(call.body)
+            answer_tool = structured_request(call.body, body)
         except TranslationError as exc:
             raise UpstreamUnsupported(self.id, exc.message, param=exc.param) from None
+        if call.prompt_caching:
+            place_breakpoints(body)
         options = call.body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         try:
@@ -85,19 +94,24 @@ class AnthropicMessagesDialect:
                 retry_after=exc.retry_after,
             ) from None
         if reply.events is not None:
-            reply.events = self._chat_events(reply.events, include_usage)
+            choice = body.get("tool_choice") or {}
+            offered = answer_tool is not None and not (
+                choice.get("type") == "tool" and choice.get("name") == answer_tool
+            )
+            reply.events = self._chat_events(reply.events, include_usage, answer_tool, offered)
             return reply
         if reply.json.get("type") != "message":
             raise UpstreamProtocolError(self.id, "the response is not an Anthropic message")
-        reply.json = messages_to_chat_response(reply.json, created=int(time.time()))
+        reply.json = messages_to_chat_response(reply.json, created=int(time.time()), answer_tool=answer_tool)
         reply.body = orjson.dumps(reply.json)
         return reply
 
     async def _chat_events(
-        self, events: AsyncGenerator[SSEEvent, None], include_usage: bool
+        self, events: AsyncGenerator[SSEEvent, None], include_usage: bool, answer_tool: str | None, offered: bool
     ) -> AsyncGenerator[SSEEvent, None]:
-        """Anthropic stream events -> chat chunk events; ``[DONE]`` only after ``message_stop``."""
-        translator = MessagesToChatStream(include_usage=include_usage)
+        """Anthropic stream events -> chat chunk events; ``[DONE]`` only after ``message_stop``.
+        ``offered``: the answer tool is offered, not forced (text before it is held back)."""
+        translator = MessagesToChatStream(include_usage=include_usage, answer_tool=answer_tool, hold_text=offered)
         try:
             async for event in events:
                 if event.data is None:

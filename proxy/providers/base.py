@@ -21,6 +21,9 @@ class UpstreamCall:
     stream: bool = False
     headers: dict[str, str] | None = None
     """Extra request headers (e.g. a client's ``anthropic-beta`` on a native Anthropic call)."""
+    prompt_caching: bool = True
+    """Let an adapter that translates to an API with explicit prompt caching (Anthropic) mark cache
+    breakpoints; the route's ``prompt_caching`` switch."""
 
 
 @dataclass(slots=True)

@@ -82,23 +82,30 @@ def anthropic_usage_to_chat(usage: object) -> ChatUsage | None:
     }
 
 
-def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
+def messages_to_chat_response(
+    msg: dict[str, Any], *, created: int | None = None, answer_tool: str | None = None
+) -> dict[str, Any]:
     """An Anthropic ``message`` -> a ``chat.completion``.
 
     Text blocks join into ``content``; ``tool_use`` -> ``tool_calls`` (ids kept); thinking is kept
     twice: its text as ``reasoning_content`` (what OpenAI-style clients display) and the blocks with
     their signatures as ``thinking_blocks`` (what must be sent back in the next turn).
+    ``answer_tool``: the forced tool of a structured answer (``anthropic_structured``): its input
+    is the content, as JSON, and when it is the only call the finish reason is ``stop``.
     """
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     thinking: list[str] = []
     thinking_blocks: list[dict[str, Any]] = []
+    answer: list[str] = []
     for block in msg.get("content") or []:
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
         if kind == "text":
             texts.append(str(block.get("text", "")))
+        elif kind == "tool_use" and answer_tool is not None and block.get("name") == answer_tool:
+            answer.append(orjson.dumps(block.get("input") or {}).decode())
         elif kind == "tool_use":
             arguments = orjson.dumps(block.get("input") or {}).decode()
             calls.append(
@@ -113,6 +120,7 @@ def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None
             thinking_blocks.append(block)
         elif kind == "redacted_thinking":
             thinking_blocks.append(block)
+    texts = answer or texts  # a structured answer is the JSON alone, not the words around it
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts or not calls else None}
     message["refusal"] = None
     if calls:
@@ -129,7 +137,7 @@ def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None
             {
                 "index": 0,
                 "message": message,
-                "finish_reason": STOP_TO_FINISH.get(str(msg.get("stop_reason")), "stop"),
+                "finish_reason": finish_reason(msg.get("stop_reason"), has_calls=bool(calls)),
                 "logprobs": None,
             }
         ],
@@ -138,6 +146,13 @@ def messages_to_chat_response(msg: dict[str, Any], *, created: int | None = None
     if usage is not None:
         out["usage"] = usage
     return out
+
+
+def finish_reason(stop_reason: object, *, has_calls: bool = True) -> str:
+    """The chat finish reason for an Anthropic stop reason; ``tool_use`` with no call left for the
+    client (a structured answer's forced tool) is ``stop``."""
+    finish = STOP_TO_FINISH.get(str(stop_reason), "stop")
+    return "stop" if finish == "tool_calls" and not has_calls else finish
 
 
 def chat_completion_id(message_id: object) -> str:

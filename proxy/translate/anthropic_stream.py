@@ -11,10 +11,10 @@ from typing import Any
 
 from proxy.translate.anthropic_answer import (
     FINISH_TO_STOP,
-    STOP_TO_FINISH,
     anthropic_usage_to_chat,
     chat_completion_id,
     chat_usage_to_anthropic,
+    finish_reason,
 )
 from proxy.translate.common import TranslationError, sse_event
 
@@ -31,8 +31,23 @@ class MessagesToChatStream:
     ``error`` event yields ``{"error": ...}``, which the relay treats as an in-band error.
     """
 
-    def __init__(self, *, include_usage: bool, created: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        include_usage: bool,
+        created: int | None = None,
+        answer_tool: str | None = None,
+        hold_text: bool = False,
+    ) -> None:
+        """``answer_tool``: the tool of a structured answer (``anthropic_structured``): its input is
+        streamed as content deltas, and when it is the only call the finish reason is ``stop``.
+        ``hold_text``: the answer tool was offered, not forced, so the model may say something
+        first ("I'll call json_response"): text is held back and dropped if the answer tool comes
+        (the content must be the JSON alone), else sent before the next tool call or the finish."""
         self.include_usage = include_usage
+        self.answer_tool = answer_tool
+        self._answer_blocks: dict[int, bool] = {}  # block index -> whether any of its input was sent
+        self._held: list[str] | None = [] if hold_text and answer_tool is not None else None
         self.created = created if created is not None else int(time.time())
         self.id = chat_completion_id(None)
         self.model: Any = None
@@ -50,13 +65,27 @@ class MessagesToChatStream:
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
         }
 
+    def _release(self) -> list[dict[str, Any]]:
+        """The held text as one content chunk (none if nothing was held); holding stops."""
+        held, self._held = self._held, None
+        return [self._chunk({"content": "".join(held)})] if held else []
+
     def feed(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         kind = data.get("type")
         if kind == "content_block_delta":
             delta = data.get("delta") or {}
             dtype = delta.get("type")
             if dtype == "text_delta":
+                if self._held is not None:
+                    self._held.append(str(delta.get("text", "")))
+                    return []
                 return [self._chunk({"content": delta.get("text", "")})]
+            if dtype == "input_json_delta" and data.get("index") in self._answer_blocks:
+                text = delta.get("partial_json")
+                if not isinstance(text, str) or not text:
+                    return []
+                self._answer_blocks[data["index"]] = True
+                return [self._chunk({"content": text})]
             if dtype == "input_json_delta":
                 index = self._tools.get(data.get("index", -1))
                 if index is None or not delta.get("partial_json"):
@@ -69,7 +98,13 @@ class MessagesToChatStream:
             return []  # signature_delta, citations_delta: nothing in chat carries them mid-stream
         if kind == "content_block_start":
             block = data.get("content_block") or {}
+            is_answer = self.answer_tool is not None and block.get("name") == self.answer_tool
+            if block.get("type") == "tool_use" and is_answer:
+                self._answer_blocks[data.get("index", -1)] = False
+                self._held = None  # what was said before the answer is not the answer
+                return []
             if block.get("type") == "tool_use":
+                held = self._release()
                 index = self._tools[data.get("index", len(self._tools))] = len(self._tools)
                 call = {
                     "index": index,
@@ -77,8 +112,11 @@ class MessagesToChatStream:
                     "type": "function",
                     "function": {"name": block.get("name"), "arguments": ""},
                 }
-                return [self._chunk({"tool_calls": [call]})]
+                return [*held, self._chunk({"tool_calls": [call]})]
             if block.get("type") == "text" and block.get("text"):
+                if self._held is not None:
+                    self._held.append(block["text"])
+                    return []
                 return [self._chunk({"content": block["text"]})]
             return []
         if kind == "message_start":
@@ -90,8 +128,8 @@ class MessagesToChatStream:
         if kind == "message_delta":
             delta = data.get("delta") or {}
             self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
-            self.finish_reason = STOP_TO_FINISH.get(str(delta.get("stop_reason")), "stop")
-            return [self._chunk({}, self.finish_reason)]
+            self.finish_reason = finish_reason(delta.get("stop_reason"), has_calls=bool(self._tools))
+            return [*self._release(), self._chunk({}, self.finish_reason)]
         if kind == "message_stop":
             self.done = True
             if not self.include_usage:
@@ -103,6 +141,9 @@ class MessagesToChatStream:
         if kind == "error":
             error = data.get("error") or {}
             return [{"error": {"message": error.get("message") or "error", "type": error.get("type"), "code": None}}]
+        if kind == "content_block_stop" and self._answer_blocks.get(data.get("index", -1)) is False:
+            self._answer_blocks[data["index"]] = True
+            return [self._chunk({"content": "{}"})]  # an empty input streams no JSON at all
         return []  # ping, content_block_stop, unknown future events
 
 

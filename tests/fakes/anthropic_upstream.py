@@ -28,7 +28,14 @@ user text contains "use tool" or "call tool" (two parallel calls if it also says
 input is built from the tool's ``input_schema``. ``thinking`` adds a signed thinking block first.
 ``stop_sequences`` and ``max_tokens`` cut the text (one token = one word). ``cache_control``
 breakpoints are remembered: the first request writes the prefix to the cache
-(``cache_creation_input_tokens``), later ones with the same prefix read it (``cache_read_input_tokens``).
+(``cache_creation_input_tokens``), later ones with the same prefix read it (``cache_read_input_tokens``);
+more than 4 of them, or a 1-hour one after a 5-minute one, is the real API's 400.
+Native structured outputs (``output_config.format``; the beta ``output_format`` with its
+``anthropic-beta`` header) answer with JSON text that fits the schema, on the models that have them
+(4.5 and later); other models, and schemas outside the grammar, get the real 400
+(:mod:`tests.fakes.anthropic_structured`). A forced tool call (``tool_choice`` ``tool``) answers with a
+``tool_use`` block whose input fits the tool's ``input_schema`` (``$ref``s followed), streamed as
+``input_json_delta`` pieces.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ import orjson
 from aiohttp import web
 from multidict import CIMultiDict
 
+from tests.fakes.anthropic_structured import BETA, SchemaRefused, check_format, example
 from tests.fakes.openai_upstream import (
     _SSE_HEADERS,
     Hang,
@@ -100,12 +108,14 @@ DEFAULT_MODEL_CREATED = "2025-01-01T00:00:00Z"
 DEFAULT_MAX_OUTPUT = 64_000
 
 # Request fields the real API knows (spec: CreateMessageParams / CountMessageTokensParams, plus the newer
-# diagnostics/speed/user_profile_id/workspace_id that anthropic SDK 2.x can send); others are
+# diagnostics/speed/user_profile_id/workspace_id that anthropic SDK 2.x can send, and the deprecated
+# output_format, which needs its beta header); others are
 # "Extra inputs are not permitted" unless the request is a beta one (``?beta=true``).
 _NEWER_FIELDS = "diagnostics speed user_profile_id workspace_id "
 MESSAGE_FIELDS = frozenset(
     (
-        "model messages cache_control container inference_geo max_tokens metadata output_config service_tier "
+        "model messages cache_control container inference_geo max_tokens metadata output_config output_format "
+        "service_tier "
         "stop_sequences stream system temperature thinking tool_choice tools top_k top_p " + _NEWER_FIELDS
     ).split()
 )
@@ -319,6 +329,11 @@ def _char_split(text: str, pieces: int) -> list[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
+def _ttl(item: Any) -> str:
+    mark = item.get("cache_control") if isinstance(item, dict) else None
+    return str(mark.get("ttl", "5m")) if isinstance(mark, dict) else "5m"
+
+
 def _signature(thinking: str) -> str:
     return base64.b64encode(b"\x12\x00fake-signature" + hashlib.sha256(thinking.encode()).digest()).decode()
 
@@ -412,6 +427,7 @@ class FakeAnthropicUpstream:
         """Used when no scripted behaviour is queued (``None``: answer normally)."""
         self._script: deque[Behaviour] = deque()
         self._cache: set[bytes] = set()
+        self._created_1h = 0  # of the last request's cache writes, those in 1-hour entries
         self._disconnect_seen = 0
         self._disconnect_event = asyncio.Event()
         self._waiters: set[asyncio.Future[bool]] = set()
@@ -637,7 +653,52 @@ class FakeAnthropicUpstream:
         tool_names = self._check_tools(parsed.get("tools"))
         self._check_tool_choice(parsed.get("tool_choice"), tool_names)
         self._check_thinking(parsed, counting)
+        self._check_cache_control(parsed)
         return parsed
+
+    @staticmethod
+    def _output_format(body: dict[str, Any], beta_header: str) -> dict[str, Any] | None:
+        """The JSON schema the answer must follow (``output_config.format``, or the beta
+        ``output_format``, which needs the ``structured-outputs-2025-11-13`` beta); raises :class:`_Invalid`."""
+        config = body.get("output_config")
+        fmt, where = (config.get("format"), "output_config.format") if isinstance(config, dict) else (None, "")
+        if body.get("output_format") is not None:
+            if BETA not in beta_header:
+                raise _Invalid(f"output_format: this field requires the anthropic-beta header '{BETA}'")
+            if fmt is not None:
+                raise _Invalid("output_format and output_config.format cannot both be set")
+            fmt, where = body["output_format"], "output_format"
+        if fmt is None:
+            return None
+        try:
+            return check_format(fmt, body["model"], where)
+        except SchemaRefused as refused:
+            raise _Invalid(str(refused)) from None
+
+    @staticmethod
+    def _check_cache_control(body: dict[str, Any]) -> None:
+        """At most 4 breakpoints, and no 1-hour one after a 5-minute one (Anthropic's rules)."""
+        marks: list[dict[str, Any]] = []
+        for tool in body.get("tools") or ():
+            marks.append(tool.get("cache_control"))
+        system = body.get("system")
+        for block in system if isinstance(system, list) else ():
+            marks.append(block.get("cache_control"))
+        for message in body["messages"]:
+            for block in message["content"] if isinstance(message["content"], list) else ():
+                if block.get("type") in ("thinking", "redacted_thinking") and "cache_control" in block:
+                    raise _Invalid(f"{block['type']} blocks cannot be marked with cache_control")
+                marks.append(block.get("cache_control"))
+                if block.get("type") == "tool_result" and isinstance(block.get("content"), list):
+                    marks += [inner.get("cache_control") for inner in block["content"] if isinstance(inner, dict)]
+        marks = [m for m in marks if m is not None]
+        if isinstance(body.get("cache_control"), dict):
+            marks.append(body["cache_control"])
+        if len(marks) > 4:
+            raise _Invalid(f"A maximum of 4 blocks with cache_control may be provided. Found {len(marks)}.")
+        ttls = [m.get("ttl", "5m") for m in marks]
+        if "1h" in ttls and "5m" in ttls[: len(ttls) - ttls[::-1].index("1h")]:
+            raise _Invalid("a ttl='1h' cache_control block must not come after a ttl='5m' cache_control block")
 
     @staticmethod
     def _check_sampling(body: dict[str, Any]) -> None:
@@ -932,6 +993,10 @@ class FakeAnthropicUpstream:
         read = max((upto for upto, key in keys if key in self._cache), default=0)
         created = keys[-1][0] - read
         self._cache.update(key for _, key in keys)
+        # the part written up to the last 1-hour breakpoint is a 1-hour entry (1h marks come first)
+        hour_marks = [i for i, (_, item, marked) in enumerate(items) if marked and _ttl(item) == "1h"]
+        upto_hour = sum(tokens for tokens, _, _ in items[: hour_marks[-1] + 1]) if hour_marks else 0
+        self._created_1h = max(0, min(created, upto_hour - read))
         return max(1, total - read - created), created, read
 
     # -- endpoints -------------------------------------------------------------------------------
@@ -1028,16 +1093,19 @@ class FakeAnthropicUpstream:
             prompt = self._count(body)
             if prompt > self.context_window:
                 raise _Invalid(f"prompt is too long: {prompt} tokens > {self.context_window} maximum")
+            schema = self._output_format(body, request.headers.get("anthropic-beta", ""))
         except _Invalid as invalid:
             return self._error(invalid.status, invalid.type, invalid.message)
-
-        answer = self._answer(body, behaviour)
+        answer = self._answer(body, behaviour, schema)
         input_tokens, created, read = self._usage(body)
         usage: dict[str, Any] = {
             "input_tokens": input_tokens,
             "cache_creation_input_tokens": created,
             "cache_read_input_tokens": read,
-            "cache_creation": {"ephemeral_5m_input_tokens": created, "ephemeral_1h_input_tokens": 0},
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": created - self._created_1h,
+                "ephemeral_1h_input_tokens": self._created_1h,
+            },
             "output_tokens": answer.output_tokens,
             "service_tier": "standard",
         }
@@ -1060,14 +1128,19 @@ class FakeAnthropicUpstream:
             return self._json_response(message, behaviour.status, behaviour.headers)
         return self._json_response(message)
 
-    def _answer(self, body: dict[str, Any], behaviour: Reply | Stream | None) -> _Answer:
-        """What the fake model says: content blocks, their stream pieces, stop reason and output tokens."""
+    def _answer(
+        self, body: dict[str, Any], behaviour: Reply | Stream | None, schema: dict[str, Any] | None = None
+    ) -> _Answer:
+        """What the fake model says: content blocks, their stream pieces, stop reason and output tokens.
+        With a structured-output ``schema`` the text is JSON that fits it."""
         messages = body["messages"]
         said, answering_results = _last_user(messages)
         chunks = self.default_chunks
         scripted_pieces: list[str] | None = None
         forced_tool = isinstance(behaviour, Stream) and behaviour.tool_use
         text = f"Hello from fake Claude! You said: {said}"
+        if schema is not None:
+            text = orjson.dumps(example(schema, said)).decode()
         if isinstance(behaviour, Reply) and behaviour.content is not None:
             text = behaviour.content
         elif isinstance(behaviour, Stream) and behaviour.chunks is not None:
@@ -1120,6 +1193,8 @@ class FakeAnthropicUpstream:
                 blocks.append({"type": "text", "text": text, "citations": None})
                 if scripted_pieces is not None and "".join(scripted_pieces) == text:
                     pieces.append(list(scripted_pieces))  # a scripted Stream's chunks, exactly as given
+                elif schema is not None:
+                    pieces.append(_char_split(text, chunks))
                 else:
                     pieces.append(_split(text, chunks))
 
@@ -1132,8 +1207,11 @@ class FakeAnthropicUpstream:
                     tool_input = {}
                 json_pieces = list(scripted_pieces)
             else:
-                schema = tool.get("input_schema")
-                tool_input = _example_object(schema, said) if isinstance(schema, dict) else {}
+                tool_schema = tool.get("input_schema")
+                if isinstance(tool_schema, dict) and ("$defs" in tool_schema or "definitions" in tool_schema):
+                    tool_input = example(tool_schema, said)  # nested models (pydantic's $defs and $refs)
+                else:
+                    tool_input = _example_object(tool_schema, said) if isinstance(tool_schema, dict) else {}
                 arguments = orjson.dumps(tool_input).decode()
                 json_pieces = _char_split(arguments, chunks) if arguments != "{}" else []
             cost = 5 + _json_tokens(tool_input)

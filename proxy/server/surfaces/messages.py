@@ -47,8 +47,8 @@ from proxy.support.redact import REDACTOR
 from proxy.support.sse import SSEEvent
 from proxy.translate.anthropic_answer import anthropic_usage_to_chat, chat_to_messages_response
 from proxy.translate.anthropic_errors import anthropic_error_body, anthropic_error_type
-from proxy.translate.anthropic_request import messages_to_chat_request
 from proxy.translate.anthropic_stream import ChatToMessagesStream
+from proxy.translate.anthropic_to_chat import messages_to_chat_request
 from proxy.translate.common import TranslationError, sse_event
 
 log = logging.getLogger(__name__)

@@ -183,7 +183,8 @@ def test_bad_tool_call_arguments_are_refused_with_their_path() -> None:
     assert info.value.param == "messages[1].tool_calls[0].function.arguments"
 
 
-def test_json_response_format_becomes_an_instruction() -> None:
+def test_response_format_is_left_to_the_structured_outputs_step() -> None:
+    """``anthropic_structured.structured_request`` applies it, knowing the target model."""
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     out = chat_to_messages_request(
         {
@@ -192,7 +193,7 @@ def test_json_response_format_becomes_an_instruction() -> None:
             "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
         }
     )
-    assert '"properties":{"a":{"type":"integer"}}' in out["system"][-1]["text"]
+    assert "system" not in out and "tools" not in out and "output_config" not in out
 
 
 # ------------------------------------------------------------------------------------------------
