@@ -166,6 +166,7 @@ def _options(args: argparse.Namespace) -> GatewayOptions:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         discover_local=not getattr(args, "no_discover", False),
+        own_process=True,
     )
 
 
