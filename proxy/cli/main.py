@@ -192,6 +192,7 @@ def _options(args: argparse.Namespace) -> GatewayOptions:
         host=getattr(args, "host", None) or conventions.env_host(),
         port=port if (port := getattr(args, "port", None)) is not None else conventions.env_port(),
         discover_local=not getattr(args, "no_discover", False),
+        own_process=True,
     )
 
 

@@ -42,6 +42,7 @@ from proxy.domain.exchange import Exchange
 from proxy.domain.records import RequestRecord
 from proxy.engine.hooks import ModelRequest, default_hooks
 from proxy.engine.hooks.base import ReportingAttempts
+from proxy.engine.loop_health import GcWatch, LagProbe, settle_heap
 from proxy.engine.metrics import Metrics
 from proxy.engine.snapshot import Snapshot, build_snapshot
 from proxy.engine.watcher import ConfigWatcher
@@ -71,6 +72,10 @@ class GatewayOptions:
     port: int | None = None
     discover_local: bool = True
     """Without a config file, probe Ollama and LM Studio on localhost and add them if they answer."""
+    own_process: bool = False
+    """The gateway is what this process is for (``switchboard``, ``switchboard serve``): after
+    start, freeze the heap (:func:`~proxy.engine.loop_health.settle_heap`). Off for embedding
+    and tests, where a frozen heap would keep other things' garbage."""
 
 
 class Listener(Protocol):
@@ -139,6 +144,9 @@ class Gateway:
         self.started_at = time.time()
         self.access_keys: AccessKeys | None = None
         self.in_flight = 0
+        self.lag = LagProbe(lambda: self.in_flight > 0)
+        """Event-loop lag, sampled only while requests run."""
+        self.gc_watch = GcWatch()
         self.applied_hash: str | None = None
         """Hash of the config file's text in force (the watcher skips a file it has applied)."""
         self.access_store = AccessKeyStore(self.home.access_keys_index, self.secrets.keychain)
@@ -182,6 +190,9 @@ class Gateway:
                 self.request_log.close()
                 raise
         self.watcher.start()
+        self.gc_watch.install()
+        if self.options.own_process:
+            settle_heap()  # what lives as long as the process is not walked by every full collection
         self.events.emit(ServerStarted(url))
         return url
 
@@ -223,6 +234,8 @@ class Gateway:
     async def stop(self) -> None:
         """Stop accepting, drain in-flight requests (bounded), close upstream sessions and the log."""
         await self.watcher.stop()
+        await self.lag.stop()
+        self.gc_watch.uninstall()
         if self.listener is not None:
             await self.listener.stop()  # waits up to drain_timeout for in-flight handlers
         if self.snapshot is not None:
@@ -352,6 +365,7 @@ class Gateway:
 
     def request_began(self, ex: Exchange) -> None:
         self.in_flight += 1
+        self.lag.kick()
         self.request_log.begin(ex.id, ex.started_at, ex.surface, ex.user_agent)  # written if it outlives a batch
 
     def request_ended(self, ex: Exchange) -> None:
@@ -388,6 +402,7 @@ class Gateway:
             "in_flight": self.in_flight,
             "config_version": latest.number if latest else None,
             "log": {"written": self.request_log.written, "dropped": self.request_log.dropped},
+            "loop": {**self.lag.as_dict(), **self.gc_watch.as_dict()},
             "targets": self.health.snapshot(),
         }
 

@@ -79,8 +79,13 @@ WORKLOADS: list[tuple[str, int]] = [
     ("coding", 8),
 ]
 # Proxies as the ratio table names them, floor first; a column "A/B" is A's figure divided by B's.
-PROXY_LABELS = {"relay": "relay", "switchboard": "Switchboard", "litellm": "LiteLLM"}
-RATIO_PAIRS = (("switchboard", "relay"), ("litellm", "relay"), ("litellm", "switchboard"))
+PROXY_LABELS = {"relay": "relay", "baseline": "SB before", "switchboard": "Switchboard", "litellm": "LiteLLM"}
+RATIO_PAIRS = (
+    ("switchboard", "relay"),
+    ("switchboard", "baseline"),
+    ("litellm", "relay"),
+    ("litellm", "switchboard"),
+)
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 CLIENT_CAP = 50_000  # requests per client measurement, whatever the duration
 
@@ -335,24 +340,30 @@ def start_upstream(procs: Processes) -> tuple[str, subprocess.Popen[bytes]]:
     return m.group(1), proc
 
 
-def launch_switchboard(procs: Processes, upstream: str, home: Path) -> subprocess.Popen[bytes]:
+def launch_switchboard(
+    procs: Processes, upstream: str, home: Path, name: str = "switchboard", tree: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """Switchboard from this checkout, or (``--baseline``) another checkout of it, run with this
+    checkout's venv and the other tree first on the import path."""
     config = {
         "providers": [{"id": "mock", "preset": "custom", "base_url": upstream, "key": {"env": "BENCH_UPSTREAM_KEY"}}],
         "routes": [{"name": ROUTE, "targets": [{"provider": "mock", "model": UPSTREAM_MODEL}]}],
     }
     home.mkdir(parents=True)
-    cfg = home.parent / "switchboard-config.json"
+    cfg = home.parent / f"{name}-config.json"
     cfg.write_text(json.dumps(config, indent=2))
     exe = ROOT / ".venv" / "bin" / "switchboard"
-    cli = [str(exe)] if exe.exists() else [str(VENV_PY), "-m", "proxy"]
+    cli = [str(exe)] if exe.exists() and tree == ROOT else [str(VENV_PY), "-m", "proxy"]
     cmd = [*cli, "serve", "--home", str(home), "--config", str(cfg), "--port", "0"]
     env = {"SWITCHBOARD_ACCESS_KEY": SWITCHBOARD_KEY, "BENCH_UPSTREAM_KEY": UPSTREAM_KEY}
-    return procs.start("switchboard", cmd, PROXY_CORE, env, ROOT)
+    if tree != ROOT:
+        env["PYTHONPATH"] = str(tree)
+    return procs.start(name, cmd, PROXY_CORE, env, tree)
 
 
-def ready_switchboard(procs: Processes, proc: subprocess.Popen[bytes]) -> Target:
-    m = procs.wait_line("switchboard", proc, r"Switchboard listening on (http://127\.0\.0\.1:\d+)\s*\n", 60)
-    target = Target("switchboard", f"{m.group(1)}/v1/chat/completions", SWITCHBOARD_KEY, ROUTE, proc)
+def ready_switchboard(procs: Processes, proc: subprocess.Popen[bytes], name: str = "switchboard") -> Target:
+    m = procs.wait_line(name, proc, r"Switchboard listening on (http://127\.0\.0\.1:\d+)\s*\n", 60)
+    target = Target(name, f"{m.group(1)}/v1/chat/completions", SWITCHBOARD_KEY, ROUTE, proc)
     smoke_test(target)
     return target
 
@@ -935,6 +946,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "it to whole seconds",
     )
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="TREE",
+        help="also run Switchboard from another checkout (e.g. a git worktree of main) as 'SB before'",
+    )
     parser.add_argument("--no-relay", action="store_true", help="leave the bare aiohttp relay (the floor) out")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json", help="where the JSON goes")
     args = parser.parse_args(argv)
@@ -972,6 +990,9 @@ def main(argv: list[str] | None = None) -> int:
         # Start the proxies at once (LiteLLM takes seconds to import), then wait for each.
         home = workdir / "switchboard-home"
         sb_proc = launch_switchboard(procs, upstream, home)
+        base_proc = None
+        if args.baseline is not None:
+            base_proc = launch_switchboard(procs, upstream, workdir / "baseline-home", "baseline", args.baseline)
         relay_proc = None
         if args.no_relay:
             unavailable["relay"] = "left out (--no-relay)"
@@ -995,6 +1016,12 @@ def main(argv: list[str] | None = None) -> int:
             except (BenchError, OSError) as exc:
                 procs.stop(relay_proc)
                 unavailable["relay"] = str(exc)
+        if base_proc is not None:
+            try:
+                targets.append(ready_switchboard(procs, base_proc, "baseline"))
+            except (BenchError, OSError) as exc:
+                procs.stop(base_proc)
+                unavailable["baseline"] = str(exc)
         try:
             targets.append(ready_switchboard(procs, sb_proc))
         except (BenchError, OSError) as exc:
