@@ -40,7 +40,7 @@ from proxy.domain.events import (
 )
 from proxy.domain.exchange import Exchange
 from proxy.domain.records import RequestRecord
-from proxy.engine.hooks import ModelRequest, default_hooks
+from proxy.engine.hooks import Cache, Limits, ModelRequest, default_hooks
 from proxy.engine.hooks.base import ReportingAttempts
 from proxy.engine.metrics import Metrics
 from proxy.engine.snapshot import Snapshot, build_snapshot
@@ -51,6 +51,8 @@ from proxy.routing.attempts import AttemptLoop, no_route_error
 from proxy.routing.health import HealthBoard, TargetHealth
 from proxy.routing.resolve import Attempt, Resolution
 from proxy.routing.simulate import Simulator
+from proxy.state.team import TeamState
+from proxy.state.urls import state_urls
 from proxy.storage.access_keys import AccessKeys, AccessKeyStore
 from proxy.storage.keychain import KeychainStore
 from proxy.storage.request_log import RequestLog
@@ -147,6 +149,8 @@ class Gateway:
         self.watcher = ConfigWatcher(self)
         self.health = HealthBoard(on_change=self._on_health_change)
         self.attempts = AttemptLoop(self.health, on_key_failing=self._on_key_failing)
+        self.team: TeamState | None = None
+        """Team mode's shared engines (Redis, PostgreSQL) while a state URL is set, else ``None``."""
         self.paused = False
         """Set from any thread (the tray's Pause): model requests get 503 ``paused`` until cleared."""
         self.config_lock = asyncio.Lock()
@@ -170,7 +174,10 @@ class Gateway:
         self.access_keys = await in_thread(self.access_store.load)
         await self.watcher.mark()
         self.request_log.retention_days = config.logging.retention_days
+        await self._start_team(config)
         await in_thread(self.request_log.start)
+        if self.team is not None:
+            await self.team.start(self.home.log_db, config.logging.retention_days, self.options.port)
         for start in self.hooks.start:  # e.g. budgets read this month's spend back from the log
             await start(config)
         self.snapshot = await in_thread(self.build_snapshot, config)
@@ -180,10 +187,37 @@ class Gateway:
                 url = await self.listener.start(config)
             except GatewayStartError:
                 self.request_log.close()
+                if self.team is not None:
+                    await self.team.stop()
                 raise
         self.watcher.start()
         self.events.emit(ServerStarted(url))
         return url
+
+    async def _start_team(self, config: GatewayConfig) -> None:
+        """Team mode (a state URL set): reach the engines, then use the shared stores. Raises
+        ``GatewayStartError`` naming the setting. Without a state URL nothing changes."""
+        urls = state_urls(config.state)
+        if not urls.any:
+            return
+        team = TeamState(urls, config.state, self.events)
+        await team.connect()
+        self.team = team
+        team.register_metrics(self.metrics.registry)
+        board = team.health_board(on_change=self._on_health_change)
+        if board is not None:
+            self.health = self.attempts.health = board
+        for hook in self.hooks.all:
+            if isinstance(hook, Limits) and team.limits is not None:
+                hook.new_store = lambda: team.limits
+            elif isinstance(hook, Cache) and team.cache is not None:
+                hook.store = team.cache
+
+    def readiness(self) -> tuple[bool, dict[str, object]]:
+        """``/health``: ready unless a shared state engine is unreachable (each engine's state)."""
+        if self.team is None:
+            return True, {}
+        return self.team.ready, self.team.readiness()
 
     @property
     def config_in_memory(self) -> bool:
@@ -233,6 +267,9 @@ class Gateway:
         await in_thread(self.request_log.close)
         for stop in self.hooks.stop:  # e.g. the cache finishes its writes and closes
             await stop()
+        if self.team is not None:  # after the local log: the shipper sends its last rows
+            await self.team.stop()
+            self.team = None
         self.events.emit(ServerStopped())
 
     async def apply_config(self, config: GatewayConfig) -> None:
@@ -389,6 +426,7 @@ class Gateway:
             "config_version": latest.number if latest else None,
             "log": {"written": self.request_log.written, "dropped": self.request_log.dropped},
             "targets": self.health.snapshot(),
+            **({"state": self.team.readiness()} if self.team is not None else {}),
         }
 
     def emit_if_watched(self, event: GatewayEvent) -> None:

@@ -51,7 +51,12 @@ async def get_model(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """``{"status": "ok"}``; in team mode also each shared engine, and 503 while one is down (a
+    load balancer then sends traffic to the other replicas)."""
+    ready, engines = request.app[GATEWAY].readiness()
+    if not engines:
+        return web.json_response({"status": "ok"})
+    return web.json_response({"status": "ok" if ready else "degraded", "state": engines}, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
