@@ -51,12 +51,16 @@ async def get_model(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """``{"status": "ok"}``; in team mode also each shared engine, and 503 while one is down (a
-    load balancer then sends traffic to the other replicas)."""
+    """``{"status": "ok"}``. In team mode also each shared engine's state, and ``degraded`` while one
+    is unreachable: still 200, since the replica keeps serving (limits per replica, log rows
+    spooled) and every replica sees the same engines (failing them all would turn a degraded service
+    into an outage); ``?strict=1`` answers 503 then (a readiness probe that wants the engines)."""
     ready, engines = request.app[GATEWAY].readiness()
     if not engines:
         return web.json_response({"status": "ok"})
-    return web.json_response({"status": "ok" if ready else "degraded", "state": engines}, status=200 if ready else 503)
+    strict = request.query.get("strict") in ("1", "true")
+    body = {"status": "ok" if ready else "degraded", "state": engines}
+    return web.json_response(body, status=503 if strict and not ready else 200, dumps=_dumps)
 
 
 async def metrics(request: web.Request) -> web.Response:
