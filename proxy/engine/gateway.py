@@ -175,6 +175,10 @@ class Gateway:
         await self.watcher.mark()
         self.request_log.retention_days = config.logging.retention_days
         await self._start_team(config)
+        if self.team is not None and self.team.sync is not None:  # the team's access keys (PostgreSQL)
+            self.team.sync.on_keys = self._use_access_keys
+            await self.team.sync.seed_keys(await in_thread(self.access_store.infos))
+            self.access_keys = await self.team.sync.load_keys()
         await in_thread(self.request_log.start)
         if self.team is not None:
             await self.team.start(self.home.log_db, config.logging.retention_days, self.options.port)
@@ -190,6 +194,11 @@ class Gateway:
                 if self.team is not None:
                     await self.team.stop()
                 raise
+        if self.team is not None and self.team.sync is not None:  # the team's config versions
+            if not self.config_in_memory:
+                self.team.sync.host = self
+                await self.team.sync.sync_config_at_start()
+            await self.team.sync.start()
         self.watcher.start()
         self.events.emit(ServerStarted(url))
         return url
@@ -247,8 +256,22 @@ class Gateway:
 
     async def reload_access_keys(self) -> None:
         """Access keys were created or revoked: read them, and check requests against them now."""
+        if self.team is not None and self.team.sync is not None:  # new local keys join the team's
+            await self.team.sync.seed_keys(await in_thread(self.access_store.infos))
+            self._use_access_keys(await self.team.sync.load_keys())
+            return
         self.access_keys = await in_thread(self.access_store.load)
         self.refresh_listener()
+
+    def _use_access_keys(self, keys: AccessKeys) -> None:
+        self.access_keys = keys
+        self.refresh_listener()
+
+    def announce_config(self, version: Version) -> None:
+        """A config version took effect here: tell subscribers (and, in team mode, the team)."""
+        self.events.emit(ConfigApplied(version.number, version.author, version.summary))
+        if self.team is not None and self.team.sync is not None and version.author != "team":
+            self.team.sync.config_applied(version.author, version.summary)
 
     def refresh_listener(self) -> None:
         if self.listener is not None and self.snapshot is not None:
@@ -330,7 +353,7 @@ class Gateway:
                     await self.apply_config(previous)
                 raise
             self.applied_hash = version.sha256
-        self.events.emit(ConfigApplied(version.number, version.author, version.summary))
+        self.announce_config(version)
         return version
 
     def build_snapshot(self, config: GatewayConfig, previous: Snapshot | None = None) -> Snapshot:

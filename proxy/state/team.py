@@ -39,6 +39,7 @@ class TeamState:
         self.health: Any = None  # SharedHealthBoard
         self.pool: Any = None  # asyncpg.Pool
         self.log: Any = None  # PgLog
+        self.sync: Any = None  # TeamSync (access keys, config versions)
 
     # -- start -------------------------------------------------------------------------------------
 
@@ -90,6 +91,9 @@ class TeamState:
             await self.close_redis()
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise GatewayStartError(_bad("state.database_url", DATABASE_ENV, url, scrub(detail, url))) from None
+        from proxy.state.pg_team import TeamSync
+
+        self.sync = TeamSync(self.pool, url)
         if applied:
             log.info("team mode: applied %d PostgreSQL schema migrations", applied)
         log.info("team mode: PostgreSQL at %s", safe_url(url))
@@ -158,6 +162,8 @@ class TeamState:
 
     async def stop(self) -> None:
         """After the local log closed: ship the rest, stop listening, close the engines."""
+        if self.sync is not None:
+            await self.sync.stop()
         if self.log is not None:
             await self.log.stop()
             self.log = None

@@ -108,11 +108,12 @@ def cluster(engines: tuple[Redis, Postgres]) -> Iterator[Cluster]:
         "SWITCHBOARD_DATABASE_URL": pg.url,
         "SB_TEAM_FAKE_KEY": "sk-fake-upstream",
     }
-    replicas = [Replica(root / f"r{i}", config, env) for i in range(3)]
+    replicas = [Replica(root / f"r{i}", root / f"r{i}" / "config.json", env) for i in range(3)]
     haproxy: HAProxy | None = None
     try:
-        for replica in replicas:
+        for replica in replicas:  # each its own config file: the team's versions travel by PostgreSQL
             replica.home.mkdir()
+            shutil.copy(config, replica.config)
             replica.start()
         haproxy = HAProxy(lb_port, [r.port for r in replicas])
         haproxy.start()
