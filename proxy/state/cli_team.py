@@ -90,3 +90,34 @@ def recent(url: str, limit: int) -> list[RequestRecord]:
         return [record_from_row(r) for r in reversed(rows)]
 
     return list(_run(url, work))
+
+
+def totals(url: str, since: float, group_by: str) -> list[Any]:
+    """``switchboard stats`` over the team's log (as ``proxy.storage.stats.totals``)."""
+    from proxy.storage.stats import aggregate
+
+    column = {"route": "route", "provider": "provider", "none": "''"}[group_by]
+
+    async def work(conn: Any) -> list[Any]:
+        rows = await conn.fetch(
+            f"SELECT started_at, {column}, status, attempts, cache, tokens_in, tokens_out, cost, cost_saved, "
+            "latency_ms FROM requests WHERE started_at >= $1 AND status != 'in_progress' ORDER BY started_at",
+            since,
+        )
+        return sorted(aggregate([tuple(r) for r in rows], since, 10.0**12), key=lambda b: (-b.requests, b.group))
+
+    return list(_run(url, work))
+
+
+def history_lines(url: str) -> list[str]:
+    """``switchboard config history`` of the team (every replica's saves and rollbacks)."""
+
+    async def work(conn: Any) -> list[str]:
+        rows = await conn.fetch("SELECT number, created_at, author, summary FROM config_versions ORDER BY number")
+        return [
+            f"{r['number']:>4}  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r['created_at']))}  "
+            f"{r['author']:10}  {r['summary'] or ''}"
+            for r in rows
+        ]
+
+    return list(_run(url, work))

@@ -85,3 +85,34 @@ def test_config_edit_and_rollback_on_a_served_by_all_within_a_second(cluster: Cl
     assert rolled < 1.0
     versions = cluster.pg.query("SELECT number, author FROM config_versions ORDER BY number")
     assert len(versions) >= 3  # the first, the edit, the rollback
+
+
+def test_cli_logs_stats_and_history_read_the_team(cluster: Cluster) -> None:
+    """``logs``, ``stats`` and ``config history`` on A show what B and C served and saved."""
+    for replica in cluster.replicas[1:]:
+        request = urllib.request.Request(
+            f"{replica.url}/v1/chat/completions",
+            data=json.dumps({"model": "plain", "messages": [{"role": "user", "content": "cli"}]}).encode(),
+            headers={"Authorization": f"Bearer {ACCESS_KEY}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.status == 200
+    time.sleep(0.6)  # the shippers' next batch
+    logs = cli(cluster, "logs", "-n", "50", "--json")
+    assert logs.returncode == 0, logs.stderr
+    owners = {r["route"] for r in map(json.loads, logs.stdout.splitlines())}
+    assert "plain" in owners
+    stats = cli(cluster, "stats", "--json", "--by", "route")
+    assert stats.returncode == 0, stats.stderr
+    assert any(json.loads(line)["group"] == "plain" for line in stats.stdout.splitlines())
+    history = cli(cluster, "config", "history")
+    assert history.returncode == 0 and "initial" in history.stdout
+    wrong = subprocess.run(
+        [sys.executable, "-m", "proxy.cli", "logs", "--home", str(cluster.replicas[0].home)],
+        env={**os.environ, "SWITCHBOARD_DATABASE_URL": cluster.pg.url.replace("s3cret", "nope")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 1 and "state.database_url (SWITCHBOARD_DATABASE_URL)" in wrong.stderr
+    assert "nope" not in wrong.stderr and "Traceback" not in wrong.stderr
