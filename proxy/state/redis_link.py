@@ -77,6 +77,10 @@ class RedisLink:
             self._probe = asyncio.ensure_future(self._reconnect())
 
     async def _reconnect(self) -> None:
+        # The pooled connections are dead too (a restarted server closed them): drop them all, so
+        # the first operation after the probe does not fail on one and take Redis down again.
+        with contextlib.suppress(*REDIS_ERRORS):
+            await self.client.connection_pool.disconnect()
         while not self.up:
             await asyncio.sleep(PROBE_SECONDS)
             try:
