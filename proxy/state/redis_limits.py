@@ -89,19 +89,27 @@ end
 return {0}
 """
 
-_TOKENS = """
+_ENDED = """
+-- The usage of the requests that ended in one turn of the event loop, in one round trip.
+-- ARGV: n, then per op: kind ('t' tokens: 1 key, or 's' spend: 2 keys), amount. Returns per spend op {day, month}.
 local t = redis.call('TIME')
-redis.call('HINCRBY', KEYS[1], t[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], 120)
-return 1
-"""
-
-_SPEND = """
-local d = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], 172800)
-local m = redis.call('INCRBYFLOAT', KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[2], 2764800)
-return {d, m}
+local k, out = 1, {}
+for i = 1, tonumber(ARGV[1]) do
+  local kind, amount = ARGV[i * 2], ARGV[i * 2 + 1]
+  if kind == 't' then
+    redis.call('HINCRBY', KEYS[k], t[1], amount)
+    redis.call('EXPIRE', KEYS[k], 120)
+    k = k + 1
+  else
+    local d = redis.call('INCRBYFLOAT', KEYS[k], amount)
+    redis.call('EXPIRE', KEYS[k], 172800)
+    local m = redis.call('INCRBYFLOAT', KEYS[k + 1], amount)
+    redis.call('EXPIRE', KEYS[k + 1], 2764800)
+    out[#out + 1] = {d, m}
+    k = k + 2
+  end
+end
+return out
 """
 
 
@@ -123,8 +131,9 @@ class RedisLimitStore:
         self.on_threshold: Callable[[str, str, float, float], None] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._admit = link.client.register_script(_ADMIT)
-        self._tokens = link.client.register_script(_TOKENS)
-        self._spend = link.client.register_script(_SPEND)
+        self._ended = link.client.register_script(_ENDED)
+        self._pending: list[tuple[str, str, float, Limits | None, float]] = []
+        """Tokens and spend added in this turn of the loop, sent together (one round trip)."""
         self._ids = itertools.count()
         self._tag = os.urandom(6).hex()
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -206,17 +215,10 @@ class RedisLimitStore:
         if count <= 0:
             return
         self.local.add_tokens(scope, count)
-        if self.link.up:
-            self._background(self._send_tokens(scope, count))
-
-    async def _send_tokens(self, scope: str, count: int) -> None:
-        try:
-            await self._tokens(keys=[self.link.key("rl", scope, "tok")], args=[count])
-        except REDIS_ERRORS as exc:
-            self.link.failed(exc)
+        self._queue(("t", scope, float(count), None, 0.0))
 
     def add_spend(self, scope: str, usd: float, limits: Limits, at: float | None = None) -> None:
-        """From the log writer thread: counted locally now, in Redis on the gateway's loop."""
+        """Counted locally now, in Redis with the other additions of this turn of the loop."""
         if usd <= 0:
             return
         at = self.clock() if at is None else at
@@ -224,28 +226,57 @@ class RedisLimitStore:
         loop = self.loop
         if loop is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(self._spend_soon, scope, usd, limits, at)
-
-    def _spend_soon(self, scope: str, usd: float, limits: Limits, at: float) -> None:
-        if self.link.up:
-            self._background(self._send_spend(scope, usd, limits, at))
-
-    async def _send_spend(self, scope: str, usd: float, limits: Limits, at: float) -> None:
-        keys = self._keys(scope, at)[2:]
         try:
-            day, month = await self._spend(keys=keys, args=[repr(usd)])
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._queue(("s", scope, usd, limits, at))
+        else:  # another thread
+            loop.call_soon_threadsafe(self._queue, ("s", scope, usd, limits, at))
+
+    def _queue(self, op: tuple[str, str, float, Limits | None, float]) -> None:
+        if not self.link.up:
+            return
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+        if not self._pending:
+            self.loop.call_soon(self._flush)
+        self._pending.append(op)
+
+    def _flush(self) -> None:
+        ops, self._pending = self._pending, []
+        if ops and self.link.up:
+            self._background(self._send(ops))
+
+    async def _send(self, ops: list[tuple[str, str, float, Limits | None, float]]) -> None:
+        keys: list[str] = []
+        args: list[str] = [str(len(ops))]
+        for kind, scope, amount, _, at in ops:
+            if kind == "t":
+                keys.append(self.link.key("rl", scope, "tok"))
+                args += ["t", str(int(amount))]
+            else:
+                keys += self._keys(scope, at)[2:]
+                args += ["s", repr(amount)]
+        try:
+            results = await self._ended(keys=keys, args=args)
         except REDIS_ERRORS as exc:
             self.link.failed(exc)
             return
-        for period, after, budget in (
-            ("day", float(day), limits.daily_usd),
-            ("month", float(month), limits.monthly_usd),
-        ):
+        spends = [op for op in ops if op[0] == "s"]
+        for (_, scope, usd, limits, _), (day, month) in zip(spends, results, strict=False):
+            assert limits is not None
+            self._crossed(scope, usd, limits, float(day), float(month))
+
+    def _crossed(self, scope: str, usd: float, limits: Limits, day: float, month: float) -> None:
+        """Report a budget threshold this addition crossed (the replica that crossed it reports it)."""
+        for period, after, budget in (("day", day, limits.daily_usd), ("month", month, limits.monthly_usd)):
             if budget is None or self.on_threshold is None:
                 continue
             before = after - usd
             for mark in THRESHOLDS:
-                if before < budget * mark <= after:  # this replica's addition crossed it: it reports
+                if before < budget * mark <= after:
                     self.on_threshold(scope, period, mark, after)
 
     def spent(self, scope: str, period: str) -> float:
@@ -253,5 +284,6 @@ class RedisLimitStore:
 
     async def drain(self) -> None:
         """Wait for the additions on their way to Redis (stop, tests)."""
+        self._flush()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

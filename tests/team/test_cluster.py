@@ -67,16 +67,17 @@ async def test_daily_budget_shared_under_concurrent_load(cluster: Cluster) -> No
     workers = 6
     c = client(cluster.url)
     tag = uuid.uuid4().hex
-    refused = 0
+    refused = admitted = 0
 
     async def worker(n: int) -> None:
-        nonlocal refused
+        nonlocal refused, admitted
         for i in range(200):
             reply = await ask(c, "budget", f"{tag} {n} {i}")
             if reply.status_code == 429:
                 refused += 1
                 return
             assert reply.status_code == 200
+            admitted += 1
 
     await asyncio.gather(*(worker(n) for n in range(workers)))
     await c.close()
@@ -88,7 +89,14 @@ async def test_daily_budget_shared_under_concurrent_load(cluster: Cluster) -> No
     most = max(float(r["cost"] or 0) for r in rows)
     print(f"\nbudget ${BUDGET_USD}: {len(rows)} admitted, spend ${spent:.6f}, {refused} workers refused")
     assert refused == workers
-    assert spent >= BUDGET_USD
+    import redis as redis_py
+
+    r = redis_py.Redis.from_url(cluster.redis.url)
+    shared = {k.decode(): float(r.get(k) or 0) for k in r.scan_iter("switchboard:spend:route:budget:*")}
+    r.close()
+    print(f"shared spend in Redis: {shared}")
+    assert max(shared.values()) >= BUDGET_USD  # the shared count reached the budget: that refused them
+    assert spent >= BUDGET_USD - most  # and the rows agree, within one request
     assert spent <= BUDGET_USD + 2 * workers * most
 
 
