@@ -98,6 +98,8 @@ def engines() -> Iterator[tuple[Redis, Postgres]]:
 @pytest.fixture(scope="module")
 def cluster(engines: tuple[Redis, Postgres]) -> Iterator[Cluster]:
     redis, pg = engines
+    redis.flush()
+    pg.fresh_database()
     fake, fake2 = ThreadedUpstream(record=True, chunks=3), ThreadedUpstream(record=True, chunks=3)
     root = Path(tempfile.mkdtemp(prefix="sb-team-"))
     config = root / "config.json"

@@ -92,6 +92,15 @@ class Redis:
         )
         wait_port(self.port)
 
+    def flush(self) -> None:
+        import redis as redis_py
+
+        client = redis_py.Redis.from_url(self.url)
+        try:
+            client.flushall()
+        finally:
+            client.close()
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
@@ -107,6 +116,8 @@ class Postgres:
     def __init__(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="sb-pg-")  # directly under /tmp: the postgres user gets in
         self.port = free_port()
+        self.url = f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
+        """The database the tests use (:meth:`fresh_database` moves it to a new one)."""
         self.pre: list[str] = []
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
@@ -122,10 +133,6 @@ class Postgres:
     def _run(self, *cmd: str) -> None:
         subprocess.run([*self.pre, *cmd], check=True, cwd=self.dir, capture_output=True)
 
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{self.port}/postgres"
-
     def start(self) -> None:
         self._run(f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-t", "30", "-o",
                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")  # fmt: skip
@@ -139,6 +146,13 @@ class Postgres:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def fresh_database(self) -> str:
+        """A new empty database (one per cluster: the team's config versions name its fakes and ports)."""
+        name = f"sb_{os.urandom(4).hex()}"
+        self.query(f"CREATE DATABASE {name}")
+        self.url = self.url.rsplit("/", 1)[0] + f"/{name}"
+        return self.url
 
     def query(self, sql: str, *args: Any) -> list[Any]:
         import asyncpg
@@ -261,6 +275,15 @@ class Replica:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
         self.proc = None
+
+    def flush(self) -> None:
+        import redis as redis_py
+
+        client = redis_py.Redis.from_url(self.url)
+        try:
+            client.flushall()
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.proc is not None:

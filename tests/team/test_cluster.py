@@ -81,10 +81,13 @@ async def test_daily_budget_shared_under_concurrent_load(cluster: Cluster) -> No
 
     await asyncio.gather(*(worker(n) for n in range(workers)))
     await c.close()
-    rows = wait_for(lambda: pg_rows(cluster, "route = 'budget' AND status = 'ok'"), 5)
-    rows = wait_for(
-        lambda: (r := pg_rows(cluster, "route = 'budget' AND status = 'ok'")) and len(r) >= len(rows) and r, 3
-    )
+
+    def all_rows() -> list[dict[str, object]] | None:
+        rows = pg_rows(cluster, "route = 'budget' AND status = 'ok'")
+        return rows if len(rows) >= admitted else None
+
+    rows = wait_for(all_rows) or []
+    assert len(rows) == admitted  # every admitted request has its row (the shippers' last batches)
     spent = sum(float(r["cost"] or 0) for r in rows)
     most = max(float(r["cost"] or 0) for r in rows)
     print(f"\nbudget ${BUDGET_USD}: {len(rows)} admitted, spend ${spent:.6f}, {refused} workers refused")
