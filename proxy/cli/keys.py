@@ -20,6 +20,7 @@ from proxy.config.store import ConfigStore
 from proxy.domain.errors import ConfigError
 from proxy.domain.presets import PRESETS
 from proxy.providers.keytest import test_key
+from proxy.state import cli_team as team
 from proxy.storage.access_keys import ACCESS_KEY_ENV, AccessKeyStore
 from proxy.storage.keychain import KeychainStore, no_keychain_help
 from proxy.storage.secrets import SecretResolver, SecretStoreUnavailable, SecretUnavailable
@@ -201,10 +202,40 @@ async def _keys_test(provider: ProviderConfig, keychain: KeychainStore) -> int:
     return 0 if result.ok else 1
 
 
+def _run_team_access_key(args: argparse.Namespace, keys: AccessKeyStore, url: str) -> int:
+    if args.access_command == "list":
+        for line in team.key_lines(url):
+            print(line)
+        return 0
+    if args.access_command == "new":
+        try:
+            new_value, kept = keys.create(args.name)
+        except ValueError as exc:
+            print(f"switchboard: {exc}", file=sys.stderr)
+            return 1
+        team.publish_keys(url, [k for k in keys.infos() if k.name == args.name])
+        print(new_value)
+        print(f"Created access key {args.name!r} for every replica of the team.", file=sys.stderr)
+        return 0
+    local = keys.revoke(args.name)
+    if not team.revoke(url, args.name) and not local:
+        print(f"switchboard: no access key named {args.name!r}", file=sys.stderr)
+        return 1
+    print(f"Revoked access key {args.name!r}; every replica refuses it within a second.")
+    return 0
+
+
 def run_access_key(args: argparse.Namespace) -> int:
     home = Home.resolve(args.home)
     home.ensure()
     keys = AccessKeyStore(home.access_keys_index, KeychainStore())
+    team_url = team.database_url(resolve_config_path(home, args.config))  # team mode: keys live in PostgreSQL
+    if team_url is not None and args.access_command in ("list", "new", "revoke"):
+        try:
+            return _run_team_access_key(args, keys, team_url)
+        except team.TeamUnavailable as exc:
+            print(f"switchboard: {exc}", file=sys.stderr)
+            return 1
     if args.access_command == "list":
         if os.environ.get(ACCESS_KEY_ENV):
             print(f"(this run uses {ACCESS_KEY_ENV} instead of the keys below)", file=sys.stderr)

@@ -32,6 +32,7 @@ from proxy.domain.records import RequestRecord
 from proxy.engine.gateway import GatewayOptions
 from proxy.host.runner import new_event_loop
 from proxy.server.app import new_gateway
+from proxy.state import cli_team as team
 from proxy.storage import stats
 from proxy.storage.request_log import LIGHT_FIELDS, last_rowid, read_recent, read_since
 from proxy.support.paths import Home, resolve_config_path
@@ -244,6 +245,8 @@ async def _serve_async(options: GatewayOptions) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
+    if args.config_command == "history" and (url := _team_url(args)) is not None:
+        return _team(lambda: [print(line) for line in team.history_lines(url)])  # every replica's versions
     handler = {"schema": config_cmds.schema, "check": config_cmds.check, "edit": config_cmds.edit}.get(
         args.config_command, config_cmds.history if args.config_command == "history" else None
     )
@@ -367,7 +370,13 @@ def _stats(args: argparse.Namespace) -> int:
         print("switchboard: --since takes a number and h, d or m (minutes), e.g. 24h", file=sys.stderr)
         return 2
     seconds = int(m.group(1)) * {"m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    groups = stats.totals(Home.resolve(args.home).log_db, time.time() - seconds, args.by)
+    if (url := _team_url(args)) is not None:  # team mode: the shared log in PostgreSQL
+        found: list[stats.Bucket] = []
+        if _team(lambda: found.extend(team.totals(url, time.time() - seconds, args.by))):
+            return 1
+        groups = found
+    else:
+        groups = stats.totals(Home.resolve(args.home).log_db, time.time() - seconds, args.by)
     if args.json:
         for g in groups:
             print(json.dumps(g.as_dict()))
@@ -391,7 +400,14 @@ def _stats(args: argparse.Namespace) -> int:
 
 def _logs(args: argparse.Namespace) -> int:
     db = Home.resolve(args.home).log_db
-    rows = read_recent(db, args.limit)
+    url = _team_url(args)
+    if url is not None and args.follow:
+        print("(--follow reads this replica's own log; without it, logs shows the whole team's)", file=sys.stderr)
+        url = None
+    found: list[RequestRecord] = []
+    if url is not None and _team(lambda: found.extend(team.recent(url, args.limit))):
+        return 1
+    rows = found if url is not None else read_recent(db, args.limit)
     if args.csv:
         writer = csv.writer(sys.stdout)  # the columns and empty fields of the log page's CSV export
         writer.writerow(LIGHT_FIELDS)
@@ -410,6 +426,21 @@ def _logs(args: argparse.Namespace) -> int:
             _print_rows(new, args.json, header=False)
     except KeyboardInterrupt:
         return 0
+
+
+def _team_url(args: argparse.Namespace) -> str | None:
+    """Team mode's database URL (``SWITCHBOARD_DATABASE_URL`` or ``state.database_url``), or ``None``."""
+    return team.database_url(resolve_config_path(Home.resolve(args.home), getattr(args, "config", None)))
+
+
+def _team(work: Callable[[], object]) -> int:
+    """Run a team-mode read; 1 (with the error, password masked) when the database cannot be used."""
+    try:
+        work()
+    except team.TeamUnavailable as exc:
+        print(f"switchboard: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

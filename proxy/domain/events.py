@@ -118,6 +118,15 @@ class BudgetThreshold:
     spent_usd: float
 
 
+@dataclass(frozen=True, slots=True)
+class StateEngineChanged:
+    """Team mode: a shared state engine (``redis``, ``postgresql``) became unreachable or came back."""
+
+    engine: str
+    up: bool
+    detail: str = ""
+
+
 GatewayEvent = (
     ServerStarted
     | ServerStopped
@@ -131,6 +140,7 @@ GatewayEvent = (
     | TargetHealthChanged
     | KeyFailing
     | BudgetThreshold
+    | StateEngineChanged
 )
 Callback = Callable[[Any], None]
 

@@ -40,7 +40,7 @@ from proxy.domain.events import (
 )
 from proxy.domain.exchange import Exchange
 from proxy.domain.records import RequestRecord
-from proxy.engine.hooks import ModelRequest, default_hooks
+from proxy.engine.hooks import Cache, Limits, ModelRequest, default_hooks
 from proxy.engine.hooks.base import ReportingAttempts
 from proxy.engine.loop_health import GcWatch, LagProbe, settle_heap
 from proxy.engine.metrics import Metrics
@@ -52,6 +52,8 @@ from proxy.routing.attempts import AttemptLoop, no_route_error
 from proxy.routing.health import HealthBoard, TargetHealth
 from proxy.routing.resolve import Attempt, Resolution
 from proxy.routing.simulate import Simulator
+from proxy.state.team import TeamState
+from proxy.state.urls import state_urls
 from proxy.storage.access_keys import AccessKeys, AccessKeyStore
 from proxy.storage.keychain import KeychainStore
 from proxy.storage.request_log import RequestLog
@@ -155,6 +157,8 @@ class Gateway:
         self.watcher = ConfigWatcher(self)
         self.health = HealthBoard(on_change=self._on_health_change)
         self.attempts = AttemptLoop(self.health, on_key_failing=self._on_key_failing)
+        self.team: TeamState | None = None
+        """Team mode's shared engines (Redis, PostgreSQL) while a state URL is set, else ``None``."""
         self.paused = False
         """Set from any thread (the tray's Pause): model requests get 503 ``paused`` until cleared."""
         self.config_lock = asyncio.Lock()
@@ -178,7 +182,14 @@ class Gateway:
         self.access_keys = await in_thread(self.access_store.load)
         await self.watcher.mark()
         self.request_log.retention_days = config.logging.retention_days
+        await self._start_team(config)
+        if self.team is not None and self.team.sync is not None:  # the team's access keys (PostgreSQL)
+            self.team.sync.on_keys = self._use_access_keys
+            await self.team.sync.seed_keys(await in_thread(self.access_store.infos))
+            self.access_keys = await self.team.sync.load_keys()
         await in_thread(self.request_log.start)
+        if self.team is not None:
+            await self.team.start(self.home.log_db, config.logging.retention_days, self.options.port)
         for start in self.hooks.start:  # e.g. budgets read this month's spend back from the log
             await start(config)
         self.snapshot = await in_thread(self.build_snapshot, config)
@@ -188,13 +199,45 @@ class Gateway:
                 url = await self.listener.start(config)
             except GatewayStartError:
                 self.request_log.close()
+                if self.team is not None:
+                    await self.team.stop()
                 raise
+        if self.team is not None and self.team.sync is not None:  # the team's config versions
+            if not self.config_in_memory:
+                self.team.sync.host = self
+                await self.team.sync.sync_config_at_start()
+            await self.team.sync.start()
         self.watcher.start()
         self.gc_watch.install()
         if self.options.own_process:
             settle_heap()  # what lives as long as the process is not walked by every full collection
         self.events.emit(ServerStarted(url))
         return url
+
+    async def _start_team(self, config: GatewayConfig) -> None:
+        """Team mode (a state URL set): reach the engines, then use the shared stores. Raises
+        ``GatewayStartError`` naming the setting. Without a state URL nothing changes."""
+        urls = state_urls(config.state)
+        if not urls.any:
+            return
+        team = TeamState(urls, config.state, self.events)
+        await team.connect()
+        self.team = team
+        team.register_metrics(self.metrics.registry)
+        board = team.health_board(on_change=self._on_health_change)
+        if board is not None:
+            self.health = self.attempts.health = board
+        for hook in self.hooks.all:
+            if isinstance(hook, Limits) and team.limits is not None:
+                hook.new_store = lambda: team.limits
+            elif isinstance(hook, Cache) and team.cache is not None:
+                hook.store = team.cache
+
+    def readiness(self) -> tuple[bool, dict[str, object]]:
+        """``/health``: ready unless a shared state engine is unreachable (each engine's state)."""
+        if self.team is None:
+            return True, {}
+        return self.team.ready, self.team.readiness()
 
     @property
     def config_in_memory(self) -> bool:
@@ -224,8 +267,22 @@ class Gateway:
 
     async def reload_access_keys(self) -> None:
         """Access keys were created or revoked: read them, and check requests against them now."""
+        if self.team is not None and self.team.sync is not None:  # new local keys join the team's
+            await self.team.sync.seed_keys(await in_thread(self.access_store.infos))
+            self._use_access_keys(await self.team.sync.load_keys())
+            return
         self.access_keys = await in_thread(self.access_store.load)
         self.refresh_listener()
+
+    def _use_access_keys(self, keys: AccessKeys) -> None:
+        self.access_keys = keys
+        self.refresh_listener()
+
+    def announce_config(self, version: Version) -> None:
+        """A config version took effect here: tell subscribers (and, in team mode, the team)."""
+        self.events.emit(ConfigApplied(version.number, version.author, version.summary))
+        if self.team is not None and self.team.sync is not None and version.author != "team":
+            self.team.sync.config_applied(version.author, version.summary)
 
     def refresh_listener(self) -> None:
         if self.listener is not None and self.snapshot is not None:
@@ -246,6 +303,9 @@ class Gateway:
         await in_thread(self.request_log.close)
         for stop in self.hooks.stop:  # e.g. the cache finishes its writes and closes
             await stop()
+        if self.team is not None:  # after the local log: the shipper sends its last rows
+            await self.team.stop()
+            self.team = None
         self.events.emit(ServerStopped())
 
     async def apply_config(self, config: GatewayConfig) -> None:
@@ -306,7 +366,7 @@ class Gateway:
                     await self.apply_config(previous)
                 raise
             self.applied_hash = version.sha256
-        self.events.emit(ConfigApplied(version.number, version.author, version.summary))
+        self.announce_config(version)
         return version
 
     def build_snapshot(self, config: GatewayConfig, previous: Snapshot | None = None) -> Snapshot:
@@ -404,6 +464,7 @@ class Gateway:
             "log": {"written": self.request_log.written, "dropped": self.request_log.dropped},
             "loop": {**self.lag.as_dict(), **self.gc_watch.as_dict()},
             "targets": self.health.snapshot(),
+            **({"state": self.team.readiness()} if self.team is not None else {}),
         }
 
     def emit_if_watched(self, event: GatewayEvent) -> None:

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from proxy.config.schema import GatewayConfig
-from proxy.config.store import ConfigStore
+from proxy.config.store import ConfigStore, Version
 from proxy.domain.errors import ConfigError, GatewayStartError
-from proxy.domain.events import ConfigApplied, ConfigRejected, GatewayEvents
+from proxy.domain.events import ConfigRejected, GatewayEvents
 from proxy.engine.snapshot import Snapshot
 from proxy.support.paths import Home
 from proxy.support.threads import in_thread
@@ -62,6 +62,8 @@ class Watched(Protocol):
     async def reload_access_keys(self) -> None: ...
     def record_if_new(self, config: GatewayConfig) -> str | None: ...
     async def apply_config(self, config: GatewayConfig) -> None: ...
+
+    def announce_config(self, version: Version) -> None: ...
 
 
 class ConfigWatcher:
@@ -181,7 +183,7 @@ class ConfigWatcher:
             return
         latest = await in_thread(gateway.store.latest)
         if latest is not None:
-            gateway.events.emit(ConfigApplied(latest.number, latest.author, latest.summary))
+            gateway.announce_config(latest)
 
 
 class _Changes:

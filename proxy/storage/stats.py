@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from proxy.storage.request_log import _connect_ro
 
@@ -86,36 +87,42 @@ def buckets(path: Path, since: float, bucket_seconds: float, group_by: GroupBy =
     if conn is None:
         return []
     column = {"route": "route", "provider": "provider", "none": "''"}[group_by]
-    out: dict[tuple[float, str], Bucket] = {}
     with contextlib.closing(conn):
         rows = conn.execute(
             f"SELECT started_at, {column}, status, attempts, cache, tokens_in, tokens_out, cost, cost_saved, "
             "latency_ms FROM requests WHERE started_at >= ? AND status != 'in_progress' ORDER BY started_at",
             (since,),
         )
-        for started, group, status, attempts, cache, t_in, t_out, cost, saved, latency in rows:
-            start = since + math.floor((started - since) / bucket_seconds) * bucket_seconds
-            key = (start, group or "")
-            bucket = out.get(key)
-            if bucket is None:
-                bucket = out[key] = Bucket(start, group or "")
-            bucket.requests += 1
-            if status in FAILED:
-                bucket.errors += 1
-            elif status == "rejected":
-                bucket.rejected += 1
-            elif status == "ok" and (attempts or 0) > 1:
-                bucket.fallbacks += 1
-            if cache == "hit":
-                bucket.cache_hits += 1
-            bucket.tokens_in += t_in or 0
-            bucket.tokens_out += t_out or 0
-            bucket.cost += cost or 0.0
-            if cost is not None:
-                bucket.priced += 1
-            bucket.cost_saved += saved or 0.0
-            if latency is not None and status == "ok":
-                bucket.latencies.append(latency)
+        return aggregate(rows, since, bucket_seconds)
+
+
+def aggregate(rows: Iterable[Sequence[Any]], since: float, bucket_seconds: float) -> list[Bucket]:
+    """Buckets from rows of (started_at, group, status, attempts, cache, tokens_in, tokens_out,
+    cost, cost_saved, latency_ms), oldest first (the team log in PostgreSQL reads the same columns)."""
+    out: dict[tuple[float, str], Bucket] = {}
+    for started, group, status, attempts, cache, t_in, t_out, cost, saved, latency in rows:
+        start = since + math.floor((started - since) / bucket_seconds) * bucket_seconds
+        key = (start, group or "")
+        bucket = out.get(key)
+        if bucket is None:
+            bucket = out[key] = Bucket(start, group or "")
+        bucket.requests += 1
+        if status in FAILED:
+            bucket.errors += 1
+        elif status == "rejected":
+            bucket.rejected += 1
+        elif status == "ok" and (attempts or 0) > 1:
+            bucket.fallbacks += 1
+        if cache == "hit":
+            bucket.cache_hits += 1
+        bucket.tokens_in += t_in or 0
+        bucket.tokens_out += t_out or 0
+        bucket.cost += cost or 0.0
+        if cost is not None:
+            bucket.priced += 1
+        bucket.cost_saved += saved or 0.0
+        if latency is not None and status == "ok":
+            bucket.latencies.append(latency)
     return [out[k] for k in sorted(out)]
 
 

@@ -10,6 +10,7 @@ from proxy.config.schema import GatewayConfig
 from proxy.config.schema import Limits as LimitsConfig
 from proxy.domain.events import BudgetThreshold, GatewayEvents
 from proxy.domain.exchange import Exchange
+from proxy.domain.pricing import cost_usd
 from proxy.domain.records import RequestRecord
 from proxy.engine.hooks.base import ModelRequest
 from proxy.engine.snapshot import Snapshot
@@ -44,7 +45,8 @@ class Limits:
         restart, and a start after a failed one counts it once); thresholds already crossed are
         not reported again."""
         self.store = self.new_store()
-        await in_thread(self._load_spend, config)
+        if not getattr(self.store, "shared", False):  # a shared store (Redis) keeps spend itself
+            await in_thread(self._load_spend, config)
         self.store.on_threshold = self._on_budget
 
     def on_request(
@@ -66,10 +68,18 @@ class Limits:
                 self.store.add_tokens(f"key:{record.client}", tokens)
             if record.route is not None:
                 self.store.add_tokens(f"route:{record.route}", tokens)
+            if getattr(self.store, "shared", False) and ex.price is not None:
+                # A shared store counts spend as the request ends, not once the log priced it: the
+                # other replicas see it a log batch sooner, so a budget overshoots by less.
+                cost = cost_usd(
+                    ex.price, record.tokens_in, record.tokens_out, record.tokens_cached, record.tokens_cache_write
+                )
+                if cost and (config := self.config()) is not None:
+                    self._count_spend(config, record.client, record.route, cost, record.started_at)
 
     def on_logged(self, record: RequestRecord) -> None:
         config = self.config()
-        if record.cost and config is not None:
+        if record.cost and config is not None and not getattr(self.store, "shared", False):
             self._count_spend(config, record.client, record.route, record.cost, record.started_at)
 
     def _count_spend(self, config: GatewayConfig, client: str | None, route: str | None, usd: float, at: float) -> None:

@@ -55,7 +55,16 @@ async def get_model(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """``{"status": "ok"}``. In team mode also each shared engine's state, and ``degraded`` while one
+    is unreachable: still 200, since the replica keeps serving (limits per replica, log rows
+    spooled) and every replica sees the same engines (failing them all would turn a degraded service
+    into an outage); ``?strict=1`` answers 503 then (a readiness probe that wants the engines)."""
+    ready, engines = request.app[GATEWAY].readiness()
+    if not engines:
+        return web.json_response({"status": "ok"})
+    strict = request.query.get("strict") in ("1", "true")
+    body = {"status": "ok" if ready else "degraded", "state": engines}
+    return web.json_response(body, status=503 if strict and not ready else 200, dumps=_dumps)
 
 
 async def metrics(request: web.Request) -> web.Response:
