@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from proxy.cli import connect as cli_connect
 from proxy.cli import keys as cli_keys
 from proxy.config.schema import GatewayConfig, config_json_schema, load_config
 from proxy.config.store import ConfigStore
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--url", help="gateway base URL (default: from the config)")
     status.add_argument("--json", action="store_true")
     cli_keys.add_parsers(sub, lambda p: _common(p, suppress=True))
+    cli_connect.add_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -156,6 +158,8 @@ def main(
         return _ab_promote(args)
     if args.command == "stats":
         return _stats(args)
+    if args.command == "connect":
+        return cli_connect.run(args)
     return 2
 
 
