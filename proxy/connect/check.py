@@ -58,10 +58,10 @@ def _error_text(status: int, raw: bytes) -> str:
     return str(message or raw[:200].decode("utf-8", "replace") or f"HTTP {status}")
 
 
-def _advice(status: int, model: str) -> str:
-    if status == 401:
+def _advice(status: int, model: str, raw: bytes) -> str:
+    if status == 401 and b"access key" in raw:  # Switchboard's own refusal, not a provider's
         return " Make a key in Settings → New key, then Update this tool."
-    if status == 404:
+    if status == 404 and b"Provider '" not in raw:  # no route, not an upstream's unknown model
         return f" No route takes {model!r}: Apply offers one, or add it on the Routing page."
     return ""
 
@@ -83,7 +83,8 @@ def _one(tool: ToolSetup, conn: Connection, model: str, timeout: float) -> str |
     finally:
         client.close()
     if response.status != 200:
-        return f"{model}: {response.status} {_error_text(response.status, raw)}.{_advice(response.status, model)}"
+        problem = _error_text(response.status, raw).rstrip(".")
+        return f"{model}: {response.status} {problem}.{_advice(response.status, model, raw)}"
     if body.get("stream"):
         if b"event: error" in raw:
             return f"{model}: the stream ended with an error: {raw.split(b'event: error', 1)[1][:200]!r}"

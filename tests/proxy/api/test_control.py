@@ -28,7 +28,7 @@ def control(tmp_path, monkeypatch):
 
 def test_exported_members():
     exported = {n for n in dir(api) if not n.startswith("_") and not isinstance(getattr(api, n), ModuleType)}
-    assert exported | {"dashboard"} == set(api.__all__)
+    assert exported | {"dashboard", "connect"} == set(api.__all__)
 
 
 @pytest.mark.parametrize("outcome", list(KeyOutcome))
