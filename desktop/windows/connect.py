@@ -239,7 +239,7 @@ class ConnectPage(QWidget):
         self.tools = self.service.setups(self.conn)
         self._label_tools()
         self.list.setCurrentRow(min(row, len(self.tools) - 1))
-        self.show_tool(self.list.currentRow())
+        self.show_tool(self.list.currentRow(), keep_status=True)  # a config change keeps what was said
         self.service.read_state()
 
     def out_of_date(self, tool: ToolSetup) -> list[str]:
@@ -286,7 +286,8 @@ class ConnectPage(QWidget):
         self.apply_button.setToolTip(tip if tool.config_path else "")
         if stale:
             self.status.setText(f"Out of date: {'; '.join(stale)}. Update writes the new settings (diff first).")
-        elif not keep_status:
+        elif not keep_status:  # another tool: a fresh start
+            self._said = {}
             self.status.setText("")
 
     def copy(self) -> None:

@@ -42,8 +42,15 @@ def _request(tool: ToolSetup, model: str) -> tuple[str, dict[str, object], dict[
         headers = {"anthropic-version": "2023-06-01", "x-app": "cli", "user-agent": "claude-cli (switchboard check)"}
         return "/v1/messages", body, headers
     if tool.check == "responses":
-        body = {"model": model, "input": [{"role": "user", "content": PROMPT}], "stream": False}
-        return "/v1/responses", body, {"user-agent": "codex_cli_rs (switchboard check)"}
+        body = {
+            "model": model,
+            "instructions": "You are Codex, a coding agent.",
+            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": PROMPT}]}],
+            "stream": True,
+            "store": False,
+            "parallel_tool_calls": False,
+        }
+        return "/v1/responses", body, {"user-agent": "codex_cli_rs (switchboard check)", "originator": "codex_cli_rs"}
     body = {"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 32, "stream": False}
     return "/v1/chat/completions", body, {"user-agent": f"{tool.id} (switchboard check)"}
 
@@ -86,9 +93,11 @@ def _one(tool: ToolSetup, conn: Connection, model: str, timeout: float) -> str |
         problem = _error_text(response.status, raw).rstrip(".")
         return f"{model}: {response.status} {problem}.{_advice(response.status, model, raw)}"
     if body.get("stream"):
-        if b"event: error" in raw:
-            return f"{model}: the stream ended with an error: {raw.split(b'event: error', 1)[1][:200]!r}"
-        if b"message_stop" not in raw:
+        end = b"message_stop" if tool.check == "messages" else b"response.completed"
+        if b"event: error" in raw or b"response.failed" in raw:
+            said = raw.split(b"error", 1)[1][:200].decode("utf-8", "replace")
+            return f"{model}: the stream ended with an error: {said}"
+        if end not in raw:
             return f"{model}: the stream ended before the answer was complete."
     return None
 
