@@ -21,6 +21,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,16 @@ BACKUP_SUFFIX = ".switchboard-backup"
 NO_FILE_MARK = b"switchboard: there was no file here\n"
 """Backup content meaning "the file did not exist": Restore removes the file."""
 STATE_FILE = "connect.json"
+
+
+LEGACY_BLOCK = re.compile(r"# >>> switchboard[^\n]*>>>\n.*?# <<< switchboard[^\n]*<<<\n?", re.S)
+"""The delimited sections earlier versions wrote into TOML/YAML files: taken out before editing."""
+
+
+def _legacy_free(text: str) -> str:
+    if "# >>> switchboard" not in text:
+        return text
+    return re.sub(r"\n{3,}", "\n\n", LEGACY_BLOCK.sub("", text)).strip("\n") + "\n"
 
 
 def _sha(data: bytes | str) -> str:
@@ -179,7 +190,7 @@ def plan(tool: ToolSetup, conn: Connection, state: ConnectState) -> Plan:
     """What Apply would change in ``tool``'s file, as a diff (blocking: the disk)."""
     path = _require(tool)
     before = _read(path)
-    after = _render(tool, _text(before, path))
+    after = _render(tool, _legacy_free(_text(before, path)))
     entry = state.get(tool.id)
     changed = backup_path(path).exists() and (entry is None or before is None or _sha(before) != entry.written)
     return Plan(tool, before, after, _diff(_text(before, path), after, path, conn.access_key), changed)
@@ -226,7 +237,7 @@ def _without_ours(tool: ToolSetup, current: bytes) -> str:
     backup = _read(backup_path(path))
     assert tool.fmt is not None
     original = _original(tool, backup) if backup is not None else Doc(tool.fmt, "", "")
-    doc = Doc(tool.fmt, _text(current, path), str(path))
+    doc = Doc(tool.fmt, _legacy_free(_text(current, path)), str(path))
     for owned in tool.owned:
         was: Any = original.current(owned)
         doc.give_back(owned, was)

@@ -262,3 +262,19 @@ def test_a_file_that_changed_while_the_diff_was_shown_is_not_written(tmp_path, s
     with pytest.raises(ConnectError, match="changed while the diff was shown"):
         apply(tool, CONN, state, expected=shown)
     assert tool.config_path.read_text() == AIDER + "pretty: false\n"
+
+
+def test_a_file_applied_by_an_earlier_version_is_cleaned_up(tmp_path, state):
+    """Earlier versions wrote a delimited section and kept a backup but no state: Restore takes the
+    section out and keeps the rest; Apply replaces it by Switchboard's keys."""
+    tool = tools(tmp_path)["aider"]
+    old = (
+        "dark-mode: true\n\n# >>> switchboard >>>\nopenai-api-base: http://127.0.0.1:4141/v1\n"
+        "model: openai/demo\n# <<< switchboard <<<\n"
+    )
+    write(tool, old)
+    tool.config_path.with_name(".aider.conf.yml.switchboard-backup").write_text("dark-mode: true\n")
+    shown = plan(tool, CONN, state)
+    assert shown.changed_since and ">>> switchboard" not in shown.after and "openai/smart" in shown.after
+    restore(tool, state)
+    assert tool.config_path.read_text() == "dark-mode: true\n"
