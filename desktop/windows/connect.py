@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services import GatewayBridge
+from desktop.widgets.guarded import ComboBox
 from proxy.api import mask
 from proxy.api.connect import (
     Applied,
@@ -77,8 +77,7 @@ class DiffDialog(QDialog):
         self.diff.setPlainText(plan.diff if plan.changes else "(the file is up to date: nothing to change)")
         layout.addWidget(self.diff, 1)
         self.route = QCheckBox()
-        self.route_target = QComboBox()
-        self.route_target.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # no change on a stray wheel event
+        self.route_target = ComboBox()  # no change on a stray wheel event
         self.route_note = QLabel()
         self.route_note.setWordWrap(True)
         self.offer: RouteOffer | None = None
@@ -99,14 +98,19 @@ class DiffDialog(QDialog):
             self.route_target.setVisible(len(routes) > 1)
             self.route.setChecked(True)
             self.route.setText(f"Also add the route {offer.route['name']!r} (opus, sonnet, haiku) to:")
-            self.route_note.setText(offer.description)
             self.offer = offer
+            self.route_target.currentTextChanged.connect(self._describe)
+            self._describe(offer.target)
         buttons = QDialogButtonBox()
         self.write_button = buttons.addButton("Write", QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _describe(self, target: str) -> None:
+        if self.offer is not None:
+            self.route_note.setText(self.offer.description.replace(f"to {self.offer.target}?", f"to {target}?"))
 
     def chosen_offer(self, retarget: RouteOffer | None) -> RouteOffer | None:
         """The route to add, if the box is ticked (``retarget``: the offer for another target)."""

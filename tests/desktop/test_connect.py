@@ -119,6 +119,7 @@ def test_claude_code_gets_its_route_and_check_answers_through_the_gateway(qtbot,
         assert "claude-sonnet-4-5-20250929" in dialog.route_note.text()
         assert dialog.route_target.currentText() == "fast"  # the default model
         dialog.route_target.setCurrentText("mine")  # the user's choice
+        assert dialog.route_note.text().endswith("sending them to mine?")
         assert '+    "ANTHROPIC_BASE_URL": "http://127.0.0.1:' in dialog.diff.toPlainText()
         dialog.write_button.click()
         settings = tmp_path / "user" / ".claude" / "settings.json"
