@@ -154,3 +154,26 @@ def test_without_an_access_key_the_page_says_so_and_links_to_settings(qtbot, mak
         bridge.access_keys.create("laptop")
     qtbot.waitUntil(lambda: bool(page.key), timeout=5000)
     assert not page.no_key.isVisibleTo(page) and "<your access key>" not in page.snippet.toPlainText()
+
+
+def test_a_key_change_marks_an_applied_tool_out_of_date(qtbot, secret_service, make_bridge, tmp_path, monkeypatch):
+    bridge, page = start(qtbot, make_bridge, tmp_path, monkeypatch, {"server": {"port": free_port()}})
+    monkeypatch.delenv("SWITCHBOARD_ACCESS_KEY")  # from now on the stored keys are the ones shown
+    for name in ("laptop", "desk"):
+        with qtbot.waitSignal(bridge.access_keys.created, timeout=15000):
+            bridge.access_keys.create(name)
+    with qtbot.waitSignal(bridge.access_keys.client_key_fetched, timeout=10000) as fetched:
+        bridge.access_keys.fetch_client_key()
+    first = fetched.args[0]
+    assert first and first != ACCESS_KEY
+    qtbot.waitUntil(lambda: page.key == first, timeout=5000)
+    select(page, "aider")
+    apply_through_the_dialog(qtbot, page)
+    qtbot.waitUntil(lambda: "Wrote" in page.status.text(), timeout=10000)
+    qtbot.waitUntil(page.restore_button.isEnabled, timeout=5000)
+    assert page.list.currentItem().text() == "aider"
+    with qtbot.waitSignal(bridge.access_keys.revoked, timeout=15000):  # the key Connect wrote is revoked
+        bridge.access_keys.revoke("laptop")
+    qtbot.waitUntil(lambda: page.key not in ("", first), timeout=10000)  # the page took the other key
+    qtbot.waitUntil(lambda: page.list.currentItem().text() == "aider — out of date", timeout=5000)
+    assert "the access key changed" in page.status.text() and page.apply_button.text() == "Update…"
