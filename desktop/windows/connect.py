@@ -134,6 +134,7 @@ class ConnectPage(QWidget):
         self.applied: dict[str, Applied] = {}
         """What Connect applied, per tool (read on a worker: the GUI thread never reads files)."""
         self.dialog: DiffDialog | None = None
+        self._planned_with: Connection | None = None
         self._said: dict[str, str] = {}
         """What the last Apply/Restore said, in parts: the file, the route."""
 
@@ -311,6 +312,7 @@ class ConnectPage(QWidget):
             return
         self.apply_button.setEnabled(False)
         self.status.setText(f"Reading {tool.config_path}…")
+        self._planned_with = conn  # what the diff shows is what is written, whatever changes meanwhile
         self.service.plan(tool, conn)
 
     def route_offer(self, tool: ToolSetup, target: str | None = None) -> RouteOffer | str | None:
@@ -342,7 +344,7 @@ class ConnectPage(QWidget):
         self.dialog.open()
 
     def _write(self, plan: Plan) -> None:
-        dialog, conn = self.dialog, self.conn
+        dialog, conn = self.dialog, self._planned_with
         if dialog is None or conn is None:
             return
         target = dialog.route_target.currentText()
