@@ -11,6 +11,7 @@ its :attr:`~GatewayBridge.status`; the pages reach everything else through its s
 ``bridge.dashboard`` the dashboard's aggregates
 ``bridge.playground`` streams to several models at once
 ``bridge.access_keys`` the access keys tools present, and the one this app sends
+``bridge.connect_tools`` Connect a tool: the diff, Apply, Restore, Check, what was applied
 ``bridge.activity``  recent requests and today's counts (the tray)
 ==================  =====================================================================
 

@@ -7,6 +7,7 @@ from PySide6.QtCore import QObject
 from desktop.services.access_keys import AccessKeysService
 from desktop.services.activity import Activity
 from desktop.services.config import ConfigService
+from desktop.services.connect import ConnectService
 from desktop.services.dashboard import DashboardService
 from desktop.services.lifecycle import GatewayLifecycle
 from desktop.services.playground import PlaygroundService
@@ -30,6 +31,7 @@ class GatewayBridge(GatewayLifecycle):
         self.log = RequestLogService(self)
         self.dashboard = DashboardService(self)
         self.access_keys = AccessKeysService(self)
+        self.connect_tools = ConnectService(self)
         self.playground = PlaygroundService(self, self.access_keys.read_client_key)
 
     def before_start(self) -> None:  # the start worker

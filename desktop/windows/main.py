@@ -104,6 +104,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(body)
         self.resize(900, 560)
         self.sidebar.currentRowChanged.connect(self._on_row)
+        connect_page = self.pages["Connect a tool"]
+        if isinstance(connect_page, ConnectPage):  # "Settings → New key" when there is no key to show
+            connect_page.settings_requested.connect(lambda: self.show_page("Settings"))
         self.sidebar.setCurrentRow(0)
 
     def _on_row(self, row: int) -> None:

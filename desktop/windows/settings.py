@@ -95,6 +95,7 @@ class SettingsPage(QWidget):
         bridge.config.answered.connect(self.on_saved)
         self._restarting = False  # saved while the gateway was down: it is starting with the change
         bridge.started.connect(self.on_started)
+        bridge.config_applied.connect(self._follow_endpoint)  # a port/host change: the endpoint follows
         bridge.start_failed.connect(self.on_start_failed)
         self.load()
         self.autostart_done.connect(self.on_autostart_done)
@@ -137,6 +138,10 @@ class SettingsPage(QWidget):
         else:
             self.saved.setText(f"Not saved, nothing was changed: {message}")
             self.load()
+
+    def _follow_endpoint(self, _number: int, _summary: str) -> None:
+        if self.bridge.base_url is not None:
+            self.endpoint.setText(f"{self.bridge.base_url}/v1")
 
     def on_started(self, url: str) -> None:
         self.endpoint.setText(f"{url}/v1")

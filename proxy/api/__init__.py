@@ -12,7 +12,7 @@ It sits on top of the layers (above ``proxy.cli`` and ``proxy.host``); nothing i
 imports it.
 """
 
-from proxy.api import dashboard
+from proxy.api import connect, dashboard
 from proxy.api.control import GatewayControl, for_people
 from proxy.api.results import (
     AccessKeyRow,
@@ -81,6 +81,7 @@ __all__ = [
     "for_people",
     # read models
     "dashboard",
+    "connect",
     "Bucket",
     "RequestRecord",
     "IN_PROGRESS",

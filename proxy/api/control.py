@@ -49,7 +49,11 @@ class GatewayControl:
     def __init__(self, options: GatewayOptions | None = None) -> None:
         self._thread = GatewayThread(options)
         gateway = self._thread.gateway
-        self.paths = StatePaths(config_file=gateway.config_path, log_db=gateway.home.log_db)
+        self.paths = StatePaths(
+            config_file=gateway.config_path,
+            log_db=gateway.home.log_db,
+            connect_state=gateway.home.data_dir / "connect.json",
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 

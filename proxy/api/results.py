@@ -86,6 +86,8 @@ class StatePaths:
 
     config_file: Path
     log_db: Path
+    connect_state: Path | None = None
+    """The tools Connect applied (``connect.json`` in the data dir)."""
 
 
 @dataclass(frozen=True, slots=True)

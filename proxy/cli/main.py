@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from proxy.cli import config_cmds, conventions
+from proxy.cli import connect as cli_connect
 from proxy.cli import importers as cli_import
 from proxy.cli import keys as cli_keys
 from proxy.cli import launch as cli_launch
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     conventions.add_parsers(sub, lambda p: _common(p, suppress=True))
     cli_launch.add_parser(sub, lambda p: _common(p, suppress=True))
     cli_import.add_parser(sub, lambda p: _common(p, suppress=True))
+    cli_connect.add_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -183,6 +185,8 @@ def main(
         return cli_launch.run_launch(args)
     if args.command == "import":
         return cli_import.run_import(args)
+    if args.command == "connect":
+        return cli_connect.run(args)
     return 2
 
 

@@ -367,8 +367,9 @@ class GatewayThread:
         shown. Blocking (the keychain may be slow): call it from a worker thread."""
         value = os.environ.get(ACCESS_KEY_ENV) or ""  # replaces the stored keys for this run
         gateway = self.gateway
-        if not value and gateway.created_access_key is not None:  # made by this start, maybe not kept
-            value = gateway.created_access_key[0]
+        made = gateway.created_access_key  # made by this start, maybe not kept; unless revoked since
+        if not value and made is not None and any(k.name == DEFAULT_NAME for k in gateway.access_store.infos()):
+            value = made[0]
         if not value:
             names = [DEFAULT_NAME] + [k.name for k in gateway.access_store.infos() if k.name != DEFAULT_NAME]
             value = next((v for v in map(gateway.access_store.reveal, names) if v), "")

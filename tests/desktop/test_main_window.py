@@ -67,13 +67,16 @@ def test_apply_and_restore_run_off_the_gui_thread(qtbot, started, home) -> None:
         started.access_keys.fetch_client_key()
     page.list.setCurrentRow([t.id for t in page.tools].index("aider"))
     assert page.apply_button.isVisible() is False or page.apply_button.isVisibleTo(page)
-    with qtbot.waitSignal(page.file_done, timeout=10000) as done:
-        page.apply_button.click()
+    service = started.connect_tools
+    page.apply_button.click()  # the diff is read on a worker, then shown before anything is written
+    qtbot.waitUntil(lambda: page.dialog is not None and page.dialog.isVisible(), timeout=10000)
+    with qtbot.waitSignal(service.applied, timeout=10000) as done:
+        page.dialog.write_button.click()
     assert done.args[1] is True
     config = home / ".aider.conf.yml"
     assert ACCESS_KEY in config.read_text()
-    qtbot.waitUntil(page.restore_button.isEnabled, timeout=5000)  # the backup's existence is read off-thread
-    with qtbot.waitSignal(page.file_done, timeout=10000) as done:
+    qtbot.waitUntil(page.restore_button.isEnabled, timeout=5000)  # what was applied is read off-thread
+    with qtbot.waitSignal(service.restored, timeout=10000) as done:
         page.restore_button.click()
     assert done.args[1] is True and not config.exists()
 

@@ -28,7 +28,7 @@ def control(tmp_path, monkeypatch):
 
 def test_exported_members():
     exported = {n for n in dir(api) if not n.startswith("_") and not isinstance(getattr(api, n), ModuleType)}
-    assert exported | {"dashboard"} == set(api.__all__)
+    assert exported | {"dashboard", "connect"} == set(api.__all__)
 
 
 @pytest.mark.parametrize("outcome", list(KeyOutcome))
@@ -102,3 +102,15 @@ def test_access_keys_and_the_log_are_read_models(secret_service, control, monkey
     assert [r.route for r in page] == ["demo"] and page[0].request_body is None
     data = control.dashboard("day", control.status().config)
     assert data.total.requests == 1
+
+
+def test_the_app_stops_sending_a_revoked_first_run_key(secret_service, control, monkeypatch):
+    """The key made by this start is the app's own until it is revoked; then another kept one is."""
+    monkeypatch.delenv("SWITCHBOARD_ACCESS_KEY")
+    control.start(15)
+    first = control.client_access_key()
+    assert first and [k.name for k in control.access_keys()] == ["default"]
+    other = control.create_access_key("laptop").value
+    assert control.client_access_key() == first
+    assert control.revoke_access_key("default")
+    assert control.client_access_key() == other
