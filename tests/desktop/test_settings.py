@@ -88,14 +88,14 @@ def failed_launch(qtbot, make_bridge, tmp_path, config_file, busy_port, monkeypa
     good = free_port()
     config_file.write_text(json.dumps({"server": {"port": good}}))
     first = make_bridge(file_options(tmp_path, config_file, monkeypatch))
-    with qtbot.waitSignal(first.started, timeout=10000):
+    with qtbot.waitSignal(first.started, timeout=30000):
         first.start()
     first.stop(10, block=True)
     config_file.write_text(json.dumps({"server": {"port": busy_port}}))  # edited by hand, say
     bridge = make_bridge(file_options(tmp_path, config_file, monkeypatch))
     window = StatusWindow(bridge, has_tray=True)
     qtbot.addWidget(window)
-    with qtbot.waitSignal(bridge.start_failed, timeout=10000):
+    with qtbot.waitSignal(bridge.start_failed, timeout=30000):
         bridge.start()
     return bridge, window, good
 
