@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from proxy.config.schema import StateConfig, load_config
+from proxy.config.schema import load_config
+from proxy.config.state import StateConfig
 from proxy.domain.errors import ConfigError
 from proxy.domain.records import RequestRecord
 from proxy.state.urls import safe_url, scrub, state_urls

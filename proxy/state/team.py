@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from proxy.config.schema import StateConfig
+from proxy.config.state import StateConfig
 from proxy.domain.errors import GatewayStartError
 from proxy.domain.events import GatewayEvents, StateEngineChanged
 from proxy.state.urls import DATABASE_ENV, REDIS_ENV, StateUrls, safe_url, scrub

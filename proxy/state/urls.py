@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from proxy.config.schema import StateConfig
+from proxy.config.state import StateConfig
 
 REDIS_ENV = "SWITCHBOARD_REDIS_URL"
 DATABASE_ENV = "SWITCHBOARD_DATABASE_URL"
