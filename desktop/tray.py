@@ -23,6 +23,10 @@ from proxy.api import RequestRecord
 TrayState = Literal["starting", "running", "error", "stopping"]
 RECENT_SHOWN = 5
 NOTICE_MS = 2500
+NO_KEY_SHOWN = (
+    "The access key cannot be shown again: no keychain keeps it on this computer. "
+    "Make a new one in Settings → Access keys (New key), copy it, and give it to your tools."
+)
 
 
 def menu_text(text: str, limit: int = 60) -> str:
@@ -276,11 +280,11 @@ class TrayIcon(QSystemTrayIcon):
         self._copy_key_asked = False
         if value:
             self.copy("Access key", value)
-        else:
+        else:  # no keychain kept it: the way on is a new key, made where the user can see it
             self.showMessage(
                 "Switchboard",
-                "No keychain keeps the access key here, so it cannot be shown again. "
-                "Make a new one with: switchboard access-key new NAME",
+                NO_KEY_SHOWN,
                 QSystemTrayIcon.MessageIcon.Warning,
                 8000,
             )
+            self.page_requested.emit("Settings")
