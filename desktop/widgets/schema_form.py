@@ -330,6 +330,11 @@ def _field_label(model: type[BaseModel], loc: tuple[int | str, ...], labels: dic
     path = ".".join(names)
     if path in labels:
         return labels[path]
+    info = _field_at(model, names)
+    return None if info is None else _title(info, names[-1])
+
+
+def _field_at(model: type[BaseModel], names: list[str]) -> FieldInfo | None:
     node: Any = model
     info: FieldInfo | None = None
     for name in names:
@@ -340,7 +345,7 @@ def _field_label(model: type[BaseModel], loc: tuple[int | str, ...], labels: dic
             return None
         info = node.model_fields[name]
         node = info.annotation
-    return None if info is None else _title(info, names[-1])
+    return info
 
 
 def _bounds_words(info_ctx: dict[str, Any]) -> str:
@@ -375,7 +380,13 @@ def plain_problems(exc: ValidationError, model: type[BaseModel], labels: dict[st
             words = PATTERN_WORDS.get(str(ctx.get("pattern")), "it has characters that are not allowed")
             line = f"{what} is not valid: {words}." if err.get("input") else f"{what} cannot be empty."
         elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-            line = f"{what} must be {_bounds_words(ctx)}."
+            info = _field_at(model, [str(p) for p in loc if not isinstance(p, int)])
+            rules = dict(ctx)
+            for rule in info.metadata if info is not None else ():  # the whole range, not only the side crossed
+                for bound in ("ge", "gt", "le", "lt"):
+                    if hasattr(rule, bound):
+                        rules.setdefault(bound, getattr(rule, bound))
+            line = f"{what} must be {_bounds_words(rules)}."
         elif kind in ("int_parsing", "float_parsing", "int_type", "float_type"):
             line = f"{what} must be a number."
         else:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import time
 
 from pydantic import ValidationError
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -77,6 +79,13 @@ class ProvidersPage(QWidget):
         self.tree.setHeaderLabels(["Provider", "Kind", "Base URL", "Key", "Status"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAccessibleName("Providers")
+        # the Base URL takes what is left, elided; Key and Status always show (no sideways scroll at 900×600)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.test_button = QPushButton("Test key")
         self.models_button = QPushButton("Fetch models")
         self.enable_button = QPushButton("Disable")
@@ -252,8 +261,6 @@ class ProvidersPage(QWidget):
             self.tree.addTopLevelItem(item)
             if p.id == current:
                 self.tree.setCurrentItem(item)
-        for column in range(4):
-            self.tree.resizeColumnToContents(column)
         self.on_selection()
         self._show_offers()
 
