@@ -520,6 +520,7 @@ class FirstRunWizard(QWizard):
             self.addPage(page)
         self.done_page.connect_requested.connect(self.accept)
         self.setButtonText(QWizard.WizardButton.FinishButton, "Finish: connect a tool")
+        self.setMinimumSize(640, 540)  # the last page and the no-keychain help fit without overlapping
 
     def accept(self) -> None:
         """Finish (or "Connect a tool…"): the main window opens where the next step is."""
