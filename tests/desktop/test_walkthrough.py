@@ -110,6 +110,9 @@ def test_demo_path(display, tmp_path) -> None:
     assert report["ok"], report
     assert report["actions"] <= 6
     assert report["answer"].startswith("✓ demo/echo answered in ")
+    # trayer's panel is tinted #404040: the icon's ink was chosen from the panel's own pixels
+    assert report["panel_lightness"] is not None and report["panel_lightness"] < 128, report
+    assert report["tray_on_dark_panel"] is True
 
 
 def test_custom_provider_then_claude_code(display, tmp_path) -> None:

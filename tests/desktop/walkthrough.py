@@ -143,7 +143,17 @@ def demo_path(shots: Path | None) -> dict[str, Any]:
     walk.next()  # → the proof: a real request through the gateway
     answer = walk.answered()
     walk.shot("wizard-4", wizard)
-    report = walk.report("demo", answer=answer, ok=answer.startswith("✓"))
+    tray = walk.app.tray
+    walk.wait(lambda: not tray.geometry().isEmpty(), 10, "the tray icon to dock")
+    tray.set_state(tray.state, tray.error)  # reads the panel behind the docked icon
+    panel = tray.panel_color()
+    report = walk.report(
+        "demo",
+        answer=answer,
+        ok=answer.startswith("✓"),
+        panel_lightness=None if panel is None else panel.lightness(),
+        tray_on_dark_panel=tray.on_dark_panel,
+    )
     walk.quit()
     return report
 
