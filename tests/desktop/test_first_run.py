@@ -32,6 +32,7 @@ def test_just_try_it_reaches_the_endpoint_and_connect_a_tool(qtbot, started) -> 
     assert wizard.currentPage() is wizard.done_page
     assert wizard.done_page.endpoint.text() == f"{started.base_url}/v1"
     assert '"demo"' in wizard.done_page.summary.text()
+    assert proved(qtbot, wizard).startswith("✓")
     with qtbot.waitSignal(wizard.connect_requested):
         wizard.done_page.connect_button.click()
 
@@ -45,6 +46,13 @@ def test_a_provider_needs_its_key_before_next(qtbot, started) -> None:
     assert not page.isComplete()
     page.key.setText("sk-first-run-key-0123456789abcdef")
     assert page.isComplete()
+
+
+def proved(qtbot, wizard: FirstRunWizard) -> str:
+    """The last page's answer to its own test request (wait for it: it runs on a worker)."""
+    answer = wizard.done_page.answer
+    qtbot.waitUntil(lambda: answer.text().startswith(("✓", "✗")), timeout=15000)
+    return answer.text()
 
 
 def chat(base_url: str, model: str) -> dict:
@@ -66,6 +74,7 @@ def test_just_try_it_ends_with_a_working_request(qtbot, started) -> None:
     endpoint = wizard.done_page.endpoint.text().removesuffix("/v1")
     reply = chat(endpoint, model)  # what the last page tells the user to use, as a tool would
     assert reply["model"] and "hello from the tray" in reply["choices"][0]["message"]["content"]
+    assert proved(qtbot, wizard).startswith("✓")
 
 
 def test_a_provider_key_is_saved_tested_and_used(qtbot, secret_service, started) -> None:
@@ -91,6 +100,7 @@ def test_a_provider_key_is_saved_tested_and_used(qtbot, secret_service, started)
         wizard.model_page.model.setCurrentText("custom/gpt-4.1")
         wizard.next()
         assert '"custom/gpt-4.1"' in wizard.done_page.summary.text()
+        assert proved(qtbot, wizard).startswith("✓ custom/gpt-4.1 answered in ")
 
         reply = chat(started.base_url, "custom/gpt-4.1")  # through the gateway to the fake
         assert reply["model"].startswith("gpt-4.1")
@@ -116,6 +126,7 @@ def test_a_server_on_this_computer_is_offered(qtbot, started) -> None:
         qtbot.waitUntil(lambda: wizard.currentPage() is wizard.model_page, timeout=20000)
         qtbot.waitUntil(lambda: wizard.model_page.model.currentText() == "ollama/llama3.2", timeout=20000)
         wizard.next()
+        assert proved(qtbot, wizard).startswith("✓ ollama/llama3.2 answered in ")
         reply = chat(started.base_url, "ollama/llama3.2")
         assert reply["choices"][0]["message"]["content"] and ollama.requests[-1].path == "/v1/chat/completions"
 
