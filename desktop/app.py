@@ -23,6 +23,7 @@ from desktop.resources import app_icon
 from desktop.services import GatewayBridge
 from desktop.single_instance import SingleInstance
 from desktop.tray import TrayIcon
+from desktop.widgets.placement import Placement
 from desktop.windows.first_run import FirstRunWizard
 from desktop.windows.main import MainWindow
 from desktop.windows.status import StatusWindow
@@ -48,6 +49,8 @@ class TrayApp(QObject):
         self.tray = TrayIcon(self.bridge)
         self.window = StatusWindow(self.bridge, has_tray=self.has_tray)
         self.main = MainWindow(self.bridge)
+        self.placement = Placement(self.main, Home.resolve(options.home).cache_dir / "window.json")
+        self.placement.restore()  # where it was last time, moved onto a screen that exists now
         self.tray.page_requested.connect(self.main.show_page)
         self.notifier = Notifier()
         self.last_notice: Notice | None = None

@@ -12,8 +12,8 @@ import sys
 from datetime import datetime
 from typing import Any, Literal
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCursor, QGuiApplication
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QCursor, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from desktop.resources import IconState, tray_icon
@@ -23,6 +23,10 @@ from proxy.api import RequestRecord
 TrayState = Literal["starting", "running", "error", "stopping"]
 RECENT_SHOWN = 5
 NOTICE_MS = 2500
+NO_KEY_SHOWN = (
+    "The access key cannot be shown again: no keychain keeps it on this computer. "
+    "Make a new one in Settings → Access keys (New key), copy it, and give it to your tools."
+)
 
 
 def menu_text(text: str, limit: int = 60) -> str:
@@ -53,6 +57,20 @@ def details(record: RequestRecord) -> str:
     if record.error:
         lines.append(f"Error: {record.error[:200]}")
     return "\n".join(lines)
+
+
+def panel_is_dark(sampled: QColor | None, scheme: Qt.ColorScheme, platform: str = sys.platform) -> bool:
+    """Whether the panel the icon sits on is dark: its own pixels where they could be read (the
+    tray's background on X11), else the desktop's colour scheme, else the usual panel of the OS
+    (Linux panels are mostly dark). Never the app's theme: a dark app on a light panel still gets
+    dark ink."""
+    if sampled is not None and sampled.isValid():
+        return sampled.lightness() < 128
+    if scheme == Qt.ColorScheme.Dark:
+        return True
+    if scheme == Qt.ColorScheme.Light:
+        return False
+    return platform.startswith("linux")
 
 
 class TrayIcon(QSystemTrayIcon):
@@ -107,9 +125,27 @@ class TrayIcon(QSystemTrayIcon):
         self.state, self.error = state, error
         running = state == "running" and not self.bridge.paused
         self.icon_state: IconState = "running" if running else "error" if state == "error" else "paused"
-        self.setIcon(tray_icon(self.icon_state))
+        self.on_dark_panel = panel_is_dark(self.panel_color(), QGuiApplication.styleHints().colorScheme())
+        self.setIcon(tray_icon(self.icon_state, dark=self.on_dark_panel))
         self.update_tooltip()
         self._refresh_menu()
+
+    def panel_color(self) -> QColor | None:
+        """The panel's colour behind the icon, read from the screen where the tray says where the
+        icon is (X11 docks report it; a 1-pixel border of a small area: quick), else ``None``."""
+        where = self.geometry()
+        if where.isEmpty() or QGuiApplication.platformName() != "xcb":
+            return None
+        screen = QGuiApplication.screenAt(where.center())
+        if screen is None:
+            return None
+        image = screen.grabWindow(0, where.x(), where.y(), where.width(), where.height()).toImage()
+        if image.isNull():
+            return None
+        w, h = image.width(), image.height()
+        corners = [image.pixelColor(x, y) for x, y in ((0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1))]
+        lightness = sum(c.lightness() for c in corners) // len(corners)
+        return QColor.fromHsl(0, 0, lightness)
 
     def _refresh_menu(self) -> None:
         if not self.menu.isVisible():
@@ -276,11 +312,11 @@ class TrayIcon(QSystemTrayIcon):
         self._copy_key_asked = False
         if value:
             self.copy("Access key", value)
-        else:
+        else:  # no keychain kept it: the way on is a new key, made where the user can see it
             self.showMessage(
                 "Switchboard",
-                "No keychain keeps the access key here, so it cannot be shown again. "
-                "Make a new one with: switchboard access-key new NAME",
+                NO_KEY_SHOWN,
                 QSystemTrayIcon.MessageIcon.Warning,
                 8000,
             )
+            self.page_requested.emit("Settings")

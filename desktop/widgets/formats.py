@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 
 from desktop.widgets.chart import short_number
 
@@ -48,3 +50,24 @@ def percent(fraction: float) -> str:
     if fraction == 0:
         return "0%"
     return f"{fraction * 100:.1f}%" if fraction < 0.1 else f"{fraction * 100:.0f}%"
+
+
+_QUOTED_MESSAGE = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def provider_words(message: str) -> str:
+    """What a provider said, for people: the ``message`` inside an error body such as
+    ``key rejected (401): {"error": {"message": "Incorrect API key provided", ...}}`` (even when
+    the body was clipped), as ``Incorrect API key provided (HTTP 401).``; other text as it is."""
+    head, sep, body = message.partition(": ")
+    status = re.search(r"\b([1-5]\d\d)\b", head) if sep else None
+    found = _QUOTED_MESSAGE.search(body) if sep else None
+    if found is None:
+        text = message.strip()
+        return text if text.endswith(".") else f"{text}."
+    try:
+        said = json.loads(f'"{found.group(1)}"')
+    except ValueError:
+        said = found.group(1)
+    said = " ".join(str(said).split()).rstrip(".")
+    return f"{said} (HTTP {status.group(1)})." if status else f"{said}."

@@ -8,8 +8,10 @@ every page and fails on a plain one.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QWheelEvent
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QValidator, QWheelEvent
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSlider, QSpinBox, QTabBar, QTabWidget, QWidget
 
 
@@ -29,16 +31,45 @@ class WheelGuard:
             event.ignore()  # to the scroll area around it
 
 
-class SpinBox(WheelGuard, QSpinBox):
+class RangeGuard:
+    """Mixin for number boxes: a number typed outside the range is not clamped or dropped in
+    silence. The box lets it be typed, says so with ``out_of_range(text)``, and keeps its last
+    valid value when editing ends (Qt's "correct to previous value")."""
+
+    def validate(self, text: str, pos: int) -> Any:
+        assert isinstance(self, (QSpinBox, QDoubleSpinBox))
+        state, fixed, where = super().validate(text, pos)  # type: ignore[misc]  # the Qt class after this mixin
+        if state == QValidator.State.Invalid:
+            bare = text.removeprefix(self.prefix()).removesuffix(self.suffix()).strip().replace(",", "")
+            try:
+                float(bare)
+            except ValueError:
+                return state, fixed, where
+            self.out_of_range.emit(bare)  # type: ignore[union-attr]  # each class declares it
+            return QValidator.State.Intermediate, text, pos
+        return state, fixed, where
+
+
+class SpinBox(WheelGuard, RangeGuard, QSpinBox):
+    """Signals: out_of_range(str): the user typed this number, outside the box's range."""
+
+    out_of_range = Signal(str)
+
     def __init__(self) -> None:
         super().__init__()
         self._guard()
+        self.setCorrectionMode(QSpinBox.CorrectionMode.CorrectToPreviousValue)
 
 
-class DoubleSpinBox(WheelGuard, QDoubleSpinBox):
+class DoubleSpinBox(WheelGuard, RangeGuard, QDoubleSpinBox):
+    """Signals: out_of_range(str): the user typed this number, outside the box's range."""
+
+    out_of_range = Signal(str)
+
     def __init__(self) -> None:
         super().__init__()
         self._guard()
+        self.setCorrectionMode(QDoubleSpinBox.CorrectionMode.CorrectToPreviousValue)
 
 
 class ComboBox(WheelGuard, QComboBox):

@@ -18,13 +18,14 @@ focus (:mod:`desktop.widgets.guarded`), so scrolling a long form never changes a
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin
 
 import annotated_types
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
@@ -108,6 +109,8 @@ class SchemaForm(QObject):
     """
 
     edited = Signal()
+    refused = Signal(str)
+    """A value was refused, in words (a number out of range: the box keeps its last good value)."""
 
     def __init__(
         self, model: type[BaseModel], parent: QObject | None = None, hints: dict[str, str] | None = None
@@ -175,6 +178,17 @@ class SchemaForm(QObject):
         if optional:
             box.setSpecialValueText(unset or "unset")
         box.valueChanged.connect(self._changed)
+
+        def refuse(typed: str) -> None:
+            name = self.label(box)
+            lowest = span.low if isinstance(box, QDoubleSpinBox) else int(span.low)
+            highest = span.high if isinstance(box, QDoubleSpinBox) else int(min(span.high, INT_MAX))
+            self.refused.emit(
+                f"“{name}” must be from {_number(lowest)} to {_number(highest)}: {typed} is out of range, "
+                "so it was not taken."
+            )
+
+        box.out_of_range.connect(refuse)
 
         def show(value: Any) -> None:
             shown = low if value is None else value / scale
@@ -283,3 +297,109 @@ def put_paths(data: dict[str, Any], values: dict[str, Any]) -> None:
         for part in parents:
             node = node.setdefault(part, {})
         node[name] = value
+
+
+# -- errors in plain words ---------------------------------------------------------------------
+
+PATTERN_WORDS = {
+    r"^[a-z0-9][a-z0-9_.-]{0,63}$": (
+        "use lowercase letters, digits, dots, dashes or underscores (up to 64), starting with a letter or digit"
+    ),
+    r"^\S+$": "it cannot contain spaces",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and _, not starting with a digit",
+}
+"""What the schema's patterns mean, for people."""
+
+_CROSS_FIELD = [
+    (
+        re.compile(r"duplicate route name '(?P<x>[^']*)'"),
+        "There is already a route named “{x}”: give this one another name.",
+    ),
+    (re.compile(r"duplicate provider id '(?P<x>[^']*)'"), "There is already a provider named “{x}”."),
+    (re.compile(r"unknown provider '(?P<x>[^']*)'"), "There is no provider named “{x}”."),
+    (re.compile(r"no route named '(?P<x>[^']*)'"), "There is no route named “{x}”."),
+]
+
+
+def _number(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _field_label(model: type[BaseModel], loc: tuple[int | str, ...], labels: dict[str, str]) -> str | None:
+    names = [str(p) for p in loc if not isinstance(p, int)]
+    path = ".".join(names)
+    if path in labels:
+        return labels[path]
+    info = _field_at(model, names)
+    return None if info is None else _title(info, names[-1])
+
+
+def _field_at(model: type[BaseModel], names: list[str]) -> FieldInfo | None:
+    node: Any = model
+    info: FieldInfo | None = None
+    for name in names:
+        node = _without_none(node)
+        if get_origin(node) is list:
+            node = get_args(node)[0]
+        if not (isinstance(node, type) and issubclass(node, BaseModel)) or name not in node.model_fields:
+            return None
+        info = node.model_fields[name]
+        node = info.annotation
+    return info
+
+
+def _bounds_words(info_ctx: dict[str, Any]) -> str:
+    low = info_ctx.get("ge", info_ctx.get("gt"))
+    high = info_ctx.get("le", info_ctx.get("lt"))
+    if low is not None and high is not None:
+        return f"from {_number(low)} to {_number(high)}"
+    if low is not None:
+        return f"{'more than' if 'gt' in info_ctx else 'at least'} {_number(low)}"
+    return f"{'less than' if 'lt' in info_ctx else 'at most'} {_number(high)}"
+
+
+def plain_problems(exc: ValidationError, model: type[BaseModel], labels: dict[str, str] | None = None) -> list[str]:
+    """One sentence per problem in ``exc`` (raised validating ``model``), naming the field by its
+    label (``labels`` by path, else the schema's title) instead of a path, and saying what is
+    allowed in words instead of a regex."""
+    labels = labels or {}
+    lines: list[str] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not str(p).startswith("function-"))
+        label = _field_label(model, loc, labels) if loc else None
+        kind, ctx = err["type"], err.get("ctx") or {}
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        what = f"“{label}”" if label else "This value"
+        if kind == "missing":
+            line = f"{what} is needed."
+        elif kind == "string_too_short" and ctx.get("min_length") == 1:
+            line = f"{what} cannot be empty."
+        elif kind == "string_too_long":
+            line = f"{what} is too long: at most {_number(ctx.get('max_length'))} characters."
+        elif kind == "string_pattern_mismatch":
+            words = PATTERN_WORDS.get(str(ctx.get("pattern")), "it has characters that are not allowed")
+            line = f"{what} is not valid: {words}." if err.get("input") else f"{what} cannot be empty."
+        elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+            info = _field_at(model, [str(p) for p in loc if not isinstance(p, int)])
+            rules = dict(ctx)
+            for rule in info.metadata if info is not None else ():  # the whole range, not only the side crossed
+                for bound in ("ge", "gt", "le", "lt"):
+                    if hasattr(rule, bound):
+                        rules.setdefault(bound, getattr(rule, bound))
+            line = f"{what} must be {_bounds_words(rules)}."
+        elif kind in ("int_parsing", "float_parsing", "int_type", "float_type"):
+            line = f"{what} must be a number."
+        else:
+            line = ""
+            for pattern, words in _CROSS_FIELD:
+                found = pattern.search(msg)
+                if found:
+                    line = words.format(**found.groupdict())
+                    break
+            if not line:
+                msg = re.sub(r"^[\w.\[\]\"]+: ", "", msg)  # a cross-field check's own path
+                msg = msg[:1].upper() + msg[1:]
+                line = f"{what}: {msg}" if label else msg
+                line = line if line.endswith(".") else f"{line}."
+        lines.append(line)
+    return lines

@@ -110,9 +110,16 @@ def _table() -> QTableWidget:
     table.setShowGrid(False)
     table.setFrameShape(QFrame.Shape.NoFrame)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column in range(1, len(TABLE_COLUMNS)):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    # every column shares the width (no sideways scroll at 900×600); a clipped heading has its tooltip
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    header.setMinimumSectionSize(36)
+    header.setTextElideMode(Qt.TextElideMode.ElideRight)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    for column, title in enumerate(TABLE_COLUMNS):
+        heading = table.horizontalHeaderItem(column)
+        if heading is not None:
+            heading.setToolTip(title)
     table.setMinimumHeight(170)
     return table
 

@@ -1,17 +1,27 @@
 """The first-run wizard: welcome, pick a provider (or just try the built-in demo), paste its key,
-pick the model tools should use, then the endpoint to copy and the way to "Connect a tool".
+pick the model tools should use, then proof that it works: a real request through the gateway to
+that model, its answer and time, the endpoint and the access key to copy. Finish opens the main
+window at "Connect a tool", the next step.
 
 Shown once, on the first start (when Switchboard had no config of its own yet). Saving the
 provider goes through the bridge like the Providers page does: the key goes to the OS keychain,
 the config is saved as a version and applied; the wizard waits for the answer without blocking.
+Without a keychain the key can live in an environment variable instead: the page shows the exact
+line for the user's shell and never drops the pasted key without saying so. The chosen model
+becomes the config's ``default_route`` (a route named ``default`` when it is a provider's model),
+saved as a config version, so the tray's Models menu shows it.
 """
 
 from __future__ import annotations
+
+import os
+from typing import Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -25,8 +35,16 @@ from PySide6.QtWidgets import (
 
 from desktop.resources import app_icon
 from desktop.services import GatewayBridge
+from desktop.services.shell import ENV_NAME, env_line
+from desktop.widgets.formats import provider_words
 from desktop.widgets.guarded import ComboBox
-from proxy.api import PRESETS, KeyTestResult, LocalServer, ProviderConfig, validation_problems
+from desktop.widgets.schema_form import plain_problems
+from proxy.api import PRESETS, KeyTestResult, LocalServer, ProviderConfig, RouteTestResult, mask
+
+NO_KEYCHAIN = "No OS keychain"
+"""How the gateway's answer to saving a key starts when there is no keychain to keep it."""
+DEFAULT_ROUTE = "default"
+"""The route the wizard makes for a provider's model chosen as the default."""
 
 
 def _label(text: str) -> QLabel:
@@ -58,6 +76,15 @@ class ProviderPage(QWizardPage):
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("paste the API key; it goes to your OS keychain")
+        self.use_env = QCheckBox("Keep the key in an environment variable instead of the keychain")
+        self.use_env.setToolTip("For computers without an OS keychain: Switchboard reads the key from this variable")
+        self.env_name = QLineEdit()
+        self.env_name.setAccessibleName("Environment variable")
+        self.env_line = QLineEdit()
+        self.env_line.setReadOnly(True)
+        self.env_line.setAccessibleName("Line for your shell")
+        self.copy_line = QPushButton("Copy line")
+        self.env_where = _label("")
         self.status = _label("")
         self.saved: str | None = None
         """The provider id once saved (``demo`` for the demo)."""
@@ -66,6 +93,13 @@ class ProviderPage(QWizardPage):
         self.form.addRow("&Provider", self.preset)
         self.form.addRow("&Base URL", self.base_url)
         self.form.addRow("API &key", self.key)
+        self.form.addRow("", self.use_env)
+        self.form.addRow("&Variable", self.env_name)
+        self.line_row = QHBoxLayout()
+        self.line_row.addWidget(self.env_line, 1)
+        self.line_row.addWidget(self.copy_line)
+        self.form.addRow("Your shell", self.line_row)
+        self.form.addRow("", self.env_where)
         self.choices = QVBoxLayout()
         self.choices.addWidget(self.demo)
         self.choices.addWidget(self.real)
@@ -76,6 +110,9 @@ class ProviderPage(QWizardPage):
         for widget in (self.demo, self.real):
             widget.toggled.connect(self._changed)
         self.key.textChanged.connect(self._changed)
+        self.use_env.toggled.connect(self._changed)
+        self.env_name.textEdited.connect(self._changed)
+        self.copy_line.clicked.connect(self.copy_env_line)
         self.base_url.textChanged.connect(self._changed)
         self.preset.currentIndexChanged.connect(self._changed)
         bridge.config.answered.connect(self.on_result)
@@ -110,15 +147,59 @@ class ProviderPage(QWizardPage):
         custom = self.preset.currentData() == "custom"
         self.preset.setEnabled(real)
         self.key.setEnabled(real)
+        self.use_env.setEnabled(real)
         self.base_url.setEnabled(real and custom)
         self.form.setRowVisible(self.base_url, custom)
+        env = real and self.use_env.isChecked()
+        if env and not self.env_name.text():
+            self.env_name.setText(self.default_env_name())
+        self.form.setRowVisible(self.env_name, env)
+        self.form.setRowVisible(self.line_row, env)
+        self.form.setRowVisible(self.env_where, env)
+        if env:
+            self._show_env_line()
         self.saved = None
         self.completeChanged.emit()
+
+    def default_env_name(self) -> str:
+        pid = str(self.preset.currentData() or "custom")
+        preset = PRESETS.get(pid)
+        return (preset.key_env if preset and preset.key_env else None) or f"{pid.upper().replace('-', '_')}_API_KEY"
+
+    def _env_line_for(self, value: str) -> str | None:
+        name = self.env_name.text().strip()
+        try:
+            return env_line(name, value).line
+        except ValueError:
+            return None
+
+    def _show_env_line(self) -> None:
+        """The line for the user's shell, the key shown masked (Copy copies it whole)."""
+        name = self.env_name.text().strip()
+        key = self.key.text().strip()
+        try:
+            made = env_line(name, mask(key) if key else "<your key>")
+        except ValueError as exc:
+            self.env_line.setText("")
+            self.env_where.setText(str(exc)[:1].upper() + str(exc)[1:] + ".")
+            return
+        self.env_line.setText(made.line)
+        self.env_where.setText(
+            f"Copy the line and {made.where}, so Switchboard finds the key when it starts next time. "
+            "For now Switchboard keeps it in its memory only; it is never written to a file."
+        )
+
+    def copy_env_line(self) -> None:
+        line = self._env_line_for(self.key.text().strip() or "<your key>")
+        if line is not None:
+            QGuiApplication.clipboard().setText(line)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt's name
         if self.saved is not None or self.demo.isChecked() or self.chosen_local() is not None:
             return self._pending is None
         if self.preset.currentData() == "custom" and not self.base_url.text().strip():
+            return False
+        if self.use_env.isChecked() and not ENV_NAME.match(self.env_name.text().strip()):
             return False
         return bool(self.key.text().strip()) and self._pending is None
 
@@ -142,20 +223,26 @@ class ProviderPage(QWizardPage):
             self.completeChanged.emit()
             return False
         pid = self.preset.currentData()
-        data: dict[str, object] = {"id": pid, "preset": pid, "key": {"keychain": pid}}
+        env = self.use_env.isChecked()
+        name = self.env_name.text().strip()
+        data: dict[str, object] = {"id": pid, "preset": pid, "key": {"env": name} if env else {"keychain": pid}}
         if pid == "custom":
             data["base_url"] = self.base_url.text().strip()
         try:
             provider = ProviderConfig.model_validate(data)
         except ValidationError as exc:
-            self.status.setText("Not saved: " + "; ".join(validation_problems(exc)))
+            self.status.setText("Not saved: " + " ".join(plain_problems(exc, ProviderConfig)))
             return False
         key = self.key.text().strip()
-        self.key.clear()
         self._pending = pid
-        self.status.setText(f"Saving {PRESETS[pid].label} and testing the key…")
         self.completeChanged.emit()
-        self.bridge.providers.save(provider, key)
+        if env:  # this run reads it from its own environment; the shell line keeps it for the next
+            os.environ[name] = key
+            self.status.setText(f"Saving {PRESETS[pid].label} (key in {name}) and testing the key…")
+            self.bridge.providers.save(provider, None)
+        else:
+            self.status.setText(f"Saving {PRESETS[pid].label} and testing the key…")
+            self.bridge.providers.save(provider, key)
         return False
 
     def on_result(self, action: str, ok: bool, message: str) -> None:
@@ -168,6 +255,14 @@ class ProviderPage(QWizardPage):
         elif ok:
             self.status.setText(f"{message}. Testing the key…")
             self.bridge.providers.test_key(pid)
+        elif message.startswith(NO_KEYCHAIN) and not self.use_env.isChecked():
+            self._pending = None
+            self.use_env.setChecked(True)  # shows the variable and the line for this shell
+            self.status.setText(
+                "There is no OS keychain on this computer to keep the key. Your key is still in the box: keep it in "
+                "an environment variable instead (the line below is for your shell), then choose Next."
+            )
+            self.completeChanged.emit()
         else:
             self._pending = None
             self.status.setText(f"Not saved: {message}")
@@ -177,12 +272,13 @@ class ProviderPage(QWizardPage):
         if pid != self._pending:
             return
         if result.ok:
+            self.key.clear()  # saved and accepted: the page no longer needs it
             self._finish(pid, f"{PRESETS[pid].label}: {result.message}")
             return
         self._pending = None
         self.status.setText(
-            f"{PRESETS[pid].label}: {result.message}. Paste the key again (check it was copied whole) and choose Next, "
-            'or choose "Just try it" above.'
+            f"{PRESETS[pid].label} did not accept the key: {provider_words(result.message)} "
+            'Check it was copied whole and choose Next again, or choose "Just try it" above.'
         )
         self.completeChanged.emit()
 
@@ -254,38 +350,149 @@ def _suggested(pid: str) -> list[str]:
 
 
 class DonePage(QWizardPage):
+    """The proof: a real request through the gateway to the chosen model (on a worker: the
+    bridge's route test), its answer and time; the endpoint and the access key to copy (the key
+    with a warning: it may be the only time it can be shown). Entering it saves the chosen model
+    as the default route."""
+
     connect_requested = Signal()
 
     def __init__(self, bridge: GatewayBridge, model_page: ModelPage) -> None:
         super().__init__()
         self.bridge = bridge
         self.model_page = model_page
-        self.setTitle("You are set up")
+        self.setTitle("It works")
+        self.answer = _label("")
+        self.answer.setAccessibleName("Test answer")
+        self.again = QPushButton("Send again")
         self.endpoint = QLineEdit()
         self.endpoint.setReadOnly(True)
         self.copy = QPushButton("Copy")
+        self.access_key = QLineEdit()
+        self.access_key.setReadOnly(True)
+        self.access_key.setAccessibleName("Access key")
+        self.copy_key = QPushButton("Copy key")
+        self.copy_key.setEnabled(False)
+        self.key_warning = _label(
+            "Copy the access key now and keep it somewhere safe: your tools send it as their API key. This may be "
+            "the only time it is shown. If you lose it, make a new one in Settings → Access keys."
+        )
+        self.default_note = _label("")
         self.summary = _label("")
         self.connect_button = QPushButton("Connect a tool…")
+        self._key = ""  # the access key's value, for Copy only (never shown whole, never logged)
+        self._trying: str | None = None  # the model this page is testing (other pages test routes too)
+        self._default_name = ""
+        try_row = QHBoxLayout()
+        try_row.addWidget(self.answer, 1)
+        try_row.addWidget(self.again)
         row = QHBoxLayout()
         row.addWidget(self.endpoint, 1)
         row.addWidget(self.copy)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.access_key, 1)
+        key_row.addWidget(self.copy_key)
         layout = QVBoxLayout(self)
+        layout.addLayout(try_row)
+        layout.addWidget(self.default_note)
         layout.addWidget(
             _label("Point your tools at this endpoint (OpenAI-style clients; Anthropic-style ones drop /v1):")
         )
         layout.addLayout(row)
+        layout.addWidget(_label("Access key:"))
+        layout.addLayout(key_row)
+        layout.addWidget(self.key_warning)
         layout.addWidget(self.summary)
         layout.addWidget(self.connect_button)
         self.copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.endpoint.text()))
+        self.copy_key.clicked.connect(self.copy_access_key)
+        self.again.clicked.connect(self.try_model)
         self.connect_button.clicked.connect(self.connect_requested.emit)
+        bridge.routing.route_tested.connect(self.on_tested)
+        bridge.access_keys.client_key_fetched.connect(self.on_access_key)
+        bridge.config.answered.connect(self.on_default_saved)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt's name
         self.endpoint.setText(f"{self.bridge.base_url}/v1" if self.bridge.base_url else "not running")
-        model = self.model_page.model.currentText()
+        model = self.model_page.model.currentText().strip()
         self.summary.setText(
-            f'Use the model name "{model}". Your access key is in the tray menu ("Copy access key"); '
-            "the Connect a tool page has ready setups for common tools."
+            f'Tools use the model name "{model}". The Connect a tool page, next, has ready setups for common tools.'
         )
+        self.bridge.access_keys.fetch_client_key()
+        self.save_default(model)
+        self.try_model()
+
+    def try_model(self) -> None:
+        """Send a real request to the chosen model through the running gateway (off the GUI thread)."""
+        model = self.model_page.model.currentText().strip()
+        self._trying = model
+        self.again.setEnabled(False)
+        self.answer.setText(f"Sending a test request to {model}…")
+        self.bridge.routing.test_route(model)
+
+    def on_tested(self, result: object) -> None:
+        if not isinstance(result, RouteTestResult) or result.route != self._trying:
+            return
+        self._trying = None
+        self.again.setEnabled(True)
+        if result.ok:
+            who = "/".join(filter(None, [result.provider, result.model])) or result.route
+            self.answer.setText(f"✓ {who} answered in {result.milliseconds:,.0f} ms: “{result.message}”")
+        else:
+            said = provider_words(result.message) if result.message else f"HTTP {result.status}."
+            self.answer.setText(f"✗ The test request to {result.route} failed: {said} Go Back to choose another.")
+
+    def on_access_key(self, value: str) -> None:
+        self._key = value
+        self.copy_key.setEnabled(bool(value))
+        self.access_key.setText(mask(value) if value else "cannot be shown: make one in Settings → Access keys")
+
+    def copy_access_key(self) -> None:
+        if self._key:
+            QGuiApplication.clipboard().setText(self._key)
+            self.key_warning.setText("Copied. " + self.key_warning.text().removeprefix("Copied. "))
+
+    def save_default(self, model: str) -> None:
+        """Make ``model`` the default route, saved as a config version: a route by that name, or
+        else a route ``default`` to that provider's model."""
+        routes = {r.name for r in self.bridge.config.routes()}
+        provider, slash, upstream = model.partition("/")
+        if model in routes:
+            name = model
+        elif slash and provider and upstream:
+            name = DEFAULT_ROUTE
+        else:
+            self.default_note.setText("")
+            return
+        if self.bridge.config.default_route() == name and name == model:
+            self.default_note.setText(f"“{name}” is the default model (in the tray's Models menu).")
+            return
+
+        def mutate(data: dict[str, Any]) -> None:
+            if name == DEFAULT_ROUTE and model not in {r["name"] for r in data.get("routes", [])}:
+                route = {
+                    "name": DEFAULT_ROUTE,
+                    "targets": [{"provider": provider, "model": upstream}],
+                    "description": f"Chosen in the first-run wizard: {model}",
+                }
+                data["routes"] = [r for r in data.get("routes", []) if r["name"] != DEFAULT_ROUTE] + [route]
+            data["default_route"] = name
+
+        self.default_note.setText(f"Saving {model} as the default model…")
+        self.bridge.config.update(f"default model: {model}", mutate, action="wizard-default")
+        self._default_name = name
+
+    def on_default_saved(self, action: str, ok: bool, message: str) -> None:
+        if action != "wizard-default":
+            return
+        name = self._default_name
+        if ok:
+            self.default_note.setText(
+                f"Saved: “{name}” is the default model, for any model name no route knows "
+                "(the tray's Models menu shows it)."
+            )
+        else:
+            self.default_note.setText(f"The default model was not saved: {message}")
 
 
 class FirstRunWizard(QWizard):
@@ -311,8 +518,11 @@ class FirstRunWizard(QWizard):
         self.done_page = DonePage(bridge, self.model_page)
         for page in (welcome, self.provider_page, self.model_page, self.done_page):
             self.addPage(page)
-        self.done_page.connect_requested.connect(self._connect)
+        self.done_page.connect_requested.connect(self.accept)
+        self.setButtonText(QWizard.WizardButton.FinishButton, "Finish: connect a tool")
+        self.setMinimumSize(640, 540)  # the last page and the no-keychain help fit without overlapping
 
-    def _connect(self) -> None:
+    def accept(self) -> None:
+        """Finish (or "Connect a tool…"): the main window opens where the next step is."""
         self.connect_requested.emit()
-        self.accept()
+        super().accept()

@@ -7,11 +7,13 @@ from __future__ import annotations
 import time
 
 from pydantic import ValidationError
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -22,10 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services import GatewayBridge
+from desktop.widgets.formats import provider_words
 from desktop.widgets.guarded import ComboBox
+from desktop.widgets.schema_form import plain_problems
 from desktop.windows.status import confirmed, heading
 from desktop.windows.status import plain_label as _label
-from proxy.api import PRESETS, KeyOutcome, KeyTestResult, LocalServer, ProviderConfig, validation_problems
+from proxy.api import PRESETS, KeyOutcome, KeyTestResult, LocalServer, ProviderConfig
 
 LOOK_AGAIN_SECONDS = 15.0
 """Showing the page looks for local servers again, at most this often."""
@@ -75,6 +79,13 @@ class ProvidersPage(QWidget):
         self.tree.setHeaderLabels(["Provider", "Kind", "Base URL", "Key", "Status"])
         self.tree.setRootIsDecorated(False)
         self.tree.setAccessibleName("Providers")
+        # the Base URL takes what is left, elided; Key and Status always show (no sideways scroll at 900×600)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.test_button = QPushButton("Test key")
         self.models_button = QPushButton("Fetch models")
         self.enable_button = QPushButton("Disable")
@@ -250,8 +261,6 @@ class ProvidersPage(QWidget):
             self.tree.addTopLevelItem(item)
             if p.id == current:
                 self.tree.setCurrentItem(item)
-        for column in range(4):
-            self.tree.resizeColumnToContents(column)
         self.on_selection()
         self._show_offers()
 
@@ -275,7 +284,17 @@ class ProvidersPage(QWidget):
         try:
             provider = ProviderConfig.model_validate(data)
         except ValidationError as exc:
-            self.result.setText("Not saved: " + "; ".join(validation_problems(exc)))
+            self.result.setText("Not saved: " + " ".join(plain_problems(exc, ProviderConfig)))
+            return
+        config = self.bridge.config.current
+        existing = config.provider(provider.id) if config is not None else None
+        if existing is not None and not confirmed(
+            self,
+            "Replace provider",
+            f"There is already a provider named “{provider.id}” ({PRESETS[existing.preset].label}, "
+            f"{existing.effective_base_url or 'built in'}). Replace it with this one?",
+        ):
+            self.result.setText(f"Not saved: “{provider.id}” is kept as it was. Choose another name to add a new one.")
             return
         self.key.clear()  # the key leaves the widget at once; only the keychain keeps it
         self.save_button.setEnabled(False)
@@ -328,7 +347,8 @@ class ProvidersPage(QWidget):
     def on_key_tested(self, provider_id: str, result: KeyTestResult) -> None:
         self.save_button.setEnabled(True)
         advice = "" if result.ok else WHAT_NEXT.get(result.outcome, "")
-        self.result.setText(f"{provider_id}: {result.message}{advice}")
+        said = result.message if result.ok else provider_words(result.message)
+        self.result.setText(f"{provider_id}: {said}{advice}")
         self._settle()
 
     def _settle(self) -> None:

@@ -92,6 +92,7 @@ class SettingsPage(QWidget):
             QWidget.setTabOrder(first, second)
         QWidget.setTabOrder(self.save_button, self.access_keys.tree)
         self.save_button.clicked.connect(self.save)
+        self.form.refused.connect(self.saved.setText)  # e.g. 99999 for the port: refused with the range
         bridge.config.answered.connect(self.on_saved)
         self._restarting = False  # saved while the gateway was down: it is starting with the change
         bridge.started.connect(self.on_started)

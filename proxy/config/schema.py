@@ -38,11 +38,13 @@ class SecretRef(_Model):
 
     env: str | None = Field(
         default=None,
+        title="Environment variable",
         description="Read the secret from this environment variable (e.g. OPENAI_API_KEY).",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
     )
     keychain: str | None = Field(
         default=None,
+        title="Keychain entry",
         description="Name of an entry in the OS keychain (service 'Switchboard').",
         min_length=1,
         max_length=128,
@@ -105,13 +107,17 @@ class ProviderConfig(_Model):
     """One upstream provider account."""
 
     id: Annotated[str, Field(pattern=_ID_RE)] = Field(
-        description="Short unique name used in routes and in `provider/model` names (lowercase)."
+        title="Name", description="Short unique name used in routes and in `provider/model` names (lowercase)."
     )
     preset: PresetId = Field(default="custom", description="Kind of provider; fills base URL and quirks.")
     base_url: str | None = Field(
-        default=None, description="API base URL ending in /v1 (or equivalent); defaults to the preset's."
+        default=None,
+        title="Base URL",
+        description="API base URL ending in /v1 (or equivalent); defaults to the preset's.",
     )
-    key: SecretRef | None = Field(default=None, description="Where the API key comes from; never the key itself.")
+    key: SecretRef | None = Field(
+        default=None, title="API key", description="Where the API key comes from; never the key itself."
+    )
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra headers sent upstream (no credentials: use `key`)."
     )
@@ -205,8 +211,10 @@ class ProviderConfig(_Model):
 class RouteTarget(_Model):
     """One place a route can send a request."""
 
-    provider: str = Field(description="Provider id.")
-    model: str = Field(min_length=1, max_length=256, description="Model name as the upstream knows it.")
+    provider: str = Field(title="Provider", description="Provider id.")
+    model: str = Field(
+        min_length=1, max_length=256, title="Upstream model", description="Model name as the upstream knows it."
+    )
     weight: float = Field(
         default=1.0, ge=0, le=1_000_000, description="Share of traffic for the weighted strategy (0 = never picked)."
     )
@@ -305,6 +313,7 @@ class RouteConfig(_Model):
         min_length=1,
         max_length=200,
         pattern=r"^\S+$",
+        title="Route name",
         description="The model name clients send (e.g. 'fast'), or a glob such as 'claude-*haiku*'.",
     )
     targets: list[RouteTarget] = Field(
@@ -366,7 +375,7 @@ class ServerConfig(_Model):
     """The local HTTP server."""
 
     host: str = Field(default="127.0.0.1", description="Address to bind. Loopback only unless allowed below.")
-    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, title="Port", description="TCP port (0 picks a free one).")
     allow_non_loopback: bool = Field(
         default=False,
         description="I understand: allow binding a non-loopback address (access keys stay required).",

@@ -64,12 +64,25 @@ def test_add_test_and_delete_a_provider(qtbot, secret_service, started, upstream
     page.key.setText("sk-providers-page-wrong-key-000000")  # replace the key with a bad one
     page.name.setText("fake")
     page.base_url.setText(upstream)
+    asked: list[str] = []
+
+    def answer(reply):
+        return lambda _parent, title, question, *a, **k: asked.append(f"{title}: {question}") or reply
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    page.save_button.click()  # the same name: asked first, and No keeps the provider as it was
+    assert asked and asked[0].startswith("Replace provider: There is already a provider named “fake”")
+    assert page.result.text().startswith("Not saved: “fake” is kept as it was")
+    assert page.key.text() == "sk-providers-page-wrong-key-000000"  # not cleared: nothing was saved
+    assert KeychainStore().get("fake") == GOOD_KEY
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
     assert result_of(qtbot, page, page.save_button.click)[1]
     qtbot.wait(700)  # the gateway rebuilds the adapter when the keys-changed marker moves (0.5 s watch)
     provider, result = key_test_of(qtbot, page)
     assert result.outcome is KeyOutcome.REJECTED and not result.ok
     assert "key rejected (401)" in result.message and "wrong-key" not in result.message
     assert "paste a new key" in page.result.text()  # the advice follows the outcome, not the wording
+    assert "{" not in page.result.text() and "(HTTP 401)" in page.result.text()  # the provider's words, not JSON
 
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     page.tree.setCurrentItem(page.tree.topLevelItem(1))
@@ -86,6 +99,22 @@ def test_invalid_input_is_explained_inline(qtbot, started) -> None:
     page.base_url.setText("http://example.com/v1")  # plain http off this machine
     page.save_button.click()
     assert page.result.text().startswith("Not saved:") and "https" in page.result.text()
+
+
+def test_an_empty_or_bad_name_is_explained_in_words(qtbot, started) -> None:
+    page = ProvidersPage(started)
+    qtbot.addWidget(page)
+    page.preset.setCurrentIndex(page.preset.findData("custom"))
+    page.base_url.setText("https://api.example.com/v1")
+    page.save_button.click()  # no name
+    assert page.result.text() == "Not saved: “Name” cannot be empty."
+    page.name.setText("my provider")
+    page.save_button.click()
+    text = page.result.text()
+    assert text == (  # no regex, no field path
+        "Not saved: “Name” is not valid: use lowercase letters, digits, dots, dashes or underscores (up to 64), "
+        "starting with a letter or digit."
+    )
 
 
 # -- local servers, model lists, enable/disable ---------------------------------------------------

@@ -151,3 +151,49 @@ def test_settings_are_bound_to_the_config_fields(qtbot, bridge, tmp_path):
         "logging.retention_days",
     }
     qtbot.waitUntil(lambda: not any(t.name == "switchboard-autostart" for t in threading.enumerate()))
+
+
+# -- issue 22: plain words, and no silent clamping ------------------------------------------------
+
+
+def test_problems_name_the_field_and_say_the_rule_in_words() -> None:
+    from pydantic import ValidationError
+
+    from desktop.widgets.schema_form import plain_problems
+    from proxy.api import GatewayConfig, ProviderConfig
+
+    def problems(model, data):
+        with pytest.raises(ValidationError) as err:
+            model.model_validate(data)
+        return plain_problems(err.value, model)
+
+    assert problems(ProviderConfig, {"id": "", "preset": "custom", "base_url": "https://x.example/v1"}) == [
+        "“Name” cannot be empty."
+    ]
+    route = {"targets": [{"provider": "demo", "model": "echo"}]}
+    data = {"providers": [{"id": "demo", "preset": "demo"}]}
+    assert problems(GatewayConfig, {**data, "routes": [{**route, "name": "fast"}, {**route, "name": "fast"}]}) == [
+        "There is already a route named “fast”: give this one another name."
+    ]
+    assert problems(GatewayConfig, {**data, "routes": [{**route, "name": ""}]}) == ["“Route name” cannot be empty."]
+    assert problems(GatewayConfig, {"server": {"port": 99999}}) == ["“Port” must be from 0 to 65,535."]
+
+
+def test_a_number_out_of_range_is_refused_with_the_range_not_clamped(qtbot) -> None:
+    from proxy.api import GatewayConfig
+
+    form = SchemaForm(GatewayConfig)
+    port = form.number("server.port", "Port")
+    qtbot.addWidget(port)
+    form.load({"server": {"port": 4141}})
+    port.show()
+    port.setFocus()
+    port.selectAll()
+    refused: list[str] = []
+    form.refused.connect(refused.append)
+    qtbot.keyClicks(port, "99999")
+    assert refused and refused[-1] == "“Port” must be from 0 to 65,535: 99999 is out of range, so it was not taken."
+    port.interpretText()
+    qtbot.keyClick(port, Qt.Key.Key_Tab)
+    port.clearFocus()
+    assert form.values()["server.port"] != 65535  # never clamped to the top of the range

@@ -209,3 +209,56 @@ def test_pause_and_resume_from_the_menu(qtbot, started):
     worker.start()
     qtbot.waitUntil(lambda: "status" in outcome, timeout=10000)
     assert outcome["status"] == 200
+
+
+# -- issue 22: the icon follows the panel, not the app's theme; a key that cannot be shown ---------
+
+
+def test_icon_ink_follows_the_panel_not_the_app_theme(qtbot, bridge):
+    from PySide6.QtGui import QColor, QPalette
+
+    from desktop.tray import panel_is_dark
+
+    assert panel_is_dark(QColor("#f0f0f0"), Qt.ColorScheme.Dark) is False  # a light panel read: dark ink
+    assert panel_is_dark(QColor("#303030"), Qt.ColorScheme.Light) is True
+    assert panel_is_dark(None, Qt.ColorScheme.Light) is False
+    assert panel_is_dark(None, Qt.ColorScheme.Unknown, "linux") is True
+    assert panel_is_dark(None, Qt.ColorScheme.Unknown, "win32") is False
+    app = QGuiApplication.instance()
+    before = app.palette()
+    tray = TrayIcon(bridge)
+    chosen = tray.on_dark_panel
+    dark = QPalette(before)
+    dark.setColor(QPalette.ColorRole.Window, QColor("#202020"))
+    light = QPalette(before)
+    light.setColor(QPalette.ColorRole.Window, QColor("#fafafa"))
+    try:
+        for palette in (dark, light):  # the app's theme changes; the panel does not
+            app.setPalette(palette)
+            tray.set_state("running")
+            assert tray.on_dark_panel == chosen
+    finally:
+        app.setPalette(before)
+
+
+def test_copy_access_key_after_a_restart_without_a_keychain(qtbot, make_bridge, options, monkeypatch, tmp_path):
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)  # no keychain keeps the key
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("SWITCHBOARD_ACCESS_KEY")
+    first = make_bridge(options)
+    with qtbot.waitSignal(first.started, timeout=10000):
+        first.start()
+    assert first.has_created_access_key
+    first.stop(10, block=True)
+    again = make_bridge(options)  # the next launch: the key exists, its value is gone
+    with qtbot.waitSignal(again.started, timeout=10000):
+        again.start()
+    tray = TrayIcon(again)
+    tray.on_started(again.base_url)
+    shown: list[str] = []
+    monkeypatch.setattr(tray, "showMessage", lambda _title, text, *_a: shown.append(text))
+    with qtbot.waitSignal(tray.page_requested, timeout=5000) as page:
+        action(open_menu(tray), "Copy access key").trigger()
+    assert page.args == ["Settings"]
+    assert shown and "Make a new one in Settings → Access keys" in shown[-1]
+    assert "switchboard access-key" not in shown[-1]  # no command line
