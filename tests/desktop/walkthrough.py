@@ -192,9 +192,17 @@ def provider_path(shots: Path | None) -> dict[str, Any]:
         connect = main.current_page()
         claude = _claude_row(connect)
         walk.act("choose Claude Code")
-        connect.list.setCurrentRow(claude)  # type: ignore[attr-defined]  # today's ConnectPage
+        connect.list.setCurrentRow(claude)  # type: ignore[attr-defined]
         walk.wait(lambda: bool(connect.key), 10, "the access key on the Connect page")  # type: ignore[attr-defined]
-        walk.click("Apply", connect.apply_button)  # type: ignore[attr-defined]
+        connect.dialog = None  # type: ignore[attr-defined]
+        walk.click("Apply…", connect.apply_button)  # type: ignore[attr-defined]
+        walk.wait(
+            lambda: connect.dialog is not None and connect.dialog.isVisible(),  # type: ignore[attr-defined]
+            10,
+            "the diff of what Apply writes",
+        )
+        walk.shot("connect-claude-code-diff", connect.dialog)  # type: ignore[attr-defined]
+        walk.click("Write", connect.dialog.write_button)  # type: ignore[attr-defined]
         settings = walk.home / ".claude" / "settings.json"
         walk.wait(settings.exists, 10, "~/.claude/settings.json")
         walk.shot("connect-claude-code", main)
