@@ -105,11 +105,13 @@ def test_invalid_edits_are_refused_live_and_nothing_is_saved(qtbot, page):
     before = len(page.bridge.api.history())
     page.form.name.setText("demo")  # the name of another route
     page.form.name.textEdited.emit("demo")
-    assert "duplicate route name 'demo'" in page.status.text()
+    assert "There is already a route named “demo”" in page.status.text()  # words, not routes[2].name
+    assert "routes[" not in page.status.text()
     assert not page.save_timer.isActive()
     page.form.name.setText("has space")
     page.form.name.textEdited.emit("has space")
-    assert page.status.text().startswith("Not saved: routes[1].name")
+    assert page.status.text().startswith("Not saved: “Route name”"), page.status.text()
+    assert "^[" not in page.status.text()  # no regex
     page.form.name.setText("chain")
     page.form.name.textEdited.emit("chain")  # back to valid and unchanged: nothing to save
     qtbot.wait(50)
@@ -152,6 +154,17 @@ def test_ab_split_fallback_settings_cache_and_limits_round_trip(qtbot, page):
     with qtbot.waitSignal(page.saved, timeout=5000):
         page.remove_variant()  # one left: back to plain targets
     assert not route_in_force(page, "chain").variants
+
+
+def test_a_new_route_without_a_name_is_refused_in_words(qtbot, page, monkeypatch):
+    before = len(page.bridge.api.history())
+    monkeypatch.setattr("desktop.windows.routing.page.QInputDialog.getText", lambda *a, **k: ("  ", True))
+    page.new_route()
+    assert page.status.text().startswith("Not added: a route needs a name")
+    monkeypatch.setattr("desktop.windows.routing.page.QInputDialog.getText", lambda *a, **k: ("demo", True))
+    page.new_route()
+    assert page.status.text().startswith("Not added: There is already a route named “demo”"), page.status.text()
+    assert len(page.bridge.api.history()) == before
 
 
 def test_build_a_three_target_route_test_it_simulate_a_failure_and_roll_back(qtbot, page, monkeypatch):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services import GatewayBridge
+from desktop.widgets.schema_form import plain_problems
 from desktop.windows.routing import variants
 from desktop.windows.routing.changes import describe_change
 from desktop.windows.routing.form import RouteForm
@@ -30,7 +31,7 @@ from desktop.windows.routing.targets import TargetsBox
 from desktop.windows.routing.trying import TryBox
 from desktop.windows.routing.variants import VariantsBox
 from desktop.windows.status import confirmed, heading, plain_label
-from proxy.api import GatewayConfig, RouteConfig, validation_problems
+from proxy.api import GatewayConfig, RouteConfig
 
 SAVE_DELAY_MS = 600
 """A valid edit is saved this long after the last change (a burst of edits makes one version)."""
@@ -297,7 +298,7 @@ class RoutingPage(QWidget):
         try:
             GatewayConfig.model_validate(data)
         except ValidationError as exc:
-            return validation_problems(exc)
+            return plain_problems(exc, GatewayConfig)
         return []
 
     def _check_and_schedule(self) -> None:
@@ -386,7 +387,10 @@ class RoutingPage(QWidget):
             return
         name, ok = QInputDialog.getText(self, "New route", "The model name your tools will ask for:")
         name = name.strip()
-        if not ok or not name:
+        if not ok:
+            return
+        if not name:
+            self.status.setText("Not added: a route needs a name (the model name your tools will ask for).")
             return
         provider = self.targets.add_provider.currentText() or (config.providers[0].id if config.providers else "")
         model = self.targets.add_model.currentText().strip() or "echo"
@@ -394,7 +398,7 @@ class RoutingPage(QWidget):
         try:
             GatewayConfig.model_validate({**config.model_dump(), "routes": [*config.model_dump()["routes"], route]})
         except ValidationError as exc:
-            self.status.setText("Not added: " + "; ".join(validation_problems(exc)))
+            self.status.setText("Not added: " + " ".join(plain_problems(exc, GatewayConfig)))
             return
 
         def mutate(data: dict[str, Any]) -> None:
