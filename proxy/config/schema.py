@@ -126,6 +126,11 @@ class ProviderConfig(_Model):
         pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$",
         description="Azure OpenAI only: the api-version query parameter.",
     )
+    trace_propagation: bool | None = Field(
+        default=None,
+        description="Send the W3C traceparent/tracestate of the request's attempt upstream while tracing is on "
+        "(unset: on for local and custom providers, off for cloud providers).",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -384,6 +389,46 @@ class LoggingConfig(_Model):
     retention_days: int = Field(default=30, ge=1, le=3650, description="Delete log rows older than this.")
 
 
+class TelemetryConfig(_Model):
+    """OpenTelemetry export (off unless an endpoint is set here or in ``OTEL_EXPORTER_OTLP_*``) and
+    the Prometheus endpoint's labels. The standard ``OTEL_*`` environment variables win over these."""
+
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP base URL (e.g. http://127.0.0.1:4318); traces go to /v1/traces, metrics to "
+        "/v1/metrics. Unset: no export (OTEL_EXPORTER_OTLP_ENDPOINT overrides).",
+    )
+    service_name: str = Field(
+        default="switchboard", min_length=1, max_length=200, description="service.name (OTEL_SERVICE_NAME overrides)."
+    )
+    resource_attributes: dict[str, str] = Field(
+        default_factory=dict, description="Extra resource attributes (merged under OTEL_RESOURCE_ATTRIBUTES)."
+    )
+    traces: bool = Field(default=True, description="Export a trace per request when an endpoint is set.")
+    metrics: bool = Field(default=True, description="Export OTLP metrics when an endpoint is set.")
+    capture_content: bool = Field(
+        default=False,
+        description="Put the messages (redacted like the log) on the spans "
+        "(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT overrides). Off by default.",
+    )
+    prometheus_client_label: bool = Field(
+        default=False,
+        description="Label /metrics series with the access key's name (one series per key; read at start).",
+    )
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        if parts.username or parts.password:
+            raise ValueError("must not carry credentials (set OTEL_EXPORTER_OTLP_HEADERS in the environment)")
+        return v.rstrip("/")
+
+
 class GatewayConfig(_Model):
     """Everything the gateway needs to run (one JSON file)."""
 
@@ -399,6 +444,9 @@ class GatewayConfig(_Model):
     )
     default_route: str | None = Field(
         default=None, description="Route that serves model names no route or provider matches (off when unset)."
+    )
+    telemetry: TelemetryConfig = Field(
+        default_factory=TelemetryConfig, description="OpenTelemetry export and Prometheus labels."
     )
 
     @field_validator("schema_version")
