@@ -26,7 +26,7 @@ from proxy.config.schema import GatewayConfig
 from proxy.domain.exchange import Exchange
 from proxy.domain.records import RequestRecord
 
-disable_created_metrics()  # no `*_created` series: they double the series count and nobody graphs them
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no `*_created` series: they double the series count and nobody graphs them
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -49,6 +49,7 @@ EXPORTED = (
     "switchboard_cache_entries",
     "switchboard_budget_used_usd",
     "switchboard_budget_limit_usd",
+    "switchboard_otel_spans_dropped_total",
 )
 """Every metric family name ``/metrics`` exposes (histograms add ``_bucket``, ``_sum``, ``_count``);
 the Grafana dashboard's test holds its queries to this list."""
@@ -74,6 +75,8 @@ class MetricState:
     """(provider, model) -> (requests in flight, breaker state name)."""
     cache_entries: int | None = None
     budgets: Sequence[Budget] = ()
+    otel_spans_dropped: int | None = None
+    """Spans the OTLP exporter lost (``None``: export is off)."""
 
 
 class Metrics:
@@ -212,3 +215,9 @@ class _StateCollector:
             limit.add_metric((b.scope, b.period), b.limit)
         yield used
         yield limit
+        if s.otel_spans_dropped is not None:
+            yield CounterMetricFamily(
+                "switchboard_otel_spans_dropped",
+                "Spans the OTLP exporter dropped (queue full, collector down or slow).",
+                value=s.otel_spans_dropped,
+            )

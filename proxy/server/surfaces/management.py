@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 
 from proxy.domain.errors import ApiError
-from proxy.engine.hooks import Cache, Limits
+from proxy.engine.hooks import Cache, Limits, Telemetry
 from proxy.engine.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from proxy.engine.metrics import Budget, MetricState
 from proxy.server.keys import GATEWAY, snapshot_of
@@ -75,7 +75,10 @@ async def metric_state(request: web.Request) -> MetricState:
     targets = {key: (h.in_flight, h.state) for key, h in list(gateway.health.targets.items())}
     budgets: list[Budget] = []
     entries: int | None = None
+    dropped: int | None = None
     for hook in gateway.hooks.all:
+        if isinstance(hook, Telemetry) and hook.exporter is not None:
+            dropped = hook.dropped
         if isinstance(hook, Limits):
             scoped = [(f"key:{name}", limits) for name, limits in config.key_limits.items()]
             scoped += [(f"route:{r.name}", r.limits) for r in config.routes]
@@ -85,7 +88,7 @@ async def metric_state(request: web.Request) -> MetricState:
                         budgets.append(Budget(scope, period, hook.store.spent(scope, period), usd))
         elif isinstance(hook, Cache) and any(r.cache.enabled for r in config.routes):
             entries = await hook.entries()
-    return MetricState(gateway.request_log.dropped, gateway.in_flight, targets, entries, budgets)
+    return MetricState(gateway.request_log.dropped, gateway.in_flight, targets, entries, budgets, dropped)
 
 
 async def status(request: web.Request) -> web.Response:
