@@ -238,3 +238,75 @@ print(sorted(m for m in sys.modules if m.startswith("opentelemetry")))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+async def test_claude_code_style_stream_that_falls_back_once(tmp_path):
+    """The issue's check: a streamed Messages request that falls back once is one trace with two
+    attempt spans and the right token usage."""
+    from tests.fakes.anthropic_upstream import AnthropicError, FakeAnthropicUpstream
+
+    ant_key = "sk-ant-otel-test-0000000000000000"
+    model = "claude-sonnet-4-5"
+    async with (
+        FakeAnthropicUpstream(api_key=ant_key, bearer=False, models=[model]) as first,
+        FakeAnthropicUpstream(api_key=ant_key, bearer=False, models=[model]) as second,
+        Receiver() as rx,
+    ):
+        first.script(AnthropicError(529))
+        provider = {"preset": "anthropic", "key": {"env": "SB_ANT_KEY"}}
+        cfg = {
+            "providers": [
+                {"id": "a1", "base_url": f"{first.base_url}/v1", **provider},
+                {"id": "a2", "base_url": f"{second.base_url}/v1", **provider},
+            ],
+            "routes": [
+                {
+                    "name": "claude",
+                    "targets": [{"provider": "a1", "model": model}, {"provider": "a2", "model": model}],
+                    "retries": {"max_retries": 0},
+                }
+            ],
+        }
+        async with gateway_context(tmp_path, cfg, env={**env(rx), "SB_ANT_KEY": ant_key}) as ctx:
+            client = ctx.anthropic()
+            async with client.messages.stream(
+                model="claude", max_tokens=64, messages=[{"role": "user", "content": "hello"}]
+            ) as stream:
+                final = await stream.get_final_message()
+            flush(ctx)
+            spans = await rx.wait_spans(3)
+            row = ctx.rows()[-1]
+    assert len(spans) == 3 and len({s["trace_id"] for s in spans}) == 1
+    server = next(s for s in spans if s["kind"] == Span.SPAN_KIND_SERVER)
+    attempts = sorted((s for s in spans if s["kind"] == Span.SPAN_KIND_CLIENT), key=lambda s: s["start"])
+    assert [a["attrs"]["switchboard.provider"] for a in attempts] == ["a1", "a2"]
+    assert [a["attrs"]["switchboard.attempt.kind"] for a in attempts] == ["first", "fallback"]
+    assert attempts[0]["attrs"]["error.type"] == "529"
+    assert server["attrs"]["gen_ai.provider.name"] == "anthropic"
+    assert server["attrs"]["gen_ai.usage.input_tokens"] == final.usage.input_tokens == row.tokens_in
+    assert server["attrs"]["gen_ai.usage.output_tokens"] == final.usage.output_tokens == row.tokens_out
+    assert server["attrs"]["gen_ai.response.id"] == final.id
+    assert server["attrs"]["gen_ai.response.finish_reasons"] == [final.stop_reason]
+    assert "traceparent" not in first.requests[0].headers, "a cloud preset gets no traceparent by default"
+
+
+async def test_hedge_is_a_sibling_attempt(tmp_path, pair):
+    from tests.fakes.openai_upstream import Delay
+
+    one, two = pair
+    one.script(Delay(2.0))
+    async with (
+        Receiver() as rx,
+        gateway_context(tmp_path, config(one.base_url, two.base_url, hedge_after_ms=100), env=env(rx)) as ctx,
+    ):
+        client = ctx.openai()
+        await client.chat.completions.create(model="chain", messages=[{"role": "user", "content": "race"}])
+        await one.wait_disconnect(timeout=3)
+        flush(ctx)
+        spans = await rx.wait_spans(3)
+    attempts = sorted((s for s in spans if s["kind"] == Span.SPAN_KIND_CLIENT), key=lambda s: s["start"])
+    server = next(s for s in spans if s["kind"] == Span.SPAN_KIND_SERVER)
+    assert [a["attrs"]["switchboard.attempt.kind"] for a in attempts] == ["first", "hedge"]
+    assert all(a["parent"] == server["span_id"] for a in attempts)
+    assert attempts[1]["start"] < attempts[0]["end"], "the hedge overlaps the slow first attempt"
+    assert server["attrs"]["gen_ai.response.model"] == "gpt-4o"
