@@ -175,11 +175,14 @@ class Exporter:
 
     def _export(self, batch: list[RequestTrace]) -> None:
         spans: list[ReadableSpan] = []
+        counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         for trace in batch:
             if self.meters is not None:
-                self._record(trace)
+                self._record(trace, counts)
             if self.spans is not None:
                 spans += self._spans(trace)
+        for (name, attrs), amount in counts.items():  # one add per series and batch, not per request
+            getattr(self, name).add(amount, dict(attrs))
         if self.spans is None or not spans:
             return
         result = self.spans.export(spans)
@@ -364,7 +367,7 @@ class Exporter:
         except Exception:
             return None
 
-    def _record(self, trace: RequestTrace) -> None:
+    def _record(self, trace: RequestTrace, counts: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> None:
         r = trace.record
         assert r is not None
         attrs: dict[str, Any] = {"gen_ai.operation.name": trace.operation}
@@ -385,17 +388,18 @@ class Exporter:
             self.duration.record(r.latency_ms / 1000, attrs if r.status == OK else failed)
         if r.ttfb_ms is not None and r.stream:
             self.ttfc.record(r.ttfb_ms / 1000, attrs)
-        sb = {
-            "switchboard.route": r.route or "",
-            "switchboard.status": r.status,
-            "gen_ai.provider.name": attrs.get("gen_ai.provider.name", ""),
-        }
-        self.requests.add(1, sb)
+        sb = (
+            ("gen_ai.provider.name", str(attrs.get("gen_ai.provider.name", ""))),
+            ("switchboard.route", r.route or ""),
+            ("switchboard.status", r.status),
+        )
+        counts[("requests", sb)] = counts.get(("requests", sb), 0) + 1
         if r.attempts:
-            self.attempts.add(r.attempts, {"switchboard.route": r.route or ""})
+            key = ("attempts", (("switchboard.route", r.route or ""),))
+            counts[key] = counts.get(key, 0) + r.attempts
         cost = self._cost(trace)
         if cost:
-            self.cost.add(cost, sb)
+            counts[("cost", sb)] = counts.get(("cost", sb), 0) + cost
 
 
 def _error_type(error: str | None) -> str:
