@@ -57,3 +57,15 @@ def test_propagation_defaults_by_provider_kind():
     assert propagates(custom) and propagates(local) and not propagates(cloud)
     assert propagates(cloud.model_copy(update={"trace_propagation": True}))
     assert not propagates(custom.model_copy(update={"trace_propagation": False}))
+
+
+async def test_missing_extra_is_one_warning_not_a_failure(monkeypatch, caplog):
+    import sys
+
+    from proxy.engine.hooks import Telemetry
+
+    monkeypatch.setitem(sys.modules, "proxy.engine.otel.export", None)  # as in the frozen app
+    hook = Telemetry(env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
+    await hook.start(GatewayConfig())
+    assert hook.exporter is None and hook.dropped == 0
+    assert "OpenTelemetry is not installed" in caplog.text
