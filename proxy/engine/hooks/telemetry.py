@@ -137,6 +137,7 @@ class Telemetry:
                 notes = ex.notes or {}
                 notes.pop("otel", None)
                 notes["otel_off"] = True
+                _CURRENT.set(None)  # and no earlier request's trace on this connection's task either
                 return None
         body = getattr(request, "body", None)
         if isinstance(body, dict):

@@ -143,6 +143,7 @@ async def test_inbound_traceparent_continues_and_propagates(tmp_path, pair):
     sent = one.requests[0].headers.get("traceparent")
     assert sent == f"00-{trace_id}-{attempt['span_id']}-01", "a custom provider gets the attempt span's id"
     assert one.requests[0].headers.get("tracestate") == "vendor=abc"
+    assert "traceparent" not in one.requests[1].headers, "no stale trace for the unsampled request"
     assert len(spans) == 2
 
 
