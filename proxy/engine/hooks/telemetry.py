@@ -12,10 +12,12 @@ W3C ``traceparent`` naming its own (future) client span.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _CURRENT: contextvars.ContextVar[RequestTrace | None] = contextvars.ContextVar("switchboard_trace", default=None)
 _CONTENT_CAP = 64 * 1024
+STOP_WAIT = 3.0
+"""Seconds a stop waits for the last export."""
 _RNG = random.SystemRandom()
 _PARAMS = {
     "max_tokens": "max_tokens",
@@ -105,11 +109,25 @@ class Telemetry:
         log.info("exporting OpenTelemetry to %s", self.settings.traces_endpoint or self.settings.metrics_endpoint)
 
     async def stop(self) -> None:
-        if self.exporter is not None:
-            exporter, self.exporter = self.exporter, None
-            from proxy.support.threads import in_thread
+        """Send what is queued, waiting :data:`STOP_WAIT` seconds at most: a collector that is down
+        never holds up a stop (the SDK's exporters retry for their whole timeout)."""
+        if self.exporter is None:
+            return
+        exporter, self.exporter = self.exporter, None
+        done = threading.Event()
 
-            await in_thread(exporter.shutdown)
+        def shut() -> None:
+            try:
+                exporter.shutdown()
+            finally:
+                done.set()
+
+        threading.Thread(target=shut, name="switchboard-otel-stop", daemon=True).start()
+        deadline = time.monotonic() + STOP_WAIT
+        while not done.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if not done.is_set():
+            log.warning("the OTLP collector did not take the last spans within %gs; they are dropped", STOP_WAIT)
 
     # -- the request's points -------------------------------------------------------------------
 

@@ -311,3 +311,40 @@ async def test_hedge_is_a_sibling_attempt(tmp_path, pair):
     assert all(a["parent"] == server["span_id"] for a in attempts)
     assert attempts[1]["start"] < attempts[0]["end"], "the hedge overlaps the slow first attempt"
     assert server["attrs"]["gen_ai.response.model"] == "gpt-4o"
+
+
+async def test_a_hanging_collector_never_holds_up_a_stop(tmp_path, pair):
+    import time
+
+    from aiohttp import web
+
+    one, two = pair
+    hang = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        await hang.wait()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/v1/traces", never)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    variables = {
+        "SB_OTEL_KEY": KEY,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": url,
+        "OTEL_EXPORTER_OTLP_TIMEOUT": "30000",  # the SDK would wait this long
+        "OTEL_METRICS_EXPORTER": "none",
+    }
+    try:
+        async with gateway_context(tmp_path, config(one.base_url, two.base_url), env=variables) as ctx:
+            client = ctx.openai()
+            reply = await client.chat.completions.create(model="chain", messages=[{"role": "user", "content": "x"}])
+            assert reply.choices[0].message.content
+            started = time.monotonic()
+        assert time.monotonic() - started < 15, "the stop waited for the collector's 30 s timeout"
+    finally:
+        hang.set()
+        await runner.cleanup()
