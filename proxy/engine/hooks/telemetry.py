@@ -151,12 +151,12 @@ class Telemetry:
             trace.trace_id, trace.parent_span_id = int(match[1], 16), int(match[2], 16)
             trace.remote_parent = True
             trace.tracestate = headers.get("tracestate")
-            if not int(match[3], 16) & 1:  # the caller does not sample this trace: neither do we
-                notes = ex.notes or {}
-                notes.pop("otel", None)
-                notes["otel_off"] = True
-                _CURRENT.set(None)  # and no earlier request's trace on this connection's task either
-                return None
+            trace.sampled = bool(int(match[3], 16) & 1)  # parent-based: the caller's decision
+        elif self.settings is not None and self.settings.sample_ratio < 1.0:
+            trace.sampled = (trace.trace_id & 0xFFFFFFFFFFFFFFFF) < self.settings.sample_ratio * 2**64
+        if not trace.sampled:  # its metrics still count; no spans, no traceparent upstream
+            _CURRENT.set(None)  # and no earlier request's trace on this connection's task either
+            return None
         body = getattr(request, "body", None)
         if isinstance(body, dict):
             for source in (body, body.get("generationConfig")):
@@ -197,7 +197,7 @@ class Telemetry:
         return None
 
     def on_attempted(self, ex: Exchange, record: AttemptRecord) -> None:
-        if self.exporter is None or ex.notes is None or (trace := ex.notes.get("otel")) is None:
+        if self.exporter is None or ex.notes is None or (trace := ex.notes.get("otel")) is None or not trace.sampled:
             return
         now = time.time_ns()
         waiting = trace.pending.get((record.provider, record.model))
@@ -210,6 +210,8 @@ class Telemetry:
     ) -> UpstreamReply:
         if self.exporter is None or ex.notes is None or (trace := ex.notes.get("otel")) is None:
             return reply
+        if not trace.sampled and reply.events is not None:
+            return reply  # metrics need no answer id: leave the stream alone
         capture = self.settings is not None and self.settings.capture_content
         if reply.events is None:
             if isinstance(reply.json, dict):
@@ -225,8 +227,6 @@ class Telemetry:
             return
         trace = ex.notes.get("otel") if ex.notes is not None else None
         if trace is None:
-            if ex.notes is not None and ex.notes.get("otel_off"):
-                return
             trace = self._trace(ex)  # refused or answered before any hook (a gate, a bad body)
         trace.end_ns = time.time_ns()
         trace.record, trace.price = record, ex.price

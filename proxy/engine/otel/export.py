@@ -125,7 +125,7 @@ class Exporter:
     def submit(self, trace: RequestTrace) -> None:
         """Never blocks: a full queue drops the request's spans and counts them."""
         if len(self._queue) >= QUEUE_BOUND:
-            self.dropped += 1 + len(trace.attempts)
+            self.dropped += 1 + len(trace.attempts) if trace.sampled else 0
             self._warn("the OTLP export queue is full")
             return
         self._queue.append(trace)
@@ -179,7 +179,7 @@ class Exporter:
         for trace in batch:
             if self.meters is not None:
                 self._record(trace, counts)
-            if self.spans is not None:
+            if self.spans is not None and trace.sampled:
                 spans += self._spans(trace)
         for (name, attrs), amount in counts.items():  # one add per series and batch, not per request
             getattr(self, name).add(amount, dict(attrs))

@@ -30,6 +30,8 @@ class OtelSettings:
     """Seconds per export (``OTEL_EXPORTER_OTLP_TIMEOUT``, given in ms)."""
     metric_interval: float = 60.0
     """Seconds between metric exports (``OTEL_METRIC_EXPORT_INTERVAL``, given in ms)."""
+    sample_ratio: float = 1.0
+    """Share of new traces exported (``OTEL_TRACES_SAMPLER``); a caller's ``traceparent`` decides for its own."""
 
     @property
     def enabled(self) -> bool:
@@ -74,6 +76,21 @@ def _endpoint(env: Mapping[str, str], signal: str, base: str | None, on: bool) -
     return f"{base.rstrip('/')}/v1/{signal}" if base else None
 
 
+def _ratio(env: Mapping[str, str]) -> float:
+    """``OTEL_TRACES_SAMPLER``: ``always_on`` / ``parentbased_always_on`` (the default), ``always_off``
+    / ``parentbased_always_off``, ``traceidratio`` / ``parentbased_traceidratio`` with
+    ``OTEL_TRACES_SAMPLER_ARG`` (0..1). A caller's sampled flag always decides for its trace."""
+    sampler = env.get("OTEL_TRACES_SAMPLER", "").strip().lower().removeprefix("parentbased_")
+    if sampler == "always_off":
+        return 0.0
+    if sampler == "traceidratio":
+        try:
+            return min(1.0, max(0.0, float(env.get("OTEL_TRACES_SAMPLER_ARG", "1"))))
+        except ValueError:
+            log.warning("OTEL_TRACES_SAMPLER_ARG is not a number; sampling every trace")
+    return 1.0
+
+
 def resolve(config: TelemetryConfig, env: Mapping[str, str] | None = None) -> OtelSettings | None:
     """The export settings, or ``None`` when nothing is to be exported (the default)."""
     env = os.environ if env is None else env
@@ -95,6 +112,7 @@ def resolve(config: TelemetryConfig, env: Mapping[str, str] | None = None) -> Ot
         capture_content=config.capture_content if capture is None else capture,
         timeout=_ms(env.get("OTEL_EXPORTER_OTLP_TIMEOUT"), 10.0),
         metric_interval=_ms(env.get("OTEL_METRIC_EXPORT_INTERVAL"), 60.0),
+        sample_ratio=_ratio(env),
     )
 
 

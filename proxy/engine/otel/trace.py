@@ -28,6 +28,8 @@ class RequestTrace:
     parent_span_id: int | None = None
     tracestate: str | None = None
     remote_parent: bool = False
+    sampled: bool = True
+    """Spans are exported (the caller's flag, else ``OTEL_TRACES_SAMPLER``); metrics always are."""
     operation: str = "chat"
     params: dict[str, Any] = field(default_factory=dict)
     attempts: list[AttemptSpan] = field(default_factory=list)

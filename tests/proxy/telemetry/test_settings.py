@@ -69,3 +69,34 @@ async def test_missing_extra_is_one_warning_not_a_failure(monkeypatch, caplog):
     await hook.start(GatewayConfig())
     assert hook.exporter is None and hook.dropped == 0
     assert "OpenTelemetry is not installed" in caplog.text
+
+
+def test_sampler_variables():
+    base = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    assert resolve(TelemetryConfig(), base).sample_ratio == 1.0
+    ratio = {**base, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"}
+    assert resolve(TelemetryConfig(), ratio).sample_ratio == 0.25
+    assert resolve(TelemetryConfig(), {**base, "OTEL_TRACES_SAMPLER": "always_off"}).sample_ratio == 0.0
+
+
+def test_unsampled_requests_keep_their_metrics_and_send_no_traceparent():
+    from types import SimpleNamespace
+
+    from proxy.domain.exchange import Exchange
+    from proxy.engine.hooks import Telemetry
+    from proxy.engine.otel.settings import OtelSettings
+
+    submitted = []
+    hook = Telemetry()
+    hook.settings = OtelSettings("http://127.0.0.1:1/v1/traces", None, sample_ratio=0.0)
+    hook.exporter = SimpleNamespace(submit=submitted.append, dropped=0)
+    ex = Exchange("chat", None)
+    hook.on_request(ex, None, None, SimpleNamespace(headers={}, body={"model": "m"}))  # type: ignore[arg-type]
+    config = GatewayConfig.model_validate(
+        {"providers": [{"id": "c", "preset": "custom", "base_url": "http://127.0.0.1:9/v1"}]}
+    )
+    call = SimpleNamespace(headers=None)
+    hook.on_attempt(SimpleNamespace(config=config), SimpleNamespace(provider="c", model="m"), None, call)  # type: ignore[arg-type]
+    assert call.headers is None, "no traceparent for a trace that is not exported"
+    hook.on_ended(ex, ex.record())
+    assert len(submitted) == 1 and submitted[0].sampled is False  # still counted in the OTLP metrics
