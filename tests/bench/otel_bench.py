@@ -6,7 +6,8 @@ Run on demand (pytest never collects tests/bench):
     .venv/bin/python tests/bench/otel_bench.py --requests 1000 --rounds 3
 
 A fake OpenAI upstream and an OTLP/HTTP receiver run in this process; the gateway runs in its
-own process, started twice per round (export off, then on: interleaved, so drift hits both). The
+own process, started three times per round (export off, on, and on with 10% of traces sampled:
+interleaved, so drift hits all three). The
 client sends sequential chat requests, half of them streamed; latency is measured at the client,
 CPU is the gateway process's own (utime + stime from /proc) over the measured requests. The
 receiver only counts what it gets (it does not decode), so it costs the gateway nothing extra.
@@ -97,8 +98,10 @@ async def one_run(mode: str, upstream: str, collector: str, requests: int) -> di
     for name in list(os.environ):
         if name.startswith("OTEL_"):
             env[name] = ""
-    if mode == "on":
+    if mode != "off":
         env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": collector, "OTEL_METRIC_EXPORT_INTERVAL": "1000"}
+    if mode == "on-10%":
+        env |= {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
     proc, base = await asyncio.to_thread(serve_subprocess, home, path, env=env)
     try:
         latencies: list[float] = []
@@ -125,9 +128,9 @@ async def main() -> int:
     receiver = CountingReceiver()
     runner, collector = await receiver.start()
     async with FakeOpenAIUpstream(api_key=UPSTREAM_KEY, record=False, chunks=5) as fake:
-        results: dict[str, list[dict]] = {"off": [], "on": []}
+        results: dict[str, list[dict]] = {"off": [], "on": [], "on-10%": []}
         for _ in range(rounds):
-            for mode in ("off", "on"):
+            for mode in results:
                 results[mode].append(await one_run(mode, fake.base_url, collector, requests))
     await runner.cleanup()
     rows = []
@@ -139,12 +142,13 @@ async def main() -> int:
     print(f"{'export':<8}{'requests':>9}{'p50 ms':>9}{'p90 ms':>9}{'CPU ms/req':>12}")
     for mode, total, p50, p90, cpu in rows:
         print(f"{mode:<8}{total:>9}{p50:>9.3f}{p90:>9.3f}{cpu:>12.3f}")
-    off, on = rows
-    print(
-        f"added by export: p50 {on[2] - off[2]:+.3f} ms, CPU {on[4] - off[4]:+.3f} ms/request "
-        f"({(on[4] / off[4] - 1) * 100 if off[4] else 0:+.1f}%); collector got {receiver.posts} posts, "
-        f"{receiver.bytes} bytes"
-    )
+    off = rows[0]
+    for on in rows[1:]:
+        print(
+            f"added by export ({on[0]}): p50 {on[2] - off[2]:+.3f} ms, CPU {on[4] - off[4]:+.3f} ms/request "
+            f"({(on[4] / off[4] - 1) * 100 if off[4] else 0:+.1f}%)"
+        )
+    print(f"collector got {receiver.posts} posts, {receiver.bytes} bytes")
     return 0
 
 
