@@ -22,6 +22,7 @@ from desktop.widgets.schema_form import SchemaForm, put_paths
 from desktop.windows.access_keys import AccessKeysBox
 from desktop.windows.status import heading
 from desktop.windows.status import plain_label as _label
+from desktop.windows.telemetry_settings import TelemetryBox
 from proxy.api import GatewayConfig
 
 
@@ -79,6 +80,9 @@ class SettingsPage(QWidget):
         layout.addSpacing(8)
         layout.addWidget(heading("Access keys"))
         layout.addWidget(self.access_keys)
+        layout.addSpacing(8)
+        self.telemetry = TelemetryBox(bridge)
+        layout.addWidget(self.telemetry)
         layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(content)

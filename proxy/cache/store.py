@@ -111,6 +111,11 @@ class SqliteCacheStore:
     def put(self, key: str, route: str, body: bytes, ttl: float, max_entries: int) -> None:
         self._thread.submit(self._call, "put", key, route, body, ttl, max_entries)
 
+    async def count(self) -> int | None:
+        """Entries stored (for ``/metrics``), on the store's thread."""
+        result: int | None = await asyncio.get_running_loop().run_in_executor(self._thread, self._call, "count")
+        return result
+
     def _call(self, op: str, *args: Any) -> Any:
         try:
             if self.cache is None:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from proxy.config.state import StateConfig
+from proxy.config.telemetry import TelemetryConfig
 from proxy.domain.errors import ConfigError
 from proxy.domain.presets import PRESETS, PresetId
 
@@ -166,6 +167,11 @@ class ProviderConfig(_Model):
         return v
 
     # -- end of corporate networks and TLS --
+    trace_propagation: bool | None = Field(
+        default=None,
+        description="Send the W3C traceparent/tracestate of the request's attempt upstream while tracing is on "
+        "(unset: on for local and custom providers, off for cloud providers).",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -447,6 +453,9 @@ class GatewayConfig(_Model):
     )
     default_route: str | None = Field(
         default=None, description="Route that serves model names no route or provider matches (off when unset)."
+    )
+    telemetry: TelemetryConfig = Field(
+        default_factory=TelemetryConfig, description="OpenTelemetry export and Prometheus labels."
     )
     state: StateConfig = Field(
         default_factory=StateConfig, description="Team mode: shared state on Redis and PostgreSQL (off when unset)."

@@ -54,6 +54,7 @@ def _http_exception_error(exc: web.HTTPException) -> ApiError:
 async def exchange_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     surface = request[SURFACE] = request.app[TABLE].of(request)
     if not surface.logged:
+        request.app[GATEWAY].metrics.count_unlogged(surface.name)
         try:
             return await handler(request)
         except ApiError as err:

@@ -40,6 +40,11 @@ class Cache:
     async def stop(self) -> None:
         await self.store.close()
 
+    async def entries(self) -> int | None:
+        """Answers stored now, for ``/metrics`` (``None``: the store cannot count them)."""
+        count = getattr(self.store, "count", None)
+        return int(await count()) if count is not None else None
+
     def on_request(
         self, ex: Exchange, snap: Snapshot, resolution: Resolution, request: ModelRequest
     ) -> Awaitable[UpstreamReply | None] | None:

@@ -10,7 +10,9 @@ import orjson
 from aiohttp import web
 
 from proxy.domain.errors import ApiError
+from proxy.engine.hooks import Cache, Limits, Telemetry
 from proxy.engine.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from proxy.engine.metrics import Budget, MetricState
 from proxy.server.keys import GATEWAY, snapshot_of
 from proxy.server.validation import read_json
 
@@ -69,8 +71,33 @@ async def health(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     gateway = request.app[GATEWAY]
-    body = gateway.metrics.render(gateway.request_log.dropped)
+    state = await metric_state(request)
+    body = gateway.metrics.render(state)
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+async def metric_state(request: web.Request) -> MetricState:
+    """The gateway's state for the gauges: read on the loop (plain reads), the cache's entry count
+    on the cache's own thread."""
+    gateway = request.app[GATEWAY]
+    config = snapshot_of(request).config
+    targets = {key: (h.in_flight, h.state) for key, h in list(gateway.health.targets.items())}
+    budgets: list[Budget] = []
+    entries: int | None = None
+    dropped: int | None = None
+    for hook in gateway.hooks.all:
+        if isinstance(hook, Telemetry) and hook.exporter is not None:
+            dropped = hook.dropped
+        if isinstance(hook, Limits):
+            scoped = [(f"key:{name}", limits) for name, limits in config.key_limits.items()]
+            scoped += [(f"route:{r.name}", r.limits) for r in config.routes]
+            for scope, limits in scoped:
+                for period, usd in (("day", limits.daily_usd), ("month", limits.monthly_usd)):
+                    if usd is not None:
+                        budgets.append(Budget(scope, period, hook.store.spent(scope, period), usd))
+        elif isinstance(hook, Cache) and any(r.cache.enabled for r in config.routes):
+            entries = await hook.entries()
+    return MetricState(gateway.request_log.dropped, gateway.in_flight, targets, entries, budgets, dropped)
 
 
 async def status(request: web.Request) -> web.Response:

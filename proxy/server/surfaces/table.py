@@ -59,8 +59,9 @@ SURFACES: tuple[Surface, ...] = (
     # Liveness: clients probe the base URL (Claude Code sends HEAD /); no key, no log row.
     Surface("health", (("GET", "/health"), ("GET", "/")), handler=health, logged=False, authenticated=False),
     # Management.
-    Surface("metrics", (("GET", "/metrics"),), handler=metrics),
-    Surface("status", (("GET", "/switchboard/status"),), handler=status),
+    # Scrapes and status polls are counted (switchboard_unlogged_requests_total), not logged.
+    Surface("metrics", (("GET", "/metrics"),), handler=metrics, logged=False),
+    Surface("status", (("GET", "/switchboard/status"),), handler=status, logged=False),
     Surface("compare-batch", (("POST", "/switchboard/compare"),), handler=compare),
     Surface(
         "simulate",

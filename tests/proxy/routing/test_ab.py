@@ -64,7 +64,7 @@ async def test_split_through_the_gateway_and_promote(tmp_path):
                 metrics = await resp.text()
         for name in ("a", "b"):
             count = sum(r.variant == name for r in rows)
-            labels = f'provider="demo",route="chat",status="ok",surface="chat",variant="{name}"'
+            labels = f'model="echo",provider="demo",route="chat",status="ok",surface="chat",variant="{name}"'
             line = f"switchboard_requests_total{{{labels}}}"
             assert f"{line} {count}.0" in metrics if count else line not in metrics
         result = subprocess.run(

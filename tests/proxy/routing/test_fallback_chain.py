@@ -174,7 +174,6 @@ async def test_status_and_metrics_show_health(tmp_path, pair):
         client = ctx.openai()
         await client.chat.completions.create(model="chain", messages=MESSAGES)
         await client.close()
-        ctx.rows()  # flush the log (metrics are counted by the writer)
         async with aiohttp.ClientSession() as s:
             async with s.get(f"{ctx.base_url}/switchboard/status", headers=ctx.headers()) as resp:
                 status = await resp.json()
@@ -186,9 +185,13 @@ async def test_status_and_metrics_show_health(tmp_path, pair):
         assert status["targets"]["one/gpt-4o-mini"]["state"] == "cooling"
         assert status["targets"]["two/gpt-4o-mini"]["state"] == "healthy"
         assert (
-            'switchboard_requests_total{provider="two",route="chain",status="ok",surface="chat",variant=""} 1.0'
-            in metrics
+            'switchboard_requests_total{model="gpt-4o-mini",provider="two",route="chain",status="ok",'
+            'surface="chat",variant=""} 1.0' in metrics
         )
+        assert 'switchboard_target_breaker_state{model="gpt-4o-mini",provider="one"} 2.0' in metrics
+        assert 'switchboard_target_breaker_state{model="gpt-4o-mini",provider="two"} 0.0' in metrics
+        assert 'switchboard_target_in_flight{model="gpt-4o-mini",provider="two"} 0.0' in metrics
+        assert "_created" not in metrics
         assert 'switchboard_upstream_attempts_total{route="chain"} 3.0' in metrics
         assert KEY not in metrics
         out = await asyncio.to_thread(
