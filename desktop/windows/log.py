@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -75,6 +75,48 @@ def _combo(name: str, items: list[str]) -> ComboBox:
     return combo
 
 
+class FittingTable(QTableView):
+    """Columns start at their natural widths (a sample value or the title, whichever is wider) and
+    shrink together when the view is narrower, so the table never scrolls sideways, until the
+    user drags a column: then the widths are theirs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.natural: list[int] = []
+        self.user_sized = False
+        self._fitting = False
+        self.horizontalHeader().sectionResized.connect(self._resized)
+
+    def set_natural(self, widths: list[int]) -> None:
+        self.natural = widths
+        # a stretched last section never gets narrower than the default size: make that its own
+        self.horizontalHeader().setDefaultSectionSize(widths[-1])
+        self.fit()
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return super().viewportEvent(event)
+
+    def fit(self) -> None:
+        if self.user_sized or not self.natural:
+            return
+        available = self.viewport().width() - self.natural[-1]
+        total = sum(self.natural[:-1])
+        scale = min(1.0, available / total) if total and available > 0 else 1.0
+        self._fitting = True
+        try:
+            for column, width in enumerate(self.natural[:-1]):
+                self.setColumnWidth(column, max(24, int(width * scale)))
+            self.setColumnWidth(len(self.natural) - 1, self.natural[-1])  # at least; it stretches to the edge
+        finally:
+            self._fitting = False
+
+    def _resized(self, column: int, _old: int, _new: int) -> None:
+        if not self._fitting and column < len(self.natural) - 1 and self.isVisible():
+            self.user_sized = True  # a drag by the user (the last column only follows the view)
+
+
 class LogPage(QWidget):
     """Signals:
     exported(str, int, str): an export ended: the file, the rows written, and an error for
@@ -115,7 +157,7 @@ class LogPage(QWidget):
         self.counts.setWordWrap(False)
         self.note = plain_label()
 
-        self.table = QTableView()
+        self.table = FittingTable()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Requests")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -133,9 +175,12 @@ class LogPage(QWidget):
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
         metrics = self.table.fontMetrics()
-        for column, name in enumerate(COLUMNS):
-            sample = max(metrics.horizontalAdvance(_SAMPLES.get(name, "")), metrics.horizontalAdvance(name))
-            self.table.setColumnWidth(column, sample + 14)
+        self.table.set_natural(
+            [
+                max(metrics.horizontalAdvance(_SAMPLES.get(name, "")), metrics.horizontalAdvance(name)) + 14
+                for name in COLUMNS
+            ]
+        )
         self.detail = RequestDetail()
 
         filters = QHBoxLayout()

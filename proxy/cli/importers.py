@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from proxy.config.importers import Imported, from_claude_code_router, from_litellm
 from proxy.config.store import ConfigStore, config_text
@@ -36,8 +37,8 @@ def _read(source: str, path: Path, keychain: bool) -> Imported:
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
     try:
-        data = yaml.safe_load(text) if source == "litellm" else json.loads(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        data = YAML(typ="safe", pure=True).load(text) if source == "litellm" else json.loads(text)
+    except (YAMLError, json.JSONDecodeError) as exc:
         raise ConfigError(str(path), [f"not valid {'YAML' if source == 'litellm' else 'JSON'}: {exc}"]) from None
     convert = from_litellm if source == "litellm" else from_claude_code_router
     return convert(data, keychain=keychain)

@@ -108,6 +108,7 @@ class Exchange:
         "response_body",
         "finished",
         "notes",
+        "app",
     )
 
     def __init__(self, surface: str, user_agent: str | None) -> None:
@@ -116,6 +117,8 @@ class Exchange:
         self.started_mono = time.monotonic()
         self.surface = surface
         self.user_agent = user_agent
+        self.app: str | None = None
+        """The calling app as it names itself (see ``RequestRecord.app``)."""
         self.client: str | None = None
         self.requested_model: str | None = None
         self.route: str | None = None
@@ -238,4 +241,5 @@ class Exchange:
             attempt_log=orjson.dumps(self.attempt_log).decode() if self.attempt_log else None,
             request_body=self.request_body,
             response_body=self.response_body,
+            app=self.app,
         )

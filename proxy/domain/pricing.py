@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
+from types import EllipsisType
 
 from genai_prices import Usage as PriceUsage
 from genai_prices import calc_price
@@ -81,13 +82,40 @@ def cost_usd(
         return 0.0
     if not _is_known(ref):
         return None
-    rates = _rates(ref, int(time.time() // RATES_SECONDS))
+    rates = _rates(ref, _period())
     if rates is not None:
         return rates.cost(tokens_in or 0, tokens_out or 0, cached or 0, cache_write or 0)
     try:
         return _calc(ref, tokens_in or 0, tokens_out or 0, cached, cache_write)
     except (LookupError, ValueError):
         return None
+
+
+def cost_now(
+    ref: PriceRef | None,
+    tokens_in: int | None,
+    tokens_out: int | None,
+    cached: int | None,
+    cache_write: int | None = None,
+) -> float | None | EllipsisType:
+    """:func:`cost_usd` when it costs microseconds (the model's rates are cached, or it is free),
+    else ``...``: then call :func:`cost_usd` off the event loop (its first call per model asks
+    genai-prices, about a millisecond)."""
+    if ref is None or (tokens_in is None and tokens_out is None):
+        return None
+    preset = PRESETS.get(ref.preset)
+    if preset is not None and preset.local:
+        return 0.0
+    rates = _RATES.get((ref, _period()), ...)
+    if rates is ...:
+        return ...
+    if rates is None:
+        return ... if _is_known(ref) else None  # tiered: genai-prices every time
+    return rates.cost(tokens_in or 0, tokens_out or 0, cached or 0, cache_write or 0)
+
+
+def _period() -> int:
+    return int(time.time() // RATES_SECONDS)
 
 
 RATES_SECONDS = 3600
@@ -118,11 +146,26 @@ class _Rates:
         )
 
 
-@functools.lru_cache(maxsize=256)
+_RATES: dict[tuple[PriceRef, int], _Rates | None] = {}
+"""(ref, period) -> rates; bounded by :data:`_RATES_MAX` (cleared when full: it refills in a request each)."""
+_RATES_MAX = 512
+
+
 def _rates(ref: PriceRef, period: int) -> _Rates | None:
     """The per-token rates of ``ref`` in this ``period`` (an hour), or ``None`` when its price is
     not linear in the token counts (tiered prices: those go through genai-prices every time)."""
-    del period  # part of the cache key only
+    key = (ref, period)
+    try:
+        return _RATES[key]
+    except KeyError:
+        pass
+    if len(_RATES) >= _RATES_MAX:
+        _RATES.clear()
+    _RATES[key] = rates = _linear_rates(ref)
+    return rates
+
+
+def _linear_rates(ref: PriceRef) -> _Rates | None:
     try:
         base = _price(ref, PriceUsage(input_tokens=0, output_tokens=0))
         if any(isinstance(v, TieredPrices) for v in vars(base.model_price).values()):

@@ -91,6 +91,9 @@ class RequestRecord:
     """JSON list, one entry per attempt: target, HTTP status (0 = no response), error, milliseconds."""
     request_body: str | None = None
     response_body: str | None = None
+    app: str | None = None
+    """The calling app as it names itself: OpenRouter's ``X-Title``, else the host of its
+    ``HTTP-Referer`` (``None`` when it says nothing)."""
 
     def replace(self, **changes: object) -> RequestRecord:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]  # field names and types are the caller's

@@ -29,7 +29,7 @@ import orjson
 
 from proxy.config.schema import ProviderConfig
 from proxy.domain.errors import UpstreamHTTPError, UpstreamProtocolError, UpstreamUnsupported
-from proxy.providers.base import UpstreamCall, UpstreamReply
+from proxy.providers.base import UpstreamCall, UpstreamReply, chunk_event, event_object
 from proxy.providers.catalog import ModelCatalog
 from proxy.providers.transport import Transport
 from proxy.support.sse import SSEEvent
@@ -114,17 +114,11 @@ class AnthropicMessagesDialect:
         translator = MessagesToChatStream(include_usage=include_usage, answer_tool=answer_tool, hold_text=offered)
         try:
             async for event in events:
-                if event.data is None:
+                data = event_object(event, self.id)
+                if data is None:
                     continue
-                try:
-                    data = orjson.loads(event.data)
-                except orjson.JSONDecodeError:
-                    raise UpstreamProtocolError(self.id, "the stream sent an event that is not JSON") from None
-                if not isinstance(data, dict):
-                    raise UpstreamProtocolError(self.id, "the stream sent an event that is not a JSON object")
                 for chunk in translator.feed(data):
-                    payload = orjson.dumps(chunk)
-                    yield SSEEvent(b"data: " + payload + b"\n\n", payload)
+                    yield chunk_event(chunk)
                 if translator.done:
                     yield _DONE
                     return

@@ -6,6 +6,9 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
+from proxy.domain.errors import UpstreamProtocolError
 from proxy.support.sse import SSEEvent
 
 
@@ -60,3 +63,27 @@ class ProviderAdapter(Protocol):
     async def list_models(self) -> list[str]: ...
 
     async def close(self) -> None: ...
+
+
+def event_object(event: SSEEvent, provider: str) -> dict[str, Any] | None:
+    """The JSON object an upstream stream event carries (``None`` for a comment-only event), as
+    the adapters that translate a stream read it.
+
+    Raises:
+        UpstreamProtocolError: the event is not JSON, or not a JSON object.
+    """
+    if event.data is None:
+        return None
+    try:
+        data = orjson.loads(event.data)
+    except orjson.JSONDecodeError:
+        raise UpstreamProtocolError(provider, "the stream sent an event that is not JSON") from None
+    if not isinstance(data, dict):
+        raise UpstreamProtocolError(provider, "the stream sent an event that is not a JSON object")
+    return data
+
+
+def chunk_event(chunk: Mapping[str, Any]) -> SSEEvent:
+    """A Chat Completions chunk as the ``data:`` event a relay passes on."""
+    payload = orjson.dumps(chunk)
+    return SSEEvent(b"data: " + payload + b"\n\n", payload)

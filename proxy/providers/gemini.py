@@ -32,7 +32,7 @@ import orjson
 from proxy.config.schema import ProviderConfig
 from proxy.domain.errors import UpstreamHTTPError, UpstreamProtocolError, UpstreamUnsupported
 from proxy.domain.presets import PRESETS
-from proxy.providers.base import UpstreamCall, UpstreamReply
+from proxy.providers.base import UpstreamCall, UpstreamReply, chunk_event, event_object
 from proxy.providers.catalog import ModelCatalog
 from proxy.providers.schema_cleanup import clean_request
 from proxy.providers.transport import Transport
@@ -138,14 +138,9 @@ class GeminiDialect:
         ``finishReason`` (else the relay sees it cut short)."""
         try:
             async for event in events:
-                if event.data is None:
+                data = event_object(event, self.id)
+                if data is None:
                     continue
-                try:
-                    data = orjson.loads(event.data)
-                except orjson.JSONDecodeError:
-                    raise UpstreamProtocolError(self.id, "the stream sent an event that is not JSON") from None
-                if not isinstance(data, dict):
-                    raise UpstreamProtocolError(self.id, "the stream sent an event that is not a JSON object")
                 if "error" in data:
                     error = json_object(data["error"])
                     code = error.get("code")
@@ -153,12 +148,10 @@ class GeminiDialect:
                     message = REDACTOR.redact(str(error.get("message") or "stream error"))
                     raise UpstreamHTTPError(self.id, status, message, code=google_status(status))
                 for chunk in translator.feed(data):
-                    payload = orjson.dumps(chunk)
-                    yield SSEEvent(b"data: " + payload + b"\n\n", payload)
+                    yield chunk_event(chunk)
             if translator.done:
                 for chunk in translator.end():
-                    payload = orjson.dumps(chunk)
-                    yield SSEEvent(b"data: " + payload + b"\n\n", payload)
+                    yield chunk_event(chunk)
                 yield _DONE
         finally:
             await events.aclose()

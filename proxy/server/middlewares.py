@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.client_exceptions import ClientConnectionResetError
@@ -61,6 +63,7 @@ async def exchange_middleware(request: web.Request, handler: Handler) -> web.Str
             return error_response(err, surface)
     gateway: Gateway = request.app[GATEWAY]
     ex = Exchange(surface.name, request.headers.get("User-Agent"))
+    ex.app = named_app(request.headers)
     request[EXCHANGE] = ex
     gateway.request_began(ex)
     try:
@@ -195,3 +198,21 @@ async def add_cors_headers(request: web.Request, response: web.StreamResponse) -
 
 
 MIDDLEWARES = (exchange_middleware, guard_middleware)
+
+
+def named_app(headers: Mapping[str, str]) -> str | None:
+    """The app a request names itself with, OpenRouter's way: ``X-Title``, else the host of
+    ``HTTP-Referer`` (its site). Cleaned and capped: it goes to the log as it is."""
+    title = headers.get("X-Title")
+    if title:
+        cleaned = " ".join(title.split())[:100]
+        if cleaned.isprintable() and cleaned:
+            return cleaned
+    referer = headers.get("HTTP-Referer")
+    if referer:
+        try:
+            host = urlsplit(referer.strip()).hostname
+        except ValueError:
+            return None
+        return host[:100] if host else None
+    return None

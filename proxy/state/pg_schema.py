@@ -57,6 +57,8 @@ MIGRATIONS: list[str] = [
         text text NOT NULL
     );
     """,
+    # 3: the calling app as it names itself (OpenRouter's X-Title / HTTP-Referer)
+    "ALTER TABLE requests ADD COLUMN app text;",
 ]
 
 

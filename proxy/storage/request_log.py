@@ -77,6 +77,7 @@ _COLUMNS: dict[str, type] = {
     "attempt_log": str,
     "request_body": str,
     "response_body": str,
+    "app": str,
 }
 assert set(_COLUMNS) == set(RECORD_FIELDS), "request log columns must follow RequestRecord"
 
@@ -84,7 +85,7 @@ assert set(_COLUMNS) == set(RECORD_FIELDS), "request log columns must follow Req
 _COLUMNS_V1 = {
     k: v
     for k, v in _COLUMNS.items()
-    if k not in ("attempt_log", "cache", "cost_saved", "variant", "tokens_cache_write")
+    if k not in ("attempt_log", "cache", "cost_saved", "variant", "tokens_cache_write", "app")
 }
 
 
@@ -115,12 +116,18 @@ def _migration_5(db: sqlite_utils.Database) -> None:
     db.execute(f"ALTER TABLE {TABLE} ADD COLUMN tokens_cache_write INTEGER")
 
 
+def _migration_6(db: sqlite_utils.Database) -> None:
+    """The calling app as it names itself (X-Title / HTTP-Referer)."""
+    db.execute(f"ALTER TABLE {TABLE} ADD COLUMN app TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 ]
 """Numbered schema migrations: ``MIGRATIONS[n]`` takes ``user_version`` n to n+1."""
 

@@ -69,7 +69,7 @@ class Dialect:
     captured: ClassVar[bool] = True
     """Whether its bodies go to the log when ``logging.store_bodies`` is on."""
 
-    __slots__ = ("ex", "body", "headers", "model", "stream", "user", "cache_body", "ended")
+    __slots__ = ("ex", "body", "headers", "model", "stream", "user", "cache_body", "ended", "include_cost")
 
     def __init__(self, ex: Exchange, body: dict[str, Any], request: web.Request) -> None:
         """Raises:
@@ -83,6 +83,8 @@ class Dialect:
         self.user: object = body.get("user")
         self.cache_body: dict[str, Any] | None = None
         self.ended = False
+        self.include_cost = False
+        """The client asked for the cost in ``usage`` (OpenRouter's ``"usage": {"include": true}``)."""
 
     def model_of(self, body: dict[str, Any], request: web.Request) -> str:
         """The model asked for (``model`` in the body; an API may name it in its path)."""

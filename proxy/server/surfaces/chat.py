@@ -15,6 +15,7 @@ from aiohttp import web
 
 from proxy.domain.errors import ApiError, UpstreamError, UpstreamProtocolError
 from proxy.domain.exchange import Exchange
+from proxy.domain.pricing import cost_now, cost_usd
 from proxy.domain.records import CUT, Usage
 from proxy.providers.base import UpstreamCall
 from proxy.routing.resolve import Attempt
@@ -95,7 +96,7 @@ class ChatCompletions(Dialect):
     def build(self, attempt: Attempt, native: frozenset[str], stream_usage: bool) -> UpstreamCall:
         upstream = dict(self.body)
         upstream["model"] = attempt.model
-        if self.stream and stream_usage and not self.wants_usage:
+        if self.stream and stream_usage and not self.wants_usage:  # (include_cost: usage is asked for, too)
             upstream["stream_options"] = {**(self.options or {}), "include_usage": True}
         return UpstreamCall("chat/completions", upstream, self.stream)
 
@@ -117,9 +118,29 @@ class ChatCompletions(Dialect):
                 usage = chunk.get("usage")
                 if usage:
                     self.ex.usage = Usage.from_openai(usage)
+                    if self.include_cost and isinstance(usage, dict):
+                        return self._with_cost(chunk, usage)
                     if not self.wants_usage and chunk.get("choices") == []:
                         return None  # the usage chunk asked for on the client's behalf
         return event.raw
+
+    def _with_cost(self, chunk: dict[str, Any], usage: dict[str, Any]) -> bytes:
+        """The usage chunk with ``usage.cost`` (OpenRouter's way), when the price is known."""
+        u = self.ex.usage
+        cost = (
+            None
+            if u is None
+            else cost_now(self.ex.price, u.tokens_in, u.tokens_out, u.tokens_cached, u.tokens_cache_write)
+        )
+        if cost is ...:  # the first request for this model: price it now (about a millisecond, once)
+            cost = (
+                None
+                if u is None
+                else cost_usd(self.ex.price, u.tokens_in, u.tokens_out, u.tokens_cached, u.tokens_cache_write)
+            )
+        if cost is not None:
+            chunk = {**chunk, "usage": {**usage, "cost": cost}}
+        return b"data: " + orjson.dumps(chunk) + b"\n\n"
 
     def _inband_error(self, error: Any) -> bytes:
         message = error_message(error)

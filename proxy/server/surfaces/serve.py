@@ -6,7 +6,8 @@ the stream, relayed with keep-alive comments while the first content is slow.
 
 A non-streamed answer carries its cost in ``x-switchboard-cost`` (US dollars; absent when the price
 is unknown) and, when the client asks OpenRouter's way (``"usage": {"include": true}``, a field
-that is never sent upstream), in ``usage.cost`` of the body.
+that is never sent upstream), in ``usage.cost`` of the body; a streamed Chat Completions answer
+then carries it in ``usage.cost`` of its usage chunk (headers are gone by then).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import orjson
 from aiohttp import web
 
 from proxy.domain.exchange import Exchange
-from proxy.domain.pricing import cost_usd
+from proxy.domain.pricing import cost_now, cost_usd
 from proxy.server.keys import EXCHANGE, GATEWAY, snapshot_of
 from proxy.server.streaming import COMMITTED, forward_keeping_alive
 from proxy.server.surfaces.base import Dialect
@@ -33,6 +34,7 @@ async def serve_model(dialect: type[Dialect], request: web.Request) -> web.Strea
     body = await read_json(request, snap.config.server.max_body_bytes)
     include_cost = _wants_cost(body)
     call = dialect(ex, body, request)
+    call.include_cost = include_cost
     ex.stream = call.stream
     capture = call.captured and snap.config.logging.store_bodies
     if capture:
@@ -70,7 +72,10 @@ async def _cost(ex: Exchange) -> float | None:
     usage = ex.usage
     if ex.price is None or usage is None or ex.cache == "hit":
         return 0.0 if ex.cache == "hit" else None
-    loop = asyncio.get_running_loop()  # price lookups stay off the event loop
+    now = cost_now(ex.price, usage.tokens_in, usage.tokens_out, usage.tokens_cached, usage.tokens_cache_write)
+    if now is not ...:
+        return now  # the model's rates are cached: microseconds, no thread hop
+    loop = asyncio.get_running_loop()  # a first lookup asks genai-prices: off the event loop
     return await loop.run_in_executor(
         None, cost_usd, ex.price, usage.tokens_in, usage.tokens_out, usage.tokens_cached, usage.tokens_cache_write
     )

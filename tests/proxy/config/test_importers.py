@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+from ruamel.yaml import YAML
 
 from proxy.config.importers import from_claude_code_router, from_litellm
 from proxy.config.schema import load_config
@@ -32,7 +32,7 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_litellm_model_groups_become_routes_and_deployments_providers() -> None:
-    imported = from_litellm(yaml.safe_load(LITELLM.read_text()))
+    imported = from_litellm(YAML(typ="safe", pure=True).load(LITELLM.read_text()))
     config = imported.config
     providers = {p.id: p for p in config.providers}
     assert set(providers) == {"openai", "azure", "anthropic", "ollama"}

@@ -47,6 +47,7 @@ def test_tiered_prices_are_not_cached_as_rates():
     provider_id, model_id = tiered[0]
     ref = PriceRef(PRESET_OF[provider_id], "", model_id)
     assert pricing._rates(ref, 0) is None
+    assert pricing.cost_now(ref, 400_000, 1_000, None) is ...  # tiered: genai-prices, off the loop
     over_tier = cost_usd(ref, 400_000, 1_000, None)
     assert over_tier == pytest.approx(pricing._calc(ref, 400_000, 1_000, None))
 
@@ -54,3 +55,14 @@ def test_tiered_prices_are_not_cached_as_rates():
 def test_unknown_model_and_local_presets():
     assert cost_usd(PriceRef("openai", "", "no-such-model-xyz"), 10, 10, None) is None
     assert cost_usd(PriceRef("ollama", "http://127.0.0.1:11434/v1", "llama3"), 10, 10, None) == 0.0
+
+
+def test_cost_now_answers_from_cached_rates_only():
+    """On the event loop: an answer only when it costs microseconds, else ``...`` (price it off the loop)."""
+    ref = PriceRef("openai", "", "gpt-4o-mini")
+    pricing._RATES.clear()
+    assert pricing.cost_now(ref, 1000, 100, None) is ...
+    expected = cost_usd(ref, 1000, 100, None)  # fills the rates
+    assert pricing.cost_now(ref, 1000, 100, None) == pytest.approx(expected)
+    assert pricing.cost_now(PriceRef("ollama", "", "llama3"), 10, 10, None) == 0.0
+    assert pricing.cost_now(ref, None, None, None) is None

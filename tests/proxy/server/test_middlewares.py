@@ -370,3 +370,26 @@ async def test_health_is_unauthenticated_but_host_checked(tmp_path):
             async with s.get(f"{ctx.base_url}/health") as resp:
                 assert resp.status == 200 and await resp.json() == {"status": "ok"}
                 assert resp.headers["Server"] == "Switchboard"
+
+
+async def test_the_app_a_request_names_itself_goes_to_the_log(tmp_path):
+    """OpenRouter's attribution headers: X-Title, else the host of HTTP-Referer (issue 17, item 4)."""
+    cfg = {
+        "providers": [{"id": "demo", "preset": "demo"}],
+        "routes": [{"name": "demo", "targets": [{"provider": "demo", "model": "echo"}]}],
+    }
+    async with gateway_context(tmp_path, cfg) as ctx:
+        body = {"model": "demo", "messages": [{"role": "user", "content": "hi"}]}
+        named = [
+            {"X-Title": "  My   Script "},
+            {"HTTP-Referer": "https://tools.example.com/page?q=1"},
+            {"X-Title": "Aider", "HTTP-Referer": "https://aider.chat"},
+            {},
+        ]
+        async with aiohttp.ClientSession() as http:
+            for extra in named:
+                headers = {"Authorization": f"Bearer {ACCESS_KEY}", **extra}
+                async with http.post(f"{ctx.base_url}/v1/chat/completions", json=body, headers=headers) as resp:
+                    assert resp.status == 200
+        apps = [row.app for row in ctx.rows()]
+        assert apps == ["My Script", "tools.example.com", "Aider", None]

@@ -130,3 +130,20 @@ async def test_an_unknown_price_sends_no_cost_header(fake, tmp_path) -> None:
             async with http.post(f"{gw.base_url}/v1/chat/completions", json=body, headers=gw.headers()) as resp:
                 assert resp.status == 200 and "x-switchboard-cost" not in resp.headers
                 assert "cost" not in (await resp.json())["usage"]
+
+
+async def test_a_stream_carries_the_cost_in_its_usage_chunk_when_asked(fake, tmp_path) -> None:
+    """Headers are gone before a stream's usage is known: the cost rides in the usage chunk."""
+    async with gateway_context(tmp_path, config(fake, preset="openai"), env={"FAKE_KEY": KEY}) as gw:
+        client = gw.openai()
+        body = {"model": "code", "messages": [{"role": "user", "content": "what does it cost"}], "stream": True}
+        stream = await client.chat.completions.create(**body, extra_body={"usage": {"include": True}})
+        usages = [chunk.usage async for chunk in stream if chunk.usage is not None]
+        assert len(usages) == 1 and usages[0].prompt_tokens > 0
+        cost = (usages[0].model_extra or {})["cost"]
+        assert "usage" not in fake.requests[-1].json  # never upstream
+        assert fake.requests[-1].json["stream_options"] == {"include_usage": True}
+        plain = await client.chat.completions.create(**body)  # not asked: no usage chunk, no cost
+        assert [c.usage async for c in plain if c.usage is not None] == []
+        rows = gw.rows()
+        assert cost > 0 and cost == pytest.approx(rows[1].cost)
