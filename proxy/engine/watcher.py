@@ -149,17 +149,26 @@ class ConfigWatcher:
         if keys_changed:
             await gateway.reload_access_keys()  # and requests are checked against them from now on
         if secrets_changed and gateway.snapshot is not None:
-            # rebuild every adapter whose key lives in the keychain; in-flight requests keep theirs
-            snapshot = gateway.snapshot
-            config = snapshot.config
-            keep = {
-                pid: a
-                for pid, a in snapshot.adapters.items()
-                if not ((p := config.provider(pid)) is not None and p.key is not None and p.key.keychain)
-            }
-            previous = Snapshot(config, keep, snapshot.resolver, snapshot.price_refs)
-            gateway.snapshot = await in_thread(gateway.build_snapshot, config, previous)
-            gateway.retire(snapshot, gateway.snapshot)  # the replaced adapters' pools were leaked before
+            # Under the config lock: a save applied while this rebuild ran in its thread would
+            # otherwise be undone when the rebuilt snapshot (of the older config) is put in force.
+            async with gateway.config_lock:
+                await self._rebuild_keychain_adapters()
+
+    async def _rebuild_keychain_adapters(self) -> None:
+        """Rebuild every adapter whose key lives in the keychain; in-flight requests keep theirs."""
+        gateway = self.gateway
+        snapshot = gateway.snapshot
+        if snapshot is None:
+            return
+        config = snapshot.config
+        keep = {
+            pid: a
+            for pid, a in snapshot.adapters.items()
+            if not ((p := config.provider(pid)) is not None and p.key is not None and p.key.keychain)
+        }
+        previous = Snapshot(config, keep, snapshot.resolver, snapshot.price_refs)
+        gateway.snapshot = await in_thread(gateway.build_snapshot, config, previous)
+        gateway.retire(snapshot, gateway.snapshot)  # the replaced adapters' pools were leaked before
 
     async def check_config_file(self) -> None:
         """Valid edits are recorded and applied; invalid ones are rejected (the last good config

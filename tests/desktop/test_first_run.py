@@ -109,6 +109,47 @@ def test_a_provider_key_is_saved_tested_and_used(qtbot, secret_service, started)
     KeychainStore().delete("custom")
 
 
+def test_a_providers_model_becomes_the_default_route(qtbot, secret_service, started) -> None:
+    with running_fake(api_key=KEY, models=["gpt-4.1"]) as upstream:
+        wizard = FirstRunWizard(started)
+        qtbot.addWidget(wizard)
+        wizard.show()
+        wizard.next()
+        page = wizard.provider_page
+        page.real.setChecked(True)
+        page.preset.setCurrentIndex(page.preset.findData("custom"))
+        page.base_url.setText(upstream.base_url)
+        page.key.setText(KEY)
+        wizard.next()
+        qtbot.waitUntil(lambda: wizard.currentPage() is wizard.model_page, timeout=20000)
+        qtbot.waitUntil(lambda: wizard.model_page.model.findText("custom/gpt-4.1") >= 0, timeout=20000)
+        wizard.model_page.model.setCurrentText("custom/gpt-4.1")
+        with qtbot.waitSignal(started.config.answered, timeout=10000) as saved:
+            wizard.next()
+        assert saved.args[:2] == ["wizard-default", True], saved.args
+        qtbot.waitUntil(lambda: any(r.name == "default" for r in started.config.routes()), timeout=5000)
+        route = next(r for r in started.config.routes() if r.name == "default")
+        assert [(t.provider, t.model) for t in route.targets] == [("custom", "gpt-4.1")]
+        assert started.config.default_route() == "default"
+        qtbot.waitUntil(lambda: wizard.done_page.answer.text().startswith("✓"), timeout=15000)
+        assert "custom/gpt-4.1 answered in" in wizard.done_page.answer.text()
+        assert upstream.requests[-1].path == "/v1/chat/completions"
+        tray = TrayIcon(started)
+        tray.menu.aboutToShow.emit()
+        models = next(a.menu() for a in tray.menu.actions() if a.text() == "Models")
+        assert "default" in [a.text() for a in models.actions()]
+        default = next(a.menu() for a in models.actions() if a.text() == "Default for unknown names")
+        assert [a.text() for a in default.actions() if a.isChecked()] == ["default"]
+    KeychainStore().delete("custom")
+
+
+@pytest.fixture
+def no_keychain(monkeypatch, tmp_path):
+    """No Secret Service reachable (as on a desktop without a keychain): before the gateway starts."""
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+
 def test_a_server_on_this_computer_is_offered(qtbot, started) -> None:
     with running_fake(api_key=None, models=["llama3.2"]) as ollama:
         started.api.local_server_addresses = {"ollama": ollama.base_url, "lmstudio": "http://127.0.0.1:9/v1"}
@@ -156,46 +197,6 @@ def test_the_last_page_proves_it_and_finish_opens_connect(qtbot, started) -> Non
     assert QGuiApplication.clipboard().text() == ACCESS_KEY
     with qtbot.waitSignal(wizard.connect_requested):
         wizard.button(QWizard.WizardButton.FinishButton).click()  # Finish opens "Connect a tool"
-
-
-def test_a_providers_model_becomes_the_default_route(qtbot, secret_service, started) -> None:
-    with running_fake(api_key=KEY, models=["gpt-4.1"]) as upstream:
-        wizard = FirstRunWizard(started)
-        qtbot.addWidget(wizard)
-        wizard.show()
-        wizard.next()
-        page = wizard.provider_page
-        page.real.setChecked(True)
-        page.preset.setCurrentIndex(page.preset.findData("custom"))
-        page.base_url.setText(upstream.base_url)
-        page.key.setText(KEY)
-        wizard.next()
-        qtbot.waitUntil(lambda: wizard.currentPage() is wizard.model_page, timeout=20000)
-        qtbot.waitUntil(lambda: wizard.model_page.model.findText("custom/gpt-4.1") >= 0, timeout=20000)
-        wizard.model_page.model.setCurrentText("custom/gpt-4.1")
-        with qtbot.waitSignal(started.config.answered, timeout=10000) as saved:
-            wizard.next()
-        assert saved.args[:2] == ["wizard-default", True], saved.args
-        route = next(r for r in started.config.routes() if r.name == "default")
-        assert [(t.provider, t.model) for t in route.targets] == [("custom", "gpt-4.1")]
-        assert started.config.default_route() == "default"
-        qtbot.waitUntil(lambda: wizard.done_page.answer.text().startswith("✓"), timeout=15000)
-        assert "custom/gpt-4.1 answered in" in wizard.done_page.answer.text()
-        assert upstream.requests[-1].path == "/v1/chat/completions"
-        tray = TrayIcon(started)
-        tray.menu.aboutToShow.emit()
-        models = next(a.menu() for a in tray.menu.actions() if a.text() == "Models")
-        assert "default" in [a.text() for a in models.actions()]
-        default = next(a.menu() for a in models.actions() if a.text() == "Default for unknown names")
-        assert [a.text() for a in default.actions() if a.isChecked()] == ["default"]
-    KeychainStore().delete("custom")
-
-
-@pytest.fixture
-def no_keychain(monkeypatch, tmp_path):
-    """No Secret Service reachable (as on a desktop without a keychain): before the gateway starts."""
-    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
 
 
 def test_without_a_keychain_the_key_goes_to_an_environment_variable(qtbot, no_keychain, started, monkeypatch) -> None:

@@ -124,8 +124,11 @@ def test_a_failed_launch_can_go_back_to_the_previous_version(
     qtbot, make_bridge, tmp_path, config_file, busy_port, monkeypatch
 ) -> None:
     bridge, window, good = failed_launch(qtbot, make_bridge, tmp_path, config_file, busy_port, monkeypatch)
-    with qtbot.waitSignal(bridge.started, timeout=10000) as started:
+    failed: list[object] = []
+    bridge.start_failed.connect(lambda *args: failed.append(args))
+    with qtbot.waitSignal(bridge.started, timeout=30000, raising=False) as started:
         window.previous_button.click()
+    assert started.signal_triggered, f"the previous version did not start: {failed}"
     assert started.args[0] == f"http://127.0.0.1:{good}"
     assert json.loads(config_file.read_text())["server"]["port"] == good
 
