@@ -8,6 +8,7 @@ handler (``surfaces/serve.py``) drives any dialect through the engine.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -194,3 +195,26 @@ class Surface:
     """The local access key is required (when access keys are on)."""
     pausable: bool = False
     """POST requests are refused (503) while Switchboard is paused."""
+
+
+def estimate_prompt_tokens(
+    roots: list[Any], *, is_image: Callable[[dict[str, Any]], bool], image_tokens: int, skip: frozenset[str]
+) -> int:
+    """A count-tokens estimate without a tokenizer: about one token per 4 characters of every
+    string under ``roots``, plus ``image_tokens`` per object ``is_image`` says is an image (its
+    data not counted as text). Keys in ``skip`` (roles, block types) are not text the model reads."""
+    chars = 0
+    images = 0
+    stack: list[Any] = list(roots)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            chars += len(item)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if is_image(item):
+                images += 1
+                continue
+            stack.extend(v for k, v in item.items() if k not in skip)
+    return max(1, math.ceil(chars / 4)) + image_tokens * images

@@ -21,7 +21,6 @@ chunk that says ``finishReason``, and the log says ``cut``.
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import orjson
@@ -36,7 +35,7 @@ from proxy.routing.attempts import no_route_error
 from proxy.routing.resolve import Attempt
 from proxy.server.keys import EXCHANGE, snapshot_of
 from proxy.server.streaming import ProgressTap, Retelling
-from proxy.server.surfaces.base import Dialect, Handler, Surface, bearer_or_x_api_key
+from proxy.server.surfaces.base import Dialect, Handler, Surface, bearer_or_x_api_key, estimate_prompt_tokens
 from proxy.server.surfaces.management import model_list
 from proxy.server.validation import BANNED_FIELDS, read_json, wrong_type
 from proxy.support.redact import REDACTOR
@@ -331,21 +330,12 @@ async def count_tokens(request: web.Request) -> web.Response:
 def estimate_tokens(body: dict[str, Any]) -> int:
     """About one token per 4 characters of every string in the contents, system instruction and
     tools (an inline image counts as 258 tokens, Gemini's figure for an image up to 384 px)."""
-    chars = 0
-    images = 0
-    stack: list[Any] = [body.get("contents"), body.get("systemInstruction"), body.get("tools")]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            chars += len(item)
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if "inlineData" in item:
-                images += 1
-                continue
-            stack.extend(v for k, v in item.items() if k != "role")
-    return max(1, math.ceil(chars / 4)) + 258 * images
+    return estimate_prompt_tokens(
+        [body.get("contents"), body.get("systemInstruction"), body.get("tools")],
+        is_image=lambda item: "inlineData" in item,
+        image_tokens=258,
+        skip=frozenset({"role"}),
+    )
 
 
 def _model_entry(model_id: str) -> dict[str, Any]:

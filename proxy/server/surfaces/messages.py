@@ -17,7 +17,6 @@ table says so for these paths).
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any
 
 import orjson
@@ -31,7 +30,7 @@ from proxy.routing.attempts import no_route_error
 from proxy.routing.resolve import Attempt
 from proxy.server.keys import EXCHANGE, snapshot_of
 from proxy.server.streaming import ProgressTap, Retelling
-from proxy.server.surfaces.base import Dialect
+from proxy.server.surfaces.base import Dialect, estimate_prompt_tokens
 from proxy.server.validation import (
     check_banned,
     check_tools,
@@ -248,18 +247,9 @@ async def count_tokens(request: web.Request) -> web.Response:
 def estimate_input_tokens(body: dict[str, Any]) -> int:
     """About one token per 4 characters of every string in system, messages and tools (images
     count as 1,600 tokens, Anthropic's figure for a ~1.15 megapixel image)."""
-    chars = 0
-    images = 0
-    stack: list[Any] = [body.get("system"), body.get("messages"), body.get("tools")]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            chars += len(item)
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if item.get("type") == "image":
-                images += 1
-                continue
-            stack.extend(v for k, v in item.items() if k not in ("type", "cache_control"))
-    return max(1, math.ceil(chars / 4)) + 1600 * images
+    return estimate_prompt_tokens(
+        [body.get("system"), body.get("messages"), body.get("tools")],
+        is_image=lambda item: item.get("type") == "image",
+        image_tokens=1600,
+        skip=frozenset({"type", "cache_control"}),
+    )
