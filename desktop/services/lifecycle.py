@@ -97,6 +97,7 @@ class GatewayLifecycle(QObject):
         self._base_url: str | None = None
         self._paused = False
         self._starter: threading.Thread | None = None
+        self._starting = False
         self._stopper: threading.Thread | None = None
         # first: the kept status is current before anyone hears of a start or a config change
         self._status_changed.connect(self._on_status)
@@ -163,13 +164,16 @@ class GatewayLifecycle(QObject):
         self._start_worker(self._run_start)
 
     def _start_worker(self, target: Callable[[], None]) -> None:
+        self._starting = True
         self._starter = threading.Thread(target=target, name="switchboard-bridge-start", daemon=True)
         self._starter.start()
 
     @property
     def is_down(self) -> bool:
         """The last start failed and nothing is starting or stopping: the file may be changed."""
-        starting = self._starter is not None and self._starter.is_alive()
+        # not the thread's liveness alone: it emits start_failed just before it ends, and a
+        # recovery asked for in that instant was ignored
+        starting = self._starting and self._starter is not None and self._starter.is_alive()
         return self.failed_start is not None and self._stopper is None and not starting
 
     def recover(self, fix: str) -> None:
@@ -215,6 +219,7 @@ class GatewayLifecycle(QObject):
             log.warning("could not read the config history", exc_info=True)
             config, previous = None, None
         self.failed_start = FailedStart(message, config, previous)
+        self._starting = False  # before the signal: a recovery may be asked for at once
         self.start_failed.emit(message)
 
     def before_start(self) -> None:  # the start worker, before the first start
